@@ -1,0 +1,193 @@
+/*
+** cache.c - the parsed-file cache (see cache.h): a hash table of entries
+** plus a doubly linked list in least-recently-used order.
+*/
+#include "cache.h"
+
+#include <string.h>
+
+#include "emd.h"
+#include "text.h"
+
+struct emd_cache {
+  emd_parsed **slots; /* hash chains */
+  size_t nslots;      /* power of two */
+  size_t count;       /* entries */
+  size_t bytes;       /* sum of entries' bytes */
+  size_t limit;       /* bound on bytes; 0 = off */
+  emd_parsed *head;   /* most recently used */
+  emd_parsed *tail;   /* least recently used */
+};
+
+static int64_t ns(const struct timespec *t) {
+  return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
+                           off_t size) {
+  emd_parsed *p = emd_malloc(sizeof(*p));
+  if (!p) {
+    eventmd_event_free(ev);
+    return NULL;
+  }
+  memset(p, 0, sizeof(*p));
+  p->ev = ev;
+  p->dev = st->st_dev;
+  p->ino = st->st_ino;
+  p->size = size;
+  p->mtime_ns = ns(&st->st_mtim);
+  p->ctime_ns = ns(&st->st_ctim);
+  p->refs = 1;
+  return p;
+}
+
+emd_parsed *emd_parsed_ref(emd_parsed *p) {
+  if (p) p->refs++;
+  return p;
+}
+
+void emd_parsed_release(emd_parsed *p) {
+  if (p && --p->refs == 0) {
+    eventmd_event_free(p->ev);
+    emd_free(p->key);
+    emd_free(p);
+  }
+}
+
+int emd_parsed_matches(const emd_parsed *p, const struct stat *st) {
+  return p->dev == st->st_dev && p->ino == st->st_ino &&
+         p->size == st->st_size && p->mtime_ns == ns(&st->st_mtim) &&
+         p->ctime_ns == ns(&st->st_ctim);
+}
+
+emd_cache *emd_cache_new(size_t limit) {
+  emd_cache *c = emd_malloc(sizeof(*c));
+  if (!c) return NULL;
+  memset(c, 0, sizeof(*c));
+  c->limit = limit;
+  return c;
+}
+
+static void lru_unlink(emd_cache *c, emd_parsed *p) {
+  if (p->prev) p->prev->next = p->next;
+  else c->head = p->next;
+  if (p->next) p->next->prev = p->prev;
+  else c->tail = p->prev;
+  p->prev = p->next = NULL;
+}
+
+static void lru_push_front(emd_cache *c, emd_parsed *p) {
+  p->prev = NULL;
+  p->next = c->head;
+  if (c->head) c->head->prev = p;
+  c->head = p;
+  if (!c->tail) c->tail = p;
+}
+
+/* Take p out of the cache and drop the cache's reference. */
+static void evict(emd_cache *c, emd_parsed *p) {
+  emd_parsed **pp = &c->slots[p->hash & (c->nslots - 1)];
+  while (*pp && *pp != p) pp = &(*pp)->hnext;
+  if (*pp) *pp = p->hnext;
+  p->hnext = NULL;
+  lru_unlink(c, p);
+  c->count--;
+  c->bytes -= p->bytes;
+  p->cached = 0;
+  emd_parsed_release(p);
+}
+
+static void shrink_to(emd_cache *c, size_t limit) {
+  while (c->tail && c->bytes > limit) evict(c, c->tail);
+}
+
+void emd_cache_free(emd_cache *c) {
+  if (!c) return;
+  shrink_to(c, 0);
+  emd_free(c->slots);
+  emd_free(c);
+}
+
+void emd_cache_set_limit(emd_cache *c, size_t limit) {
+  c->limit = limit;
+  shrink_to(c, limit);
+}
+
+size_t emd_cache_limit(const emd_cache *c) { return c->limit; }
+size_t emd_cache_bytes(const emd_cache *c) { return c->bytes; }
+size_t emd_cache_count(const emd_cache *c) { return c->count; }
+
+static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
+                        uint64_t h) {
+  emd_parsed *p;
+  if (!c->nslots) return NULL;
+  for (p = c->slots[h & (c->nslots - 1)]; p; p = p->hnext)
+    if (p->hash == h && p->keylen == keylen && !memcmp(p->key, key, keylen))
+      return p;
+  return NULL;
+}
+
+emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
+                          const struct stat *st) {
+  uint64_t h = emd_hash64(key, keylen);
+  emd_parsed *p = find(c, key, keylen, h);
+  if (!p) return NULL;
+  if (!emd_parsed_matches(p, st)) {
+    evict(c, p);
+    return NULL;
+  }
+  lru_unlink(c, p);
+  lru_push_front(c, p);
+  return emd_parsed_ref(p);
+}
+
+/* Double the hash table when it is more than full. */
+static void grow(emd_cache *c) {
+  size_t n = c->nslots ? c->nslots * 2 : 1024, i;
+  emd_parsed **slots = emd_malloc(n * sizeof(*slots));
+  if (!slots) return; /* keep the old table: chains just get longer */
+  memset(slots, 0, n * sizeof(*slots));
+  for (i = 0; i < c->nslots; i++) {
+    emd_parsed *p = c->slots[i];
+    while (p) {
+      emd_parsed *nx = p->hnext;
+      p->hnext = slots[p->hash & (n - 1)];
+      slots[p->hash & (n - 1)] = p;
+      p = nx;
+    }
+  }
+  emd_free(c->slots);
+  c->slots = slots;
+  c->nslots = n;
+}
+
+void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
+                   emd_parsed *p) {
+  uint64_t h;
+  emd_parsed *old;
+  size_t bytes;
+  if (!c->limit || p->cached) return;
+  bytes = p->ev->mem_size + sizeof(*p) + keylen;
+  if (bytes > c->limit) return;
+  if (c->count >= c->nslots) grow(c);
+  if (!c->nslots) return;
+  if (!p->key) {
+    p->key = emd_malloc(keylen);
+    if (!p->key) return;
+    memcpy(p->key, key, keylen);
+    p->keylen = keylen;
+  }
+  h = emd_hash64(key, keylen);
+  old = find(c, key, keylen, h);
+  if (old) evict(c, old);
+  p->hash = h;
+  p->bytes = bytes;
+  p->hnext = c->slots[h & (c->nslots - 1)];
+  c->slots[h & (c->nslots - 1)] = p;
+  lru_push_front(c, p);
+  p->cached = 1;
+  c->count++;
+  c->bytes += bytes;
+  emd_parsed_ref(p);
+  shrink_to(c, c->limit);
+}

@@ -1,0 +1,71 @@
+/*
+** cache.h - the parsed-file cache shared by the four tables of a connection.
+**
+** Key: root and root-relative path.  An entry is valid only while the file's
+** device, inode, size, modification time and change time (nanoseconds) are
+** what they were when it was read; every lookup passes the file's current
+** stat() and a mismatch drops the entry.  The cache holds at most `limit`
+** bytes (the parsed events plus bookkeeping) and evicts the least recently
+** used entry first; limit 0 turns it off.
+**
+** Entries are reference counted: a cursor keeps the entry it is showing even
+** when the cache evicts it.  The cache and the counts are used only from the
+** connection's own thread (read-ahead workers make entries; they never touch
+** the cache).
+*/
+#ifndef EVENTMD_CACHE_H
+#define EVENTMD_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "eventmd.h"
+
+typedef struct emd_parsed {
+  eventmd_event *ev;   /* the parsed event (owned) */
+  dev_t dev;           /* identity of the version parsed */
+  ino_t ino;
+  off_t size;          /* bytes read */
+  int64_t mtime_ns;
+  int64_t ctime_ns;
+  int refs;            /* holders: the cache and cursors */
+  /* cache bookkeeping */
+  char *key;           /* root '\0' relpath */
+  size_t keylen;
+  uint64_t hash;
+  size_t bytes;        /* what this entry counts against the limit */
+  struct emd_parsed *hnext, *prev, *next;
+  int cached;          /* in the cache now */
+} emd_parsed;
+
+typedef struct emd_cache emd_cache;
+
+emd_cache *emd_cache_new(size_t limit);
+void emd_cache_free(emd_cache *c);
+void emd_cache_set_limit(emd_cache *c, size_t limit);
+size_t emd_cache_limit(const emd_cache *c);
+size_t emd_cache_bytes(const emd_cache *c);
+size_t emd_cache_count(const emd_cache *c);
+
+/* A new entry holding ev (taken) for the version described by st; refs = 1.
+** NULL on out-of-memory (ev is then freed). */
+emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
+                           off_t size);
+emd_parsed *emd_parsed_ref(emd_parsed *p);
+void emd_parsed_release(emd_parsed *p);
+
+/* The entry for key if its identity matches st (a new reference), else NULL
+** (a stale entry is dropped). */
+emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
+                          const struct stat *st);
+
+/* Store p under key (the cache takes its own reference).  Out of memory or a
+** zero limit just leaves p out. */
+void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
+                   emd_parsed *p);
+
+/* 1 when st describes the version p was read from. */
+int emd_parsed_matches(const emd_parsed *p, const struct stat *st);
+
+#endif /* EVENTMD_CACHE_H */

@@ -1,0 +1,28 @@
+/*
+** stats.h - per-connection counters shown by eventmd_stats().
+**
+** Updated from the connection's thread and from read-ahead workers, so every
+** update is an atomic add.  Each connection has its own emd_stats.
+*/
+#ifndef EVENTMD_STATS_H
+#define EVENTMD_STATS_H
+
+#include <stdint.h>
+
+typedef struct emd_stats {
+  uint64_t folders_opened; /* folders listed */
+  uint64_t folders_pruned; /* folders skipped by a date constraint */
+  uint64_t files_stated;   /* stat() calls on event files */
+  uint64_t files_read;     /* event files opened and read */
+  uint64_t files_parsed;   /* files handed to the parser */
+  uint64_t cache_hits;     /* parsed files served from the cache */
+  uint64_t cache_misses;   /* lookups that found nothing valid */
+  uint64_t statements;     /* scans started (xFilter calls) */
+} emd_stats;
+
+#define EMD_COUNT(st, field, n)                                        \
+  do {                                                                 \
+    if (st) __atomic_fetch_add(&(st)->field, (uint64_t)(n), __ATOMIC_RELAXED); \
+  } while (0)
+
+#endif /* EVENTMD_STATS_H */

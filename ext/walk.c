@@ -1,0 +1,554 @@
+/*
+** walk.c - walking an archive tree (see walk.h).
+**
+** A stack of open folders.  Each folder is listed whole with getdents64()
+** when it is entered, filtered (hidden names, non-event files) and sorted so
+** that a depth-first walk yields root-relative paths in byte order: a folder
+** sorts as its name followed by '/', exactly where its files' paths sort.
+**
+** Dates of folders (SPEC §1): the first run of folders YYYY/M/D/ gives every
+** file below it its date.  Each frame remembers whether its folder is a
+** plausible year, or a month inside a year, so that a child completing a run
+** is recognised as a day folder and can be pruned by the date filter before
+** it is opened.
+*/
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emd.h"
+#include "text.h"
+
+/* ------------------------------------------------------------------------
+** Shared folder descriptors.
+*/
+emd_dir *emd_dir_ref(emd_dir *d) {
+  if (d) __atomic_fetch_add(&d->refs, 1, __ATOMIC_RELAXED);
+  return d;
+}
+
+void emd_dir_release(emd_dir *d) {
+  if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    close(d->fd);
+    emd_free(d);
+  }
+}
+
+emd_dir *emd_dir_new(int fd) {
+  emd_dir *d = emd_malloc(sizeof(*d));
+  if (!d) {
+    close(fd);
+    return NULL;
+  }
+  d->fd = fd;
+  d->refs = 1;
+  return d;
+}
+
+/* ------------------------------------------------------------------------
+** Date filter.
+*/
+
+/* Could the date filter accept some d with dmin <= d <= dmax (memcmp)? */
+int emd_datefilter_overlaps(const emd_datefilter *f, const char *dmin,
+                            const char *dmax) {
+  int i;
+  if (!f || !f->active) return 1;
+  if (f->empty) return 0;
+  if (f->lo) {
+    int c = strcmp(dmax, f->lo);
+    if (c < 0 || (c == 0 && !f->lo_incl)) return 0;
+  }
+  if (f->hi) {
+    int c = strcmp(dmin, f->hi);
+    if (c > 0 || (c == 0 && !f->hi_incl)) return 0;
+  }
+  if (f->neq < 0) return 1;
+  for (i = 0; i < f->neq; i++) {
+    const char *v = f->eq[i];
+    if (strcmp(v, dmin) >= 0 && strcmp(v, dmax) <= 0) return 1;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------
+** Names.
+*/
+int emd_is_event_name(const char *name, size_t n) {
+  if (n < 4 || name[0] == '.') return 0;
+  if (memcmp(name + n - 3, ".md", 3) != 0) return 0;
+  return !(n == 8 && memcmp(name, "index.md", 8) == 0);
+}
+
+/* Value of a name made of minlen..maxlen ASCII digits, else -1. */
+static int name_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
+  int v = 0;
+  size_t i;
+  if (n < minlen || n > maxlen) return -1;
+  for (i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+/* ------------------------------------------------------------------------
+** Frames.
+*/
+
+/* One listed entry of a folder. */
+typedef struct went {
+  const char *name; /* NUL-terminated, inside the frame's names buffer */
+  uint32_t len;     /* strlen(name) */
+  unsigned char type; /* DT_DIR, DT_REG, DT_LNK, DT_FIFO, ... */
+} went;
+
+/* One open folder on the stack. */
+typedef struct wframe {
+  emd_dir *dir;     /* the folder */
+  char *names;      /* the entries' names */
+  went *ents;       /* sorted entries */
+  size_t n;         /* number of entries */
+  size_t i;         /* next entry to yield */
+  size_t pathlen;   /* length of this folder's relpath prefix ("a/b/") */
+  dev_t dev;        /* identity, for link-loop detection */
+  ino_t ino;
+  int year;         /* this folder's name as a year, else -1 */
+  int month;        /* this folder's name as a month of a year folder, or -1 */
+  int month_year;   /* the year of that month */
+  char day[11];     /* date of the run this folder is in, or "" */
+} wframe;
+
+struct emd_walk {
+  wframe *fr;          /* the stack */
+  int nfr;             /* frames in use */
+  int capfr;           /* frames allocated */
+  char *path;          /* relpath of the current entry */
+  size_t pathcap;      /* bytes allocated for path */
+  emd_walk_opts opts;  /* options (pointers borrowed) */
+  emd_stats *stats;    /* counters, or NULL */
+  char day[11];        /* date of the last EMD_ITEM_DAY */
+};
+
+static int path_set(emd_walk *w, size_t at, const char *s, size_t n,
+                    int slash) {
+  size_t need = at + n + 2;
+  if (need > w->pathcap) {
+    size_t cap = w->pathcap ? w->pathcap * 2 : 256;
+    char *p;
+    while (cap < need) cap *= 2;
+    p = emd_realloc(w->path, cap);
+    if (!p) return ENOMEM;
+    w->path = p;
+    w->pathcap = cap;
+  }
+  memcpy(w->path + at, s, n);
+  if (slash) w->path[at + n++] = '/';
+  w->path[at + n] = 0;
+  return 0;
+}
+
+/* Sort key comparison: a folder sorts as "name/", a file as "name". */
+static int went_cmp(const void *pa, const void *pb) {
+  const went *a = pa, *b = pb;
+  size_t n = a->len < b->len ? a->len : b->len;
+  int r = memcmp(a->name, b->name, n), ca, cb;
+  if (r) return r;
+  ca = a->len > n ? (unsigned char)a->name[n] : (a->type == DT_DIR ? '/' : -1);
+  cb = b->len > n ? (unsigned char)b->name[n] : (b->type == DT_DIR ? '/' : -1);
+  if (ca != cb) return ca - cb;
+  return (int)a->len - (int)b->len;
+}
+
+/* Is the entry worth keeping?  Folders and links always (links may lead to
+** folders), other types only with an event file name. */
+static int keep_entry(const char *name, size_t n, unsigned char type) {
+  if (name[0] == '.') return 0;
+  if (type == DT_DIR || type == DT_LNK || type == DT_UNKNOWN) return 1;
+  return emd_is_event_name(name, n);
+}
+
+/* List folder fd into frame f: names and sorted entries.  Returns 0 or an
+** errno value. */
+static int list_folder(emd_walk *w, wframe *f, int fd) {
+  char buf[32768];
+  size_t ncap = 4096, nused = 0, ecap = 32, i;
+  char *names = emd_malloc(ncap);
+  went *ents = emd_malloc(ecap * sizeof(went));
+  int err = 0;
+  f->names = NULL;
+  f->ents = NULL;
+  f->n = f->i = 0;
+  if (!names || !ents) {
+    err = ENOMEM;
+    goto done;
+  }
+  for (;;) {
+    ssize_t got = getdents64(fd, buf, sizeof(buf)), at = 0;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      goto done;
+    }
+    if (got == 0) break;
+    while (at < got) {
+      struct dirent64 *de = (struct dirent64 *)(buf + at);
+      size_t len = strlen(de->d_name);
+      unsigned char type = de->d_type;
+      at += de->d_reclen;
+      if (!keep_entry(de->d_name, len, type)) continue;
+      if (type == DT_UNKNOWN) {
+        struct stat st;
+        if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (errno == ENOENT) continue; /* gone already */
+          type = DT_REG; /* let the reader report what is wrong */
+        } else if (S_ISDIR(st.st_mode)) {
+          type = DT_DIR;
+        } else if (S_ISLNK(st.st_mode)) {
+          type = DT_LNK;
+        } else if (S_ISREG(st.st_mode)) {
+          type = DT_REG;
+        } else {
+          type = DT_FIFO; /* any special file */
+        }
+        if (!keep_entry(de->d_name, len, type)) continue;
+      }
+      if (nused + len + 1 > ncap) {
+        char *p;
+        while (nused + len + 1 > ncap) ncap *= 2;
+        p = emd_realloc(names, ncap);
+        if (!p) {
+          err = ENOMEM;
+          goto done;
+        }
+        names = p;
+      }
+      if (f->n == ecap) {
+        went *p = emd_realloc(ents, ecap * 2 * sizeof(went));
+        if (!p) {
+          err = ENOMEM;
+          goto done;
+        }
+        ents = p;
+        ecap *= 2;
+      }
+      memcpy(names + nused, de->d_name, len + 1);
+      /* Offsets now; pointers once the buffer stops moving. */
+      ents[f->n].name = (const char *)(uintptr_t)nused;
+      ents[f->n].len = (uint32_t)len;
+      ents[f->n].type = type;
+      f->n++;
+      nused += len + 1;
+    }
+  }
+  for (i = 0; i < f->n; i++)
+    ents[i].name = names + (size_t)(uintptr_t)ents[i].name;
+  qsort(ents, f->n, sizeof(went), went_cmp);
+  EMD_COUNT(w->stats, folders_opened, 1);
+done:
+  if (err) {
+    emd_free(names);
+    emd_free(ents);
+    f->n = 0;
+    return err;
+  }
+  f->names = names;
+  f->ents = ents;
+  return 0;
+}
+
+static void frame_free(wframe *f) {
+  emd_dir_release(f->dir);
+  emd_free(f->names);
+  emd_free(f->ents);
+  f->dir = NULL;
+  f->names = NULL;
+  f->ents = NULL;
+}
+
+/* Date classification of a child folder `name` of parent (NULL: the root). */
+static void classify(wframe *child, const wframe *parent, const char *name,
+                     size_t n) {
+  child->year = name_number(name, n, 4, 4);
+  if (child->year == 0) child->year = -1;
+  child->month = -1;
+  child->month_year = -1;
+  child->day[0] = 0;
+  if (!parent) return;
+  if (parent->day[0]) {
+    memcpy(child->day, parent->day, 11);
+    return;
+  }
+  if (parent->month >= 0) {
+    int d = name_number(name, n, 1, 2);
+    if (d > 0 && emd_valid_date(parent->month_year, parent->month, d)) {
+      int y = parent->month_year, m = parent->month;
+      char *o = child->day;
+      o[0] = (char)('0' + y / 1000);
+      o[1] = (char)('0' + y / 100 % 10);
+      o[2] = (char)('0' + y / 10 % 10);
+      o[3] = (char)('0' + y % 10);
+      o[4] = '-';
+      o[5] = (char)('0' + m / 10);
+      o[6] = (char)('0' + m % 10);
+      o[7] = '-';
+      o[8] = (char)('0' + d / 10);
+      o[9] = (char)('0' + d % 10);
+      o[10] = 0;
+      return;
+    }
+  }
+  if (parent->year > 0) {
+    int m = name_number(name, n, 1, 2);
+    if (m >= 1 && m <= 12) {
+      child->month = m;
+      child->month_year = parent->year;
+    }
+  }
+}
+
+/* Push a frame for the open folder fd; lists it.  On failure fd is closed
+** and an errno value returned. */
+static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
+  wframe *f;
+  struct stat st;
+  int err;
+  if (w->nfr == w->capfr) {
+    int cap = w->capfr ? w->capfr * 2 : 16;
+    wframe *p = emd_realloc(w->fr, (size_t)cap * sizeof(wframe));
+    if (!p) {
+      close(fd);
+      return ENOMEM;
+    }
+    w->fr = p;
+    w->capfr = cap;
+  }
+  f = &w->fr[w->nfr];
+  *f = *proto;
+  f->pathlen = pathlen;
+  f->dev = 0;
+  f->ino = 0;
+  if (fstat(fd, &st) == 0) {
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+  }
+  f->dir = emd_dir_new(fd);
+  if (!f->dir) return ENOMEM;
+  err = list_folder(w, f, fd);
+  if (err) {
+    emd_dir_release(f->dir);
+    f->dir = NULL;
+    return err;
+  }
+  w->nfr++;
+  return 0;
+}
+
+/* Is the open folder fd (reached through a link) inside the root, and not
+** one of the folders we are already in? 0, ELOOP or EXDEV. */
+static int check_followed_dir(emd_walk *w, int fd) {
+  struct stat st;
+  int i;
+  if (fstat(fd, &st) != 0) return errno;
+  for (i = 0; i < w->nfr; i++)
+    if (w->fr[i].dev == st.st_dev && w->fr[i].ino == st.st_ino) return ELOOP;
+  return emd_fd_inside(fd, w->opts.root_real) ? 0 : EXDEV;
+}
+
+int emd_fd_inside(int fd, const char *root_real) {
+  char link[64], real[4096];
+  ssize_t n;
+  size_t rl;
+  if (!root_real) return 0;
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  n = readlink(link, real, sizeof(real) - 1);
+  if (n <= 0) return 0;
+  real[n] = 0;
+  rl = strlen(root_real);
+  if (rl == 1 && root_real[0] == '/') return 1;
+  return strncmp(real, root_real, rl) == 0 && (real[rl] == 0 || real[rl] == '/');
+}
+
+int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
+                  const emd_walk_opts *opts, emd_stats *stats) {
+  emd_walk *w = emd_malloc(sizeof(*w));
+  wframe proto;
+  int fd, err;
+  size_t pathlen = 0;
+  *out = NULL;
+  if (!w) return ENOMEM;
+  memset(w, 0, sizeof(*w));
+  w->opts = *opts;
+  w->stats = stats;
+  memset(&proto, 0, sizeof(proto));
+  classify(&proto, NULL, "", 0);
+  fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) {
+    err = errno;
+    emd_free(w);
+    return err;
+  }
+  if (path_set(w, 0, "", 0, 0)) {
+    close(fd);
+    emd_free(w);
+    return ENOMEM;
+  }
+  /* Descend to sub, one folder at a time, classifying as we go. */
+  while (sub && *sub) {
+    const char *slash = strchr(sub, '/');
+    size_t n = slash ? (size_t)(slash - sub) : strlen(sub);
+    wframe next;
+    int cfd;
+    char name[256];
+    if (n == 0 || n >= sizeof(name)) {
+      close(fd);
+      emd_walk_close(w);
+      return ENOENT;
+    }
+    memcpy(name, sub, n);
+    name[n] = 0;
+    cfd = openat(fd, name,
+                 O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                     (opts->follow_symlinks ? 0 : O_NOFOLLOW));
+    err = errno;
+    close(fd);
+    if (cfd < 0) {
+      emd_walk_close(w);
+      return err;
+    }
+    fd = cfd;
+    classify(&next, &proto, name, n);
+    proto = next;
+    if (path_set(w, pathlen, name, n, 1)) {
+      close(fd);
+      emd_walk_close(w);
+      return ENOMEM;
+    }
+    pathlen += n + 1;
+    sub = slash ? slash + 1 : sub + n;
+  }
+  err = push(w, fd, &proto, pathlen);
+  if (err) {
+    emd_walk_close(w);
+    return err;
+  }
+  *out = w;
+  return 0;
+}
+
+int emd_walk_next(emd_walk *w, emd_walk_item *item) {
+  while (w->nfr > 0) {
+    wframe *f = &w->fr[w->nfr - 1];
+    const went *e;
+    int isdir, follow = 0;
+    if (f->i >= f->n) {
+      frame_free(f);
+      w->nfr--;
+      continue;
+    }
+    e = &f->ents[f->i++];
+    isdir = e->type == DT_DIR;
+    if (e->type == DT_LNK) {
+      struct stat st;
+      if (!w->opts.follow_symlinks) {
+        if (!emd_is_event_name(e->name, e->len)) continue;
+        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
+        memset(item, 0, sizeof(*item));
+        item->kind = EMD_ITEM_LINK;
+        goto yield;
+      }
+      if (fstatat(f->dir->fd, e->name, &st, 0) != 0) {
+        if (!emd_is_event_name(e->name, e->len)) continue;
+        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
+        memset(item, 0, sizeof(*item));
+        item->kind = EMD_ITEM_LINK; /* dangling link */
+        goto yield;
+      }
+      follow = 1;
+      isdir = S_ISDIR(st.st_mode);
+      if (!isdir) {
+        if (!emd_is_event_name(e->name, e->len)) continue;
+        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
+        memset(item, 0, sizeof(*item));
+        item->kind = S_ISREG(st.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+        item->follow = 1;
+        goto yield;
+      }
+    }
+    if (isdir) {
+      wframe child;
+      int fd, err;
+      classify(&child, f, e->name, e->len);
+      if (path_set(w, f->pathlen, e->name, e->len, 1)) return -ENOMEM;
+      if (child.day[0] && !f->day[0] && w->opts.date &&
+          !emd_datefilter_overlaps(w->opts.date, child.day, child.day)) {
+        EMD_COUNT(w->stats, folders_pruned, 1);
+        continue;
+      }
+      if (child.day[0] && !f->day[0] && w->opts.skip_day_folders) {
+        memcpy(w->day, child.day, sizeof(w->day));
+        memset(item, 0, sizeof(*item));
+        item->kind = EMD_ITEM_DAY;
+        item->day = w->day;
+        item->relpath = w->path;
+        item->relpath_len = f->pathlen + e->len + 1;
+        item->name = w->path + f->pathlen;
+        item->dir = f->dir;
+        return 1;
+      }
+      fd = openat(f->dir->fd, e->name,
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+                      (follow ? 0 : O_NOFOLLOW));
+      if (fd < 0) {
+        err = errno;
+        if (err == ENOENT) continue; /* vanished: nothing to report */
+      } else {
+        err = follow ? check_followed_dir(w, fd) : 0;
+        if (err) {
+          close(fd);
+        } else {
+          err = push(w, fd, &child, f->pathlen + e->len + 1);
+          if (err == ENOMEM) return -ENOMEM;
+          if (!err) continue;
+          f = &w->fr[w->nfr - 1]; /* the stack may have moved */
+        }
+      }
+      memset(item, 0, sizeof(*item));
+      item->kind = EMD_ITEM_FOLDER;
+      item->err = err;
+      item->relpath = w->path;
+      item->relpath_len = f->pathlen + e->len + 1;
+      item->name = w->path + f->pathlen;
+      item->dir = f->dir;
+      return 1;
+    }
+    if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
+    memset(item, 0, sizeof(*item));
+    item->kind = e->type == DT_REG ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+  yield:
+    item->relpath = w->path;
+    item->relpath_len = f->pathlen + e->len;
+    item->name = w->path + f->pathlen;
+    item->dir = f->dir;
+    item->follow = follow;
+    return 1;
+  }
+  return 0;
+}
+
+void emd_walk_close(emd_walk *w) {
+  if (!w) return;
+  while (w->nfr > 0) frame_free(&w->fr[--w->nfr]);
+  emd_free(w->fr);
+  emd_free(w->path);
+  emd_free(w);
+}
