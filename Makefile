@@ -1,0 +1,76 @@
+# eventmd - SQL over an archive of news-event markdown files.
+#
+#   make            build build/eventmd.so (the loadable extension)
+#   make demo       build, then run the sql/ examples on the sample archive
+#   make test       build and run the unit and integration tests
+#   make bench      the benchmark (not part of make test)
+#   make format     clang-format the C sources
+#   make clean
+#
+# Missing Debian packages are installed first (as root) or named with the
+# exact apt-get line to run (tests/deps.sh).
+
+CC       ?= cc
+PKGS      = sqlite3 libcmark
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS += -Iinclude -Iext -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
+PYTHON   ?= /usr/bin/python3
+
+B = build
+EXT_SRC = ext/text.c ext/parse.c ext/guard.c ext/walk.c ext/readfile.c \
+          ext/cache.c ext/scan.c ext/table_events.c ext/table_sources.c \
+          ext/table_related.c ext/table_changes.c ext/eventmd.c
+EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
+PARSER_SRC = ext/text.c ext/parse.c ext/guard.c
+
+SO = $(B)/eventmd.so
+
+.PHONY: all deps demo test clean format bench
+all: $(SO)
+
+deps:
+	@sh tests/deps.sh
+
+# The loadable extension.
+$(SO): $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fPIC -shared \
+	  -fvisibility=hidden -DEVENTMD_SHARED -o $@ $(EXT_SRC) $(PKG_LIBS) -lpthread
+
+# Test programs link the extension's sources directly (SQLITE_CORE), so they
+# can call into every layer and wrap system calls.
+TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
+TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus
+
+$(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(B)
+	$(CC) $(TEST_CFLAGS) -o $@ tests/test_parse.c $(PARSER_SRC) \
+	  $(PKG_LIBS) $(TEST_LIBS)
+
+$(B)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(B)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread
+
+# A generated corpus for the integration test (2,000+ event files).
+CORPUS = $(B)/corpus-2400
+$(CORPUS)/expected.sql: tests/gen_corpus.py | deps
+	rm -rf $(CORPUS)
+	$(PYTHON) tests/gen_corpus.py --out $(CORPUS) --files 2400 --seed 7
+
+test: $(SO) $(TESTS) $(CORPUS)/expected.sql
+	$(B)/test_parse
+	$(B)/test_sql
+	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
+
+demo: $(SO)
+	@sh sql/demo.sh
+
+format:
+	clang-format -i ext/*.c ext/*.h include/*.h tests/*.c tests/*.h
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,66 @@
+/*
+** scan.h - what the four virtual tables share: argument checking, the
+** planner contract (xBestIndex/xFilter), the scan over event files and the
+** cursor.  Each table_*.c file supplies an emd_table_def: its schema, which
+** columns need the parsed file, how many rows one event gives, and how to
+** show a column.
+*/
+#ifndef EVENTMD_SCAN_H
+#define EVENTMD_SCAN_H
+
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "emd.h"
+#include "walk.h"
+
+typedef struct emd_cursor emd_cursor;
+
+/* A table kind. */
+typedef struct emd_table_def {
+  const char *name;   /* module name, e.g. "eventmd_events" */
+  const char *schema; /* CREATE TABLE x(...) for sqlite3_declare_vtab */
+  int col_path;       /* path / event_path column */
+  int col_date;       /* date column, or -1 */
+  int col_root;       /* hidden root column */
+  int col_markdown;   /* hidden markdown column, or -1 */
+  int child;          /* 1: rows come from the parsed event's items */
+  sqlite3_uint64 meta_cols; /* columns shown without parsing the file */
+  /* Rows one parsed event gives (child tables). */
+  uint32_t (*nrows)(const eventmd_event *ev);
+  /* Show column col of the cursor's current row. */
+  void (*column)(sqlite3_context *ctx, emd_cursor *cur, int col);
+} emd_table_def;
+
+extern const emd_table_def emd_events_def;
+extern const emd_table_def emd_sources_def;
+extern const emd_table_def emd_related_def;
+extern const emd_table_def emd_changes_def;
+
+/* ------------------------------------------------------------------------
+** What a table's column function may ask of the cursor's current row.
+*/
+
+/* The row's path ("/news/...md", valid UTF-8), its length. */
+const char *emd_row_path(emd_cursor *cur, int *len);
+/* The row's date: the path's date, else the date heading's (parses when
+** needed); NULL when none. */
+const char *emd_row_date(emd_cursor *cur);
+/* The parsed event, or NULL when the file could not be parsed. */
+const eventmd_event *emd_row_event(emd_cursor *cur);
+/* 0-based index of a child row inside the event. */
+uint32_t emd_row_index(emd_cursor *cur);
+/* The root folder as given. */
+const char *emd_row_root(emd_cursor *cur);
+/* stat() of the file: 1 and *st set, or 0 when there is none (folders). */
+int emd_row_stat(emd_cursor *cur, sqlite3_int64 *size, sqlite3_int64 *mtime);
+/* Set the result to the row's problem text (or NULL). */
+void emd_result_problem(sqlite3_context *ctx, emd_cursor *cur);
+/* Set the result to the file's text (or NULL when it was not read). */
+void emd_result_markdown(sqlite3_context *ctx, emd_cursor *cur);
+
+/* Result helpers. */
+void emd_result_text(sqlite3_context *ctx, const char *s);
+
+#endif /* EVENTMD_SCAN_H */

@@ -1,0 +1,72 @@
+/*
+** table_changes.c - eventmd_changes: one row per item of an event's
+** "Changes:" section, its version history.
+**
+** Usage:
+**   SELECT ordinal, changed_at, label, target FROM eventmd_changes('/data/archive')
+**    WHERE event_path = '/news/2014/02/13/slug.md';
+**   CREATE VIRTUAL TABLE temp.changes USING eventmd_changes(root='/data/archive');
+**
+** Schema:
+**   CREATE TABLE x(
+**     event_path TEXT,    -- the event file's path (= eventmd_events.path)
+**     ordinal INTEGER,    -- 1-based position in the history
+**     title TEXT,         -- link text: the title of that version
+**     target TEXT,        -- href of that version's file, or NULL
+**     changed_at TEXT,    -- "YYYY-MM-DD HH:MM:SS", or NULL
+**     label TEXT,         -- e.g. "First version", "Update", "Current version"
+**     is_current INTEGER, -- 1 when label is "Current version"
+**     root HIDDEN
+**   );
+**
+** Example:
+**   sqlite> SELECT ordinal, changed_at, label FROM eventmd_changes('tests/sample')
+**      ...>  WHERE event_path LIKE '/news/2015/03/23/the-leaders%';
+**   1|2015-03-23 09:12:40|First version
+**   2|2015-03-23 14:05:02|Update
+**   3||Current version
+*/
+#include "scan.h"
+
+enum {
+  COL_EVENT_PATH, COL_ORDINAL, COL_TITLE, COL_TARGET, COL_CHANGED_AT,
+  COL_LABEL, COL_IS_CURRENT, COL_ROOT
+};
+
+static uint32_t changes_rows(const eventmd_event *ev) { return ev->n_changes; }
+
+static void changes_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
+  const eventmd_change *c;
+  int n;
+  const char *p;
+  switch (col) {
+    case COL_EVENT_PATH:
+      p = emd_row_path(cur, &n);
+      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
+      return;
+    case COL_ORDINAL:
+      sqlite3_result_int64(ctx, (sqlite3_int64)emd_row_index(cur) + 1);
+      return;
+    case COL_ROOT:
+      emd_result_text(ctx, emd_row_root(cur));
+      return;
+    default:
+      break;
+  }
+  c = &emd_row_event(cur)->changes[emd_row_index(cur)];
+  switch (col) {
+    case COL_TITLE: emd_result_text(ctx, c->title); break;
+    case COL_TARGET: emd_result_text(ctx, c->target); break;
+    case COL_CHANGED_AT: emd_result_text(ctx, c->changed_at); break;
+    case COL_LABEL: emd_result_text(ctx, c->label); break;
+    case COL_IS_CURRENT: sqlite3_result_int(ctx, c->is_current); break;
+    default: break;
+  }
+}
+
+const emd_table_def emd_changes_def = {
+    "eventmd_changes",
+    "CREATE TABLE x(event_path TEXT, ordinal INTEGER, title TEXT, "
+    "target TEXT, changed_at TEXT, label TEXT, is_current INTEGER, "
+    "root HIDDEN)",
+    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, changes_rows, changes_column};

@@ -1,0 +1,102 @@
+/*
+** table_events.c - eventmd_events: one row per event file.
+**
+** Usage:
+**   .load ./build/eventmd
+**   SELECT date, title FROM eventmd_events('/data/archive')
+**    WHERE date = '2014-02-13';
+**   CREATE VIRTUAL TABLE temp.events USING eventmd_events(root='/data/archive');
+**
+** Schema:
+**   CREATE TABLE x(
+**     path TEXT,          -- root-relative path with a leading '/'
+**     date TEXT,          -- YYYY-MM-DD: the path's date, else the heading's
+**     title TEXT,         -- plain text of the first H1
+**     summary TEXT,       -- plain text of the blocks after the H1, or NULL
+**     cover_image TEXT,   -- URL of the "Cover Image" source item, or NULL
+**     day_index TEXT,     -- href of the date heading's link, or NULL
+**     is_current INTEGER, -- 0 when a "(Current version)" change names
+**                         -- another file
+**     n_sources INTEGER, n_related INTEGER, n_changes INTEGER,
+**     size INTEGER,       -- bytes
+**     mtime INTEGER,      -- modification time, Unix seconds
+**     problem TEXT,       -- NULL for a clean file, else what is wrong
+**     root HIDDEN,        -- the archive's root (table-valued argument)
+**     markdown HIDDEN     -- the file's text, read only when selected
+**   );
+**
+** Example (the seed file of the archive):
+**   sqlite> SELECT date, n_sources, n_related, n_changes, is_current
+**      ...>   FROM eventmd_events('tests/sample') LIMIT 1;
+**   2013-11-08|4|2|1|1
+*/
+#include "scan.h"
+
+enum {
+  COL_PATH, COL_DATE, COL_TITLE, COL_SUMMARY, COL_COVER, COL_DAY_INDEX,
+  COL_IS_CURRENT, COL_N_SOURCES, COL_N_RELATED, COL_N_CHANGES, COL_SIZE,
+  COL_MTIME, COL_PROBLEM, COL_ROOT, COL_MARKDOWN
+};
+
+#define BIT(c) ((sqlite3_uint64)1 << (c))
+
+static void events_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
+  const eventmd_event *ev;
+  sqlite3_int64 size, mtime;
+  int n;
+  const char *p;
+  switch (col) {
+    case COL_PATH:
+      p = emd_row_path(cur, &n);
+      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
+      return;
+    case COL_DATE:
+      emd_result_text(ctx, emd_row_date(cur));
+      return;
+    case COL_SIZE:
+    case COL_MTIME:
+      if (emd_row_stat(cur, &size, &mtime))
+        sqlite3_result_int64(ctx, col == COL_SIZE ? size : mtime);
+      return;
+    case COL_PROBLEM:
+      emd_result_problem(ctx, cur);
+      return;
+    case COL_ROOT:
+      emd_result_text(ctx, emd_row_root(cur));
+      return;
+    case COL_MARKDOWN:
+      emd_result_markdown(ctx, cur);
+      return;
+    default:
+      break;
+  }
+  ev = emd_row_event(cur);
+  if (!ev) return; /* NULL: not parsed (folder, too large, unreadable) */
+  switch (col) {
+    case COL_TITLE: emd_result_text(ctx, ev->title); break;
+    case COL_SUMMARY: emd_result_text(ctx, ev->summary); break;
+    case COL_COVER: emd_result_text(ctx, ev->cover_image); break;
+    case COL_DAY_INDEX: emd_result_text(ctx, ev->day_index); break;
+    case COL_IS_CURRENT: sqlite3_result_int(ctx, ev->is_current); break;
+    case COL_N_SOURCES: sqlite3_result_int64(ctx, ev->n_sources); break;
+    case COL_N_RELATED: sqlite3_result_int64(ctx, ev->n_related); break;
+    case COL_N_CHANGES: sqlite3_result_int64(ctx, ev->n_changes); break;
+    default: break;
+  }
+}
+
+const emd_table_def emd_events_def = {
+    "eventmd_events",
+    "CREATE TABLE x(path TEXT, date TEXT, title TEXT, summary TEXT, "
+    "cover_image TEXT, day_index TEXT, is_current INTEGER, n_sources INTEGER, "
+    "n_related INTEGER, n_changes INTEGER, size INTEGER, mtime INTEGER, "
+    "problem TEXT, root HIDDEN, markdown HIDDEN)",
+    COL_PATH,
+    COL_DATE,
+    COL_ROOT,
+    COL_MARKDOWN,
+    0,
+    BIT(COL_PATH) | BIT(COL_DATE) | BIT(COL_SIZE) | BIT(COL_MTIME) |
+        BIT(COL_ROOT),
+    NULL,
+    events_column};

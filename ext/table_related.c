@@ -1,0 +1,67 @@
+/*
+** table_related.c - eventmd_related: one row per item of an event's
+** "Related:" section.
+**
+** Usage:
+**   SELECT r.target, r.context FROM eventmd_related('/data/archive') r
+**    WHERE r.event_path = '/news/2014/02/13/slug.md';
+**   CREATE VIRTUAL TABLE temp.related USING eventmd_related(root='/data/archive');
+**
+** Schema:
+**   CREATE TABLE x(
+**     event_path TEXT,   -- the event file's path (= eventmd_events.path)
+**     ordinal INTEGER,   -- 1-based position among the event's related items
+**     title TEXT,        -- link text
+**     target TEXT,       -- href (joins to eventmd_events.path), or NULL
+**     target_date TEXT,  -- YYYY-MM-DD from the target's path, or NULL
+**     context TEXT,      -- "_Context: A, B_" gives "A, B"; NULL when absent
+**     root HIDDEN
+**   );
+**
+** Example:
+**   sqlite> SELECT ordinal, target_date, context FROM eventmd_related('tests/sample')
+**      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
+**   1|2012-12-04|Philippines, typhoons
+*/
+#include "scan.h"
+
+enum {
+  COL_EVENT_PATH, COL_ORDINAL, COL_TITLE, COL_TARGET, COL_TARGET_DATE,
+  COL_CONTEXT, COL_ROOT
+};
+
+static uint32_t related_rows(const eventmd_event *ev) { return ev->n_related; }
+
+static void related_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
+  const eventmd_related *r;
+  int n;
+  const char *p;
+  switch (col) {
+    case COL_EVENT_PATH:
+      p = emd_row_path(cur, &n);
+      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
+      return;
+    case COL_ORDINAL:
+      sqlite3_result_int64(ctx, (sqlite3_int64)emd_row_index(cur) + 1);
+      return;
+    case COL_ROOT:
+      emd_result_text(ctx, emd_row_root(cur));
+      return;
+    default:
+      break;
+  }
+  r = &emd_row_event(cur)->related[emd_row_index(cur)];
+  switch (col) {
+    case COL_TITLE: emd_result_text(ctx, r->title); break;
+    case COL_TARGET: emd_result_text(ctx, r->target); break;
+    case COL_TARGET_DATE: emd_result_text(ctx, r->target_date); break;
+    case COL_CONTEXT: emd_result_text(ctx, r->context); break;
+    default: break;
+  }
+}
+
+const emd_table_def emd_related_def = {
+    "eventmd_related",
+    "CREATE TABLE x(event_path TEXT, ordinal INTEGER, title TEXT, "
+    "target TEXT, target_date TEXT, context TEXT, root HIDDEN)",
+    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, related_rows, related_column};

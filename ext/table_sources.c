@@ -1,0 +1,63 @@
+/*
+** table_sources.c - eventmd_sources: one row per item of an event's
+** "Source:" section (except the Cover Image item, which is
+** eventmd_events.cover_image).
+**
+** Usage:
+**   SELECT domain, count(*) FROM eventmd_sources('/data/archive')
+**    GROUP BY domain ORDER BY 2 DESC;
+**   CREATE VIRTUAL TABLE temp.sources USING eventmd_sources(root='/data/archive');
+**
+** Schema:
+**   CREATE TABLE x(
+**     event_path TEXT,  -- the event file's path (= eventmd_events.path)
+**     ordinal INTEGER,  -- 1-based position among the event's sources
+**     name TEXT,        -- link text
+**     url TEXT,         -- href, or NULL for an item without a link
+**     domain TEXT,      -- host, lower-cased, no port, no leading "www."
+**     root HIDDEN
+**   );
+**
+** Example:
+**   sqlite> SELECT ordinal, name, domain FROM eventmd_sources('tests/sample')
+**      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
+**   1|Reuters|reuters.com
+*/
+#include "scan.h"
+
+enum { COL_EVENT_PATH, COL_ORDINAL, COL_NAME, COL_URL, COL_DOMAIN, COL_ROOT };
+
+static uint32_t sources_rows(const eventmd_event *ev) { return ev->n_sources; }
+
+static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
+  const eventmd_source *s;
+  int n;
+  const char *p;
+  switch (col) {
+    case COL_EVENT_PATH:
+      p = emd_row_path(cur, &n);
+      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
+      return;
+    case COL_ORDINAL:
+      sqlite3_result_int64(ctx, (sqlite3_int64)emd_row_index(cur) + 1);
+      return;
+    case COL_ROOT:
+      emd_result_text(ctx, emd_row_root(cur));
+      return;
+    default:
+      break;
+  }
+  s = &emd_row_event(cur)->sources[emd_row_index(cur)];
+  switch (col) {
+    case COL_NAME: emd_result_text(ctx, s->name); break;
+    case COL_URL: emd_result_text(ctx, s->url); break;
+    case COL_DOMAIN: emd_result_text(ctx, s->domain); break;
+    default: break;
+  }
+}
+
+const emd_table_def emd_sources_def = {
+    "eventmd_sources",
+    "CREATE TABLE x(event_path TEXT, ordinal INTEGER, name TEXT, url TEXT, "
+    "domain TEXT, root HIDDEN)",
+    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, sources_rows, sources_column};
