@@ -28,9 +28,10 @@ EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
 PARSER_SRC = ext/text.c ext/parse.c ext/guard.c
 
 SO = $(B)/eventmd.so
+BIN = $(B)/bin/eventmd
 
 .PHONY: all deps demo test clean format bench
-all: $(SO)
+all: $(SO) $(BIN)
 
 deps:
 	@sh tests/deps.sh
@@ -40,6 +41,12 @@ $(SO): $(EXT_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fPIC -shared \
 	  -fvisibility=hidden -DEVENTMD_SHARED -o $@ $(EXT_SRC) $(PKG_LIBS) -lpthread
+
+# The one-command shell, with the extension's absolute path baked in.
+$(BIN): ext/eventmd-shell.sh
+	@mkdir -p $(B)/bin
+	sed "s|@EXT@|$(abspath $(B))/eventmd|" ext/eventmd-shell.sh > $@
+	chmod +x $@
 
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
@@ -66,7 +73,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	$(B)/test_sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
 
-demo: $(SO)
+demo: $(SO) $(BIN)
 	@sh sql/demo.sh
 
 format:

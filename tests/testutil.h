@@ -135,7 +135,7 @@ static void tu_exec(sqlite3 *db, const char *fmt, ...) {
 }
 
 /* A fresh temporary folder (the caller removes it with tu_rmrf). */
-static char *tu_tmpdir(void) {
+static inline char *tu_tmpdir(void) {
   char tmpl[] = "/tmp/eventmd-test-XXXXXX";
   char *d = mkdtemp(tmpl);
   assert_non_null(d);
@@ -169,7 +169,7 @@ static void tu_write(const char *dir, const char *rel, const char *data,
   fclose(f);
 }
 
-static void tu_writes(const char *dir, const char *rel, const char *text) {
+static inline void tu_writes(const char *dir, const char *rel, const char *text) {
   tu_write(dir, rel, text, strlen(text));
 }
 
@@ -182,7 +182,7 @@ static int tu_rm_one(const char *p, const struct stat *st, int flag,
   return remove(p);
 }
 
-static void tu_rmrf(const char *dir) {
+static inline void tu_rmrf(const char *dir) {
   nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
