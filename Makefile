@@ -21,11 +21,11 @@ TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 PYTHON   ?= /usr/bin/python3
 
 B = build
-EXT_SRC = ext/text.c ext/parse.c ext/guard.c ext/walk.c ext/readfile.c \
-          ext/cache.c ext/scan.c ext/table_events.c ext/table_sources.c \
+EXT_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c ext/walk.c ext/readfile.c \
+          ext/cache.c ext/entry.c ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c ext/table_sources.c \
           ext/table_related.c ext/table_changes.c ext/eventmd.c
 EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
-PARSER_SRC = ext/text.c ext/parse.c ext/guard.c
+PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
 
 SO = $(B)/eventmd.so
 BIN = $(B)/bin/eventmd

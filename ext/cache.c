@@ -4,12 +4,14 @@
 */
 #include "cache.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "emd.h"
 #include "text.h"
 
 struct emd_cache {
+  pthread_mutex_t mu; /* read-ahead workers share the cache */
   emd_parsed **slots; /* hash chains */
   size_t nslots;      /* power of two */
   size_t count;       /* entries */
@@ -42,12 +44,12 @@ emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
 }
 
 emd_parsed *emd_parsed_ref(emd_parsed *p) {
-  if (p) p->refs++;
+  if (p) __atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED);
   return p;
 }
 
 void emd_parsed_release(emd_parsed *p) {
-  if (p && --p->refs == 0) {
+  if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
     eventmd_event_free(p->ev);
     emd_free(p->key);
     emd_free(p);
@@ -65,6 +67,7 @@ emd_cache *emd_cache_new(size_t limit) {
   if (!c) return NULL;
   memset(c, 0, sizeof(*c));
   c->limit = limit;
+  pthread_mutex_init(&c->mu, NULL);
   return c;
 }
 
@@ -105,17 +108,20 @@ void emd_cache_free(emd_cache *c) {
   if (!c) return;
   shrink_to(c, 0);
   emd_free(c->slots);
+  pthread_mutex_destroy(&c->mu);
   emd_free(c);
 }
 
 void emd_cache_set_limit(emd_cache *c, size_t limit) {
+  pthread_mutex_lock(&c->mu);
   c->limit = limit;
   shrink_to(c, limit);
+  pthread_mutex_unlock(&c->mu);
 }
 
-size_t emd_cache_limit(const emd_cache *c) { return c->limit; }
-size_t emd_cache_bytes(const emd_cache *c) { return c->bytes; }
-size_t emd_cache_count(const emd_cache *c) { return c->count; }
+size_t emd_cache_limit(emd_cache *c) { return __atomic_load_n(&c->limit, __ATOMIC_RELAXED); }
+size_t emd_cache_bytes(emd_cache *c) { return __atomic_load_n(&c->bytes, __ATOMIC_RELAXED); }
+size_t emd_cache_count(emd_cache *c) { return __atomic_load_n(&c->count, __ATOMIC_RELAXED); }
 
 static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
                         uint64_t h) {
@@ -130,15 +136,20 @@ static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
 emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
                           const struct stat *st) {
   uint64_t h = emd_hash64(key, keylen);
-  emd_parsed *p = find(c, key, keylen, h);
-  if (!p) return NULL;
-  if (!emd_parsed_matches(p, st)) {
+  emd_parsed *p;
+  pthread_mutex_lock(&c->mu);
+  p = find(c, key, keylen, h);
+  if (p && !emd_parsed_matches(p, st)) {
     evict(c, p);
-    return NULL;
+    p = NULL;
   }
-  lru_unlink(c, p);
-  lru_push_front(c, p);
-  return emd_parsed_ref(p);
+  if (p) {
+    lru_unlink(c, p);
+    lru_push_front(c, p);
+    emd_parsed_ref(p);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return p;
 }
 
 /* Double the hash table when it is more than full. */
@@ -161,8 +172,8 @@ static void grow(emd_cache *c) {
   c->nslots = n;
 }
 
-void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
-                   emd_parsed *p) {
+static void put_locked(emd_cache *c, const char *key, size_t keylen,
+                       emd_parsed *p) {
   uint64_t h;
   emd_parsed *old;
   size_t bytes;
@@ -190,4 +201,11 @@ void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
   c->bytes += bytes;
   emd_parsed_ref(p);
   shrink_to(c, c->limit);
+}
+
+void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
+                   emd_parsed *p) {
+  pthread_mutex_lock(&c->mu);
+  put_locked(c, key, keylen, p);
+  pthread_mutex_unlock(&c->mu);
 }

@@ -8,10 +8,9 @@
 ** bytes (the parsed events plus bookkeeping) and evicts the least recently
 ** used entry first; limit 0 turns it off.
 **
-** Entries are reference counted: a cursor keeps the entry it is showing even
-** when the cache evicts it.  The cache and the counts are used only from the
-** connection's own thread (read-ahead workers make entries; they never touch
-** the cache).
+** Entries are reference counted (atomically): a cursor keeps the entry it is
+** showing even when the cache evicts it.  A mutex guards the cache, which the
+** connection's thread and its read-ahead workers share.
 */
 #ifndef EVENTMD_CACHE_H
 #define EVENTMD_CACHE_H
@@ -44,9 +43,9 @@ typedef struct emd_cache emd_cache;
 emd_cache *emd_cache_new(size_t limit);
 void emd_cache_free(emd_cache *c);
 void emd_cache_set_limit(emd_cache *c, size_t limit);
-size_t emd_cache_limit(const emd_cache *c);
-size_t emd_cache_bytes(const emd_cache *c);
-size_t emd_cache_count(const emd_cache *c);
+size_t emd_cache_limit(emd_cache *c);
+size_t emd_cache_bytes(emd_cache *c);
+size_t emd_cache_count(emd_cache *c);
 
 /* A new entry holding ev (taken) for the version described by st; refs = 1.
 ** NULL on out-of-memory (ev is then freed). */

@@ -16,9 +16,11 @@
 ** event is one block of memory that the cache can count and free at once.
 */
 #include <cmark.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "eventmd.h"
 #include "text.h"
 
@@ -560,7 +562,8 @@ static size_t put_problems(builder *b) {
   return b->oom ? NOSTR : at;
 }
 
-static int finish(builder *b, eventmd_event **out) {
+static int finish(builder *b, eventmd_event **out,
+                  const eventmd_allocator *ral) {
   size_t problem = put_problems(b);
   size_t nsrc = b->src.n, nrel = b->rel.n, nchg = b->chg.n, i;
   size_t o_src = ALIGN8(sizeof(eventmd_event));
@@ -571,7 +574,7 @@ static int finish(builder *b, eventmd_event **out) {
   char *mem, *pool;
   eventmd_event *ev;
   if (b->oom) return EVENTMD_NOMEM;
-  mem = b->al->xMalloc(b->al->ctx, total);
+  mem = ral->xMalloc(ral->ctx, total);
   if (!mem) return EVENTMD_NOMEM;
   ev = (eventmd_event *)mem;
   memset(ev, 0, sizeof(*ev));
@@ -618,8 +621,8 @@ static int finish(builder *b, eventmd_event **out) {
     d->is_current = s->is_current;
   }
   ev->mem_size = total;
-  ev->xFree = b->al->xFree;
-  ev->pFreeCtx = b->al->ctx;
+  ev->xFree = ral->xFree;
+  ev->pFreeCtx = ral->ctx;
   *out = ev;
   return EVENTMD_OK;
 }
@@ -647,63 +650,140 @@ static void conclude(builder *b, const char *path) {
     b->problems |= EVENTMD_PROBLEM_DATE_DIFF;
 }
 
-int eventmd_parse(eventmd_event **out, const char *bytes, size_t len,
-                  const char *path, const eventmd_parse_options *opts) {
-  builder b;
+/* ------------------------------------------------------------------------
+** Parsers: scratch memory reused from one file to the next.
+*/
+struct eventmd_parser {
+  eventmd_allocator al; /* where everything comes from */
+  emd_arena arena;      /* cmark's memory for one parse */
+  builder b;            /* rows and strings being built (buffers kept) */
+  char *repaired;       /* UTF-8 repaired copy of the input */
+  size_t repaired_cap;  /* bytes allocated for repaired */
+};
+
+eventmd_parser *eventmd_parser_new(const eventmd_allocator *alloc) {
+  eventmd_parser *p;
+  if (!alloc) alloc = &std_alloc;
+  p = alloc->xMalloc(alloc->ctx, sizeof(*p));
+  if (!p) return NULL;
+  memset(p, 0, sizeof(*p));
+  p->al = *alloc;
+  p->arena.al = &p->al;
+  p->b.al = &p->al;
+  return p;
+}
+
+void eventmd_parser_free(eventmd_parser *p) {
+  if (!p) return;
+  emd_arena_free(&p->arena);
+  p->al.xFree(p->al.ctx, p->b.pool);
+  p->al.xFree(p->al.ctx, p->b.src.a);
+  p->al.xFree(p->al.ctx, p->b.rel.a);
+  p->al.xFree(p->al.ctx, p->b.chg.a);
+  p->al.xFree(p->al.ctx, p->repaired);
+  p->al.xFree(p->al.ctx, p);
+}
+
+/* Most memory cmark may use for a file of len bytes.  Ordinary event files
+** need about 10x their size; nesting that makes cmark 0.30 explode in
+** memory is stopped here instead of exhausting the host. */
+static size_t cmark_budget(size_t len) { return ((size_t)64 << 20) + 48 * len; }
+
+/* Parse text with cmark into the parser's arena and read the tree into b.
+** Returns 0, or the arena's failure (1 = out of memory, 2 = over budget). */
+static int run_cmark(eventmd_parser *p, const char *text, size_t len) {
+  jmp_buf env;
+  cmark_parser *cp;
+  cmark_node *doc;
+  p->arena.escape = &env;
+  p->arena.budget = cmark_budget(len);
+  emd_arena_use(&p->arena);
+  if (setjmp(env)) {
+    int why = p->arena.failed;
+    emd_arena_use(NULL);
+    emd_arena_reset(&p->arena);
+    return why ? why : 1;
+  }
+  cp = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT, &emd_arena_mem);
+  cmark_parser_feed(cp, text, len);
+  doc = cmark_parser_finish(cp);
+  if (doc) read_document(&p->b, doc);
+  /* No cmark_node_free / cmark_parser_free: the arena goes at once. */
+  emd_arena_use(NULL);
+  emd_arena_reset(&p->arena);
+  return 0;
+}
+
+static int parse_with(eventmd_parser *p, eventmd_event **out,
+                      const char *bytes, size_t len, const char *path,
+                      const eventmd_parse_options *opts) {
+  builder *b = &p->b;
   emd_utf8_info u;
-  char *repaired = NULL;
   const char *text = bytes;
   size_t textlen = len;
-  int rc;
+  int why;
 
-  *out = NULL;
-  memset(&b, 0, sizeof(b));
-  b.al = opts && opts->alloc ? opts->alloc : &std_alloc;
-  b.title = b.summary = b.cover = b.day_index = NOSTR;
-  b.heading_date = b.path_date = b.date = NOSTR;
+  /* Reset the builder, keeping its buffers. */
+  b->al = &p->al;
+  b->oom = 0;
+  b->npool = 0;
+  b->src.n = b->rel.n = b->chg.n = 0;
+  b->title = b->summary = b->cover = b->day_index = NOSTR;
+  b->heading_date = b->path_date = b->date = NOSTR;
+  b->problems = 0;
+  b->guard = NULL;
+  b->is_current = 0;
 
   if (path) {
     char d[11];
     if (eventmd_path_date(d, path, strlen(path)))
-      b.path_date = pool_str(&b, d, 10);
+      b->path_date = pool_str(b, d, 10);
   }
 
   emd_utf8_scan(&u, bytes, len);
-  if (u.has_nul) b.problems |= EVENTMD_PROBLEM_NUL;
+  if (u.has_nul) b->problems |= EVENTMD_PROBLEM_NUL;
   if (!u.valid) {
-    b.problems |= EVENTMD_PROBLEM_UTF8;
-    repaired = b.al->xMalloc(b.al->ctx, u.repaired_len);
-    if (!repaired) {
-      b.oom = 1;
-    } else {
-      textlen = emd_utf8_repair(repaired, bytes, len);
-      text = repaired;
+    b->problems |= EVENTMD_PROBLEM_UTF8;
+    if (u.repaired_len > p->repaired_cap) {
+      char *r = p->al.xRealloc(p->al.ctx, p->repaired, u.repaired_len);
+      if (!r) return EVENTMD_NOMEM;
+      p->repaired = r;
+      p->repaired_cap = u.repaired_len;
     }
+    textlen = emd_utf8_repair(p->repaired, bytes, len);
+    text = p->repaired;
   }
 
-  if (!b.oom) {
-    b.guard = (opts && opts->no_guard) ? NULL : eventmd_guard(text, textlen);
-    if (b.guard) {
-      b.problems |= EVENTMD_PROBLEM_UNSAFE;
-    } else {
-      cmark_node *doc = cmark_parse_document(text, textlen, CMARK_OPT_DEFAULT);
-      if (doc) {
-        read_document(&b, doc);
-        cmark_node_free(doc);
-      }
-    }
+  b->guard = (opts && opts->no_guard) ? NULL : eventmd_guard(text, textlen);
+  if (!b->guard) {
+    why = run_cmark(p, text, textlen);
+    if (why == 1) return EVENTMD_NOMEM;
+    if (why == 2) b->guard = "markdown too complex: parsing it needs too much memory";
   }
-  if (repaired) b.al->xFree(b.al->ctx, repaired);
+  if (b->oom) return EVENTMD_NOMEM;
+  if (b->guard) {
+    /* Not parsed (or not completely): no rows, only what the path gives. */
+    b->problems |= EVENTMD_PROBLEM_UNSAFE;
+    b->src.n = b->rel.n = b->chg.n = 0;
+    b->title = b->summary = b->cover = b->day_index = b->heading_date = NOSTR;
+    b->is_current = 1;
+    b->date = b->path_date;
+  } else {
+    conclude(b, path);
+  }
+  return finish(b, out, opts && opts->alloc ? opts->alloc : &p->al);
+}
 
-  if (!b.guard) conclude(&b, path);
-  else {
-    b.date = b.path_date;
-  }
-  rc = finish(&b, out);
-  b.al->xFree(b.al->ctx, b.pool);
-  b.al->xFree(b.al->ctx, b.src.a);
-  b.al->xFree(b.al->ctx, b.rel.a);
-  b.al->xFree(b.al->ctx, b.chg.a);
+int eventmd_parse(eventmd_event **out, const char *bytes, size_t len,
+                  const char *path, const eventmd_parse_options *opts) {
+  eventmd_parser *p = opts ? opts->parser : NULL;
+  int rc;
+  *out = NULL;
+  if (p) return parse_with(p, out, bytes, len, path, opts);
+  p = eventmd_parser_new(opts ? opts->alloc : NULL);
+  if (!p) return EVENTMD_NOMEM;
+  rc = parse_with(p, out, bytes, len, path, opts);
+  eventmd_parser_free(p);
   return rc;
 }
 

@@ -23,55 +23,65 @@ static int same_version(const struct stat *a, const struct stat *b) {
          a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Read fd to EOF into out (at most max_size bytes; more is EMD_READ_TOO_LARGE).
-** Returns 0 or ENOMEM. */
-static int read_all(emd_read *out, int fd, size_t hint, size_t max_size) {
+/* Make buf hold at least n bytes.  0 or ENOMEM. */
+static int buf_reserve(emd_buf *buf, size_t n) {
+  char *p;
+  if (n <= buf->cap) return 0;
+  p = emd_realloc(buf->p, n);
+  if (!p) return ENOMEM;
+  buf->p = p;
+  buf->cap = n;
+  return 0;
+}
+
+void emd_buf_free(emd_buf *b) {
+  emd_free(b->p);
+  b->p = NULL;
+  b->cap = 0;
+}
+
+/* Read fd to EOF into buf (at most max_size bytes; more is
+** EMD_READ_TOO_LARGE).  Returns 0 or ENOMEM. */
+static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
+                    size_t max_size) {
   size_t cap = hint + 1, len = 0;
-  char *buf;
   if (cap > max_size + 1) cap = max_size + 1;
   if (cap < 4096) cap = 4096;
-  buf = emd_malloc(cap + 1);
-  if (!buf) return ENOMEM;
+  if (buf_reserve(buf, cap + 1)) return ENOMEM;
+  cap = buf->cap - 1;
   for (;;) {
     ssize_t got;
     if (len == cap) {
       /* The file grew past what fstat said: grow, up to the limit. */
       size_t ncap = cap * 2;
-      char *p;
       if (len > max_size) break;
       if (ncap > max_size + 1) ncap = max_size + 1;
-      p = emd_realloc(buf, ncap + 1);
-      if (!p) {
-        emd_free(buf);
-        return ENOMEM;
-      }
-      buf = p;
+      if (buf_reserve(buf, ncap + 1)) return ENOMEM;
       cap = ncap;
     }
-    got = read(fd, buf + len, cap - len);
+    got = read(fd, buf->p + len, cap - len);
     if (got < 0) {
       if (errno == EINTR) continue;
       out->status = EMD_READ_ERROR;
       out->err = errno;
-      emd_free(buf);
       return 0;
     }
     if (got == 0) break;
     len += (size_t)got;
   }
   if (len > max_size) {
-    emd_free(buf);
     out->status = EMD_READ_TOO_LARGE;
     return 0;
   }
-  buf[len] = 0;
-  out->data = buf;
+  buf->p[len] = 0;
+  out->data = buf->p;
   out->len = len;
   out->status = EMD_READ_OK;
   return 0;
 }
 
-int emd_read_file(emd_read *out, int dirfd, const char *name, int follow,
+int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
+                  int follow,
                   const char *root_real, size_t max_size, emd_stats *stats) {
   int fd, attempt, rc = 0;
   memset(out, 0, sizeof(*out));
@@ -111,12 +121,11 @@ int emd_read_file(emd_read *out, int dirfd, const char *name, int follow,
       goto done;
     }
     EMD_COUNT(stats, files_read, 1);
-    rc = read_all(out, fd, (size_t)out->st.st_size, max_size);
+    rc = read_all(out, buf, fd, (size_t)out->st.st_size, max_size);
     if (rc || out->status != EMD_READ_OK) goto done;
     if (fstat(fd, &after) != 0) {
       out->status = EMD_READ_ERROR;
       out->err = errno;
-      emd_free(out->data);
       out->data = NULL;
       goto done;
     }
@@ -129,7 +138,6 @@ int emd_read_file(emd_read *out, int dirfd, const char *name, int follow,
       out->st.st_size = (off_t)out->len;
       break;
     }
-    emd_free(out->data);
     out->data = NULL;
     if (lseek(fd, 0, SEEK_SET) != 0) {
       out->status = EMD_READ_ERROR;

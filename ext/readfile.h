@@ -26,18 +26,28 @@ enum {
   EMD_READ_OUTSIDE     /* a followed link leads outside the root */
 };
 
+/* A buffer reused from one read to the next (emd_malloc memory). */
+typedef struct emd_buf {
+  char *p;    /* bytes */
+  size_t cap; /* bytes allocated */
+} emd_buf;
+
 typedef struct emd_read {
   int status;     /* EMD_READ_* */
   int err;        /* errno for EMD_READ_ERROR */
-  char *data;     /* the bytes plus a NUL (emd_malloc; caller frees) */
+  char *data;     /* the bytes plus a NUL, inside the caller's emd_buf */
   size_t len;     /* bytes read */
   struct stat st; /* fstat() of the descriptor the bytes came from */
 } emd_read;
 
-/* Read dirfd/name.  follow: the name may be a symbolic link, which must stay
-** inside root_real.  Returns 0, or ENOMEM (out->status is then unset). */
-int emd_read_file(emd_read *out, int dirfd, const char *name, int follow,
+/* Read dirfd/name into buf.  follow: the name may be a symbolic link, which
+** must stay inside root_real.  Returns 0, or ENOMEM (out->status is then
+** unset). */
+int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
+                  int follow,
                   const char *root_real, size_t max_size, emd_stats *stats);
+
+void emd_buf_free(emd_buf *b);
 
 /* The text of a read problem ("too large", "unreadable: ..."), or NULL for
 ** EMD_READ_OK and EMD_READ_GONE.  Writes into buf when it needs to. */

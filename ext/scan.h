@@ -13,6 +13,8 @@
 #include "cache.h"
 #include "conn.h"
 #include "emd.h"
+#include "entry.h"
+#include "readahead.h"
 #include "walk.h"
 
 typedef struct emd_cursor emd_cursor;
@@ -37,6 +39,60 @@ extern const emd_table_def emd_events_def;
 extern const emd_table_def emd_sources_def;
 extern const emd_table_def emd_related_def;
 extern const emd_table_def emd_changes_def;
+
+/* A virtual table. */
+typedef struct emd_table {
+  sqlite3_vtab base;        /* base class; must be first */
+  const emd_table_def *def; /* which table */
+  emd_conn *conn;           /* the connection's state */
+  char *root;               /* root= argument, or NULL (table-valued use) */
+  size_t max_size;          /* max_size= argument: larger files not read */
+  int follow_symlinks;      /* follow_symlinks= argument */
+} emd_table;
+
+/* Where a scan's entries come from. */
+enum { EMD_MODE_EMPTY, EMD_MODE_WALK, EMD_MODE_LOOKUP };
+
+/* The cursor.  vtab.c decodes the plan into root, mode, paths and df;
+** scan.c runs the scan. */
+struct emd_cursor {
+  sqlite3_vtab_cursor base; /* base class; must be first */
+  emd_table *tab;           /* the table */
+  int flags;                /* EMD_IDX_* of the plan */
+  char *root;               /* root in use (owned) */
+  int rootfd;               /* open root folder, or -1 */
+  char *root_real;          /* realpath of root (C library memory), or NULL */
+  int mode;                 /* EMD_MODE_* */
+  emd_walk *walk;           /* EMD_MODE_WALK */
+  char **paths;             /* EMD_MODE_LOOKUP: sorted, distinct relpaths */
+  int npaths;               /* number of paths */
+  int ipath;                /* next path */
+  emd_datefilter df;        /* date constraints, for pruning */
+  char **df_strings;        /* storage for df's strings */
+  int ndf_strings;
+  emd_scan_ctx sc;          /* what entry processing needs */
+  emd_ahead ahead;          /* entries, read ahead */
+  emd_entry *cur;           /* the current entry, or NULL */
+  uint32_t row;             /* child tables: index inside cur's items */
+  int eof;                  /* no current row */
+};
+
+/* Plan bits (idxNum); see the planner contract in vtab.c. */
+#define EMD_IDX_ORDERED 0x01  /* rows come in path order; ORDER BY consumed */
+#define EMD_IDX_PARSE 0x02    /* some column used needs the parsed file */
+#define EMD_IDX_MARKDOWN 0x04 /* the markdown column is used */
+#define EMD_IDX_NOROOT 0x08   /* no root: xFilter reports the error */
+
+/* Cursor life (scan.c). */
+int emd_cursor_new(emd_table *tab, emd_cursor **out);
+void emd_cursor_free(emd_cursor *c);
+void emd_cursor_reset(emd_cursor *c);
+/* Open c->root and start the scan decoded into c; moves to the first row. */
+int emd_cursor_start(emd_cursor *c);
+int emd_cursor_next(emd_cursor *c);
+int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid);
+/* Set the table's error message (freeing the previous one); returns rc. */
+int emd_cursor_error(emd_cursor *c, int rc, const char *fmt, ...);
 
 /* ------------------------------------------------------------------------
 ** What a table's column function may ask of the cursor's current row.

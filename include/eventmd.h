@@ -60,7 +60,8 @@ int sqlite3_eventmd_init(struct sqlite3 *db, char **pzErrMsg,
 ** is eventmd_event.problem. */
 #define EVENTMD_PROBLEM_UTF8 0x01      /* "invalid UTF-8" (bytes -> U+FFFD) */
 #define EVENTMD_PROBLEM_NUL 0x02       /* "NUL bytes" (NUL -> U+FFFD) */
-#define EVENTMD_PROBLEM_UNSAFE 0x04    /* "markdown too deeply nested ..." */
+#define EVENTMD_PROBLEM_UNSAFE 0x04    /* not handed to cmark, or cmark needed
+                                          more memory than a file may use */
 #define EVENTMD_PROBLEM_NO_TITLE 0x08  /* "no title" */
 #define EVENTMD_PROBLEM_NO_DATE 0x10   /* "no date" */
 #define EVENTMD_PROBLEM_DATE_DIFF 0x20 /* "date heading X differs from path" */
@@ -121,9 +122,24 @@ typedef struct eventmd_allocator {
   void *ctx;
 } eventmd_allocator;
 
+/*
+** A parser: reusable scratch memory for parsing many files, one at a time,
+** on one thread at a time.  cmark parses into an arena owned by the parser,
+** released at once after each file and bounded per file (see
+** EVENTMD_PROBLEM_UNSAFE).  Parsing without one works too (eventmd_parse
+** then makes a temporary one), only slower.
+*/
+typedef struct eventmd_parser eventmd_parser;
+
+/* A new parser drawing memory from alloc (NULL: malloc/realloc/free; the
+** allocator is copied).  NULL on out-of-memory. */
+eventmd_parser *eventmd_parser_new(const eventmd_allocator *alloc);
+void eventmd_parser_free(eventmd_parser *p);
+
 /* Parser options.  A zeroed struct (or NULL) means the defaults. */
 typedef struct eventmd_parse_options {
-  const eventmd_allocator *alloc; /* NULL: malloc/realloc/free */
+  const eventmd_allocator *alloc; /* result memory; NULL: malloc/realloc/free */
+  eventmd_parser *parser;         /* scratch to reuse, or NULL */
   int no_guard; /* 1: skip the structural guard (testing only) */
 } eventmd_parse_options;
 

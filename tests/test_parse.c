@@ -475,7 +475,7 @@ static void test_parse_nomem(void **state) {
   for (n = 0; n < 200 && !ok; n++) {
     fail_ctx f = {n, 0};
     eventmd_allocator al = {f_malloc, f_realloc, f_free, &f};
-    eventmd_parse_options o = {&al, 0};
+    eventmd_parse_options o = {&al, NULL, 0};
     eventmd_event *ev = NULL;
     int rc = eventmd_parse(&ev, md, len, SEED_PATH, &o);
     if (rc == EVENTMD_OK) {

@@ -1,0 +1,102 @@
+/*
+** entry.h - one entry of a scan: an event file (or a folder or special file
+** that gets a row with a problem), and the work of turning it into a row:
+** stat(), then, when the query needs the file's contents, the cache or a
+** read and a parse.
+**
+** Processing an entry touches only the entry, the caller's scratch and the
+** connection's cache and counters (both thread-safe), so read-ahead workers
+** process entries in parallel (readahead.c).
+*/
+#ifndef EVENTMD_ENTRY_H
+#define EVENTMD_ENTRY_H
+
+#include <sys/stat.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "readfile.h"
+#include "walk.h"
+
+/* Per-thread scratch memory, reused from one entry to the next. */
+typedef struct emd_scratch {
+  eventmd_parser *parser; /* cmark arena and row buffers */
+  emd_buf rbuf;           /* file bytes */
+  emd_buf key;            /* cache key */
+} emd_scratch;
+
+void emd_scratch_free(emd_scratch *s);
+
+/* What processing needs to know about the scan; read-only while it runs. */
+typedef struct emd_scan_ctx {
+  emd_conn *conn;        /* cache, counters */
+  const char *root;      /* the root as given (part of the cache key) */
+  size_t rootlen;        /* strlen(root) */
+  const char *root_real; /* realpath of root when following links, or NULL */
+  size_t max_size;       /* files larger than this are not read */
+  int want_parse;        /* the query shows parsed columns */
+  int want_markdown;     /* the query shows the file's text */
+} emd_scan_ctx;
+
+/* Slot states, for the read-ahead ring. */
+enum { EMD_SLOT_EMPTY, EMD_SLOT_READY, EMD_SLOT_DONE };
+
+typedef struct emd_entry {
+  int kind;             /* EMD_ITEM_* */
+  char *buf;            /* relpath, NUL, disp, NUL (kept between uses) */
+  size_t bufcap;        /* bytes allocated for buf */
+  const char *relpath;  /* root-relative path as on disk, in buf */
+  size_t relpath_len;   /* its length */
+  const char *disp;     /* "/" + relpath, U+FFFD for bad bytes, in buf */
+  int disp_len;         /* its length */
+  int name_bad;         /* relpath is not valid UTF-8 */
+  const char *name;     /* file name, inside relpath */
+  emd_dir *dir;         /* folder holding the file (a reference) */
+  int follow;           /* name is a link the table follows */
+  int err;              /* errno of an EMD_ITEM_FOLDER entry */
+  int have_stat;        /* st is set */
+  struct stat st;       /* the file's stat() (of the version read, if read) */
+  char path_date[11];   /* date of the path, or "" */
+  int prepared;         /* read/parse done as far as asked */
+  emd_parsed *parsed;   /* the parsed file (a reference), or NULL */
+  int read_status;      /* EMD_READ_* of the read attempt */
+  int read_err;         /* errno of EMD_READ_ERROR */
+  char *markdown;       /* file text, when the query shows it (owned) */
+  size_t markdown_len;  /* its length */
+  int gone;             /* vanished since the walk: no row */
+  int rc;               /* SQLite error met while processing */
+  int state;            /* EMD_SLOT_* (atomic) */
+} emd_entry;
+
+/* Set e from a path; takes a reference to dir.  SQLITE_OK or SQLITE_NOMEM. */
+int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
+                  size_t name_off, emd_dir *dir, int follow, int err);
+
+/* Drop what e holds but keep its buffer for the next use. */
+void emd_entry_reset(emd_entry *e);
+
+/* Release everything. */
+void emd_entry_free(emd_entry *e);
+
+/* stat() e, then read/parse as the scan needs.  Sets e->gone or e->rc. */
+void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
+
+/* Read/parse e now (a column needs it).  SQLITE_OK or an error. */
+int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
+                      int want_markdown);
+
+/* Is p (as a query gives it, with a leading '/') a path the walk could
+** yield?  Returns the length of the relpath (p + 1) or -1. */
+int emd_lookup_path_ok(const char *p, size_t n);
+
+/* Look up relpath rel directly (path = / IN): open its folders one by one
+** and classify the last component as the walk would.  SQLITE_OK with e set,
+** SQLITE_DONE when there is no such row, or SQLITE_NOMEM. */
+int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
+                     const char *root_real, const char *rel);
+
+/* Text of e's problem ("; "-joined parts) into a new sqlite3 string, or
+** NULL with *nomem = 0 when clean. */
+char *emd_entry_problem(const emd_entry *e, int *nomem);
+
+#endif /* EVENTMD_ENTRY_H */

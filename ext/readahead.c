@@ -1,0 +1,232 @@
+/*
+** readahead.c - parallel read-ahead over the entries of a scan (see
+** readahead.h).
+**
+** Synchronisation: `tail` is published with a release store after a slot is
+** filled, and workers claim slot indexes below it by compare-and-swap on
+** `claim`.  A processed slot is marked done with a sequentially consistent
+** store; the consumer and the workers sleep on condition variables only when
+** there is nothing to do, and each side re-checks under the mutex before
+** waiting, so no wake-up is lost.
+*/
+#include "readahead.h"
+
+#include <string.h>
+
+#include "emd.h"
+
+#define RING_CAP 256u      /* slots per scan */
+#define START_AFTER 16     /* rows shown before workers start */
+#define SPIN 200           /* polls before the consumer sleeps */
+
+static uint32_t load32(const uint32_t *p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+void emd_ahead_init(emd_ahead *a) {
+  memset(a, 0, sizeof(*a));
+  pthread_mutex_init(&a->mu, NULL);
+  pthread_cond_init(&a->cv_work, NULL);
+  pthread_cond_init(&a->cv_done, NULL);
+}
+
+emd_scratch *emd_ahead_scratch(emd_ahead *a) { return &a->scratch; }
+
+void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
+                     void *fill_ctx, int threads) {
+  a->sc = sc;
+  a->fill = fill;
+  a->fill_ctx = fill_ctx;
+  a->head = a->tail = a->claim = 0;
+  a->has_current = 0;
+  a->source_done = 0;
+  a->source_rc = SQLITE_OK;
+  a->consumed = 0;
+  a->threads = threads < 1 ? 1 : threads > EMD_MAX_THREADS ? EMD_MAX_THREADS
+                                                           : threads;
+  a->stop = 0;
+}
+
+/* Process the slot with index i (claimed by the caller) and mark it done. */
+static void process(emd_ahead *a, uint32_t i, emd_scratch *s) {
+  emd_entry *e = &a->ring[i & (a->cap - 1)];
+  emd_entry_process(a->sc, e, s);
+  __atomic_store_n(&e->state, EMD_SLOT_DONE, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&a->waiting, __ATOMIC_SEQ_CST)) {
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_broadcast(&a->cv_done);
+    pthread_mutex_unlock(&a->mu);
+  }
+}
+
+/* Claim slot index i if nobody has; 1 when claimed. */
+static int try_claim(emd_ahead *a, uint32_t i) {
+  uint32_t want = i;
+  return __atomic_compare_exchange_n(&a->claim, &want, i + 1, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void *worker_main(void *arg) {
+  emd_worker *w = arg;
+  emd_ahead *a = w->a;
+  for (;;) {
+    uint32_t i, t;
+    if (__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) break;
+    i = load32(&a->claim);
+    t = load32(&a->tail);
+    if (i != t) {
+      if (try_claim(a, i)) process(a, i, &w->scratch);
+      continue;
+    }
+    pthread_mutex_lock(&a->mu);
+    a->sleepers++;
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE) &&
+           load32(&a->claim) == load32(&a->tail))
+      pthread_cond_wait(&a->cv_work, &a->mu);
+    a->sleepers--;
+    pthread_mutex_unlock(&a->mu);
+  }
+  return NULL;
+}
+
+static void start_workers(emd_ahead *a) {
+  int i, n = a->threads - 1;
+  a->workers = emd_malloc((size_t)n * sizeof(emd_worker));
+  if (!a->workers) return; /* fine: the consumer does the work alone */
+  memset(a->workers, 0, (size_t)n * sizeof(emd_worker));
+  for (i = 0; i < n; i++) {
+    a->workers[i].a = a;
+    if (pthread_create(&a->workers[i].tid, NULL, worker_main, &a->workers[i]))
+      break;
+    a->nworkers++;
+  }
+  if (a->nworkers == 0) {
+    emd_free(a->workers);
+    a->workers = NULL;
+  }
+}
+
+/* Fill slots up to the window ahead of head. */
+static void fill(emd_ahead *a) {
+  uint32_t window = a->consumed < a->cap ? 4 + 2 * (uint32_t)a->consumed : a->cap;
+  uint32_t filled = 0;
+  if (window > a->cap) window = a->cap;
+  while (!a->source_done && a->tail - a->head < window) {
+    emd_entry *e = &a->ring[a->tail & (a->cap - 1)];
+    int rc = a->fill(a->fill_ctx, e);
+    if (rc != SQLITE_OK) {
+      emd_entry_reset(e);
+      a->source_done = 1;
+      if (rc != SQLITE_DONE) a->source_rc = rc;
+      break;
+    }
+    e->state = EMD_SLOT_READY;
+    __atomic_store_n(&a->tail, a->tail + 1, __ATOMIC_RELEASE);
+    filled++;
+  }
+  if (filled && a->nworkers) {
+    pthread_mutex_lock(&a->mu);
+    if (a->sleepers) pthread_cond_broadcast(&a->cv_work);
+    pthread_mutex_unlock(&a->mu);
+  }
+}
+
+/* Make sure the head slot is processed. */
+static void settle_head(emd_ahead *a) {
+  emd_entry *e = &a->ring[a->head & (a->cap - 1)];
+  int spins = 0;
+  if (__atomic_load_n(&e->state, __ATOMIC_SEQ_CST) == EMD_SLOT_DONE) return;
+  if (try_claim(a, a->head)) {
+    process(a, a->head, &a->scratch);
+    return;
+  }
+  while (__atomic_load_n(&e->state, __ATOMIC_SEQ_CST) != EMD_SLOT_DONE) {
+    if (++spins < SPIN) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    pthread_mutex_lock(&a->mu);
+    __atomic_store_n(&a->waiting, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&e->state, __ATOMIC_SEQ_CST) != EMD_SLOT_DONE)
+      pthread_cond_wait(&a->cv_done, &a->mu);
+    __atomic_store_n(&a->waiting, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&a->mu);
+  }
+}
+
+/* Drop the head slot. */
+static void pop(emd_ahead *a) {
+  emd_entry *e = &a->ring[a->head & (a->cap - 1)];
+  emd_entry_reset(e);
+  e->state = EMD_SLOT_EMPTY;
+  a->head++;
+}
+
+int emd_ahead_next(emd_ahead *a, emd_entry **out) {
+  *out = NULL;
+  if (!a->ring) {
+    a->ring = emd_malloc(RING_CAP * sizeof(emd_entry));
+    if (!a->ring) return SQLITE_NOMEM;
+    memset(a->ring, 0, RING_CAP * sizeof(emd_entry));
+    a->cap = RING_CAP;
+  }
+  if (a->has_current) {
+    pop(a);
+    a->has_current = 0;
+  }
+  for (;;) {
+    emd_entry *e;
+    if (a->tail - a->head < a->cap / 2) fill(a);
+    if (a->head == a->tail) return a->source_rc;
+    settle_head(a);
+    e = &a->ring[a->head & (a->cap - 1)];
+    if (e->rc) return e->rc;
+    if (e->gone) {
+      pop(a);
+      continue;
+    }
+    a->has_current = 1;
+    a->consumed++;
+    if (a->consumed == START_AFTER && a->threads > 1 && !a->nworkers &&
+        !a->source_done)
+      start_workers(a);
+    *out = e;
+    return SQLITE_OK;
+  }
+}
+
+void emd_ahead_stop(emd_ahead *a) {
+  int i;
+  if (a->nworkers) {
+    pthread_mutex_lock(&a->mu);
+    __atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&a->cv_work);
+    pthread_mutex_unlock(&a->mu);
+    for (i = 0; i < a->nworkers; i++) {
+      pthread_join(a->workers[i].tid, NULL);
+      emd_scratch_free(&a->workers[i].scratch);
+    }
+    emd_free(a->workers);
+    a->workers = NULL;
+    a->nworkers = 0;
+  }
+  if (a->ring) {
+    while (a->head != a->tail) pop(a);
+  }
+  a->has_current = 0;
+  a->head = a->tail = a->claim = 0;
+}
+
+void emd_ahead_free(emd_ahead *a) {
+  uint32_t i;
+  emd_ahead_stop(a);
+  if (a->ring) {
+    for (i = 0; i < a->cap; i++) emd_entry_free(&a->ring[i]);
+    emd_free(a->ring);
+    a->ring = NULL;
+  }
+  emd_scratch_free(&a->scratch);
+  pthread_mutex_destroy(&a->mu);
+  pthread_cond_destroy(&a->cv_work);
+  pthread_cond_destroy(&a->cv_done);
+}
