@@ -22,7 +22,7 @@ PYTHON   ?= /usr/bin/python3
 
 B = build
 EXT_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c ext/walk.c ext/readfile.c \
-          ext/cache.c ext/entry.c ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c ext/table_sources.c \
+          ext/cache.c ext/entry.c ext/dateorder.c ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c ext/table_sources.c \
           ext/table_related.c ext/table_changes.c ext/eventmd.c
 EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
 PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
@@ -51,7 +51,7 @@ $(BIN): ext/eventmd-shell.sh
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
-TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus
+TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown
 
 $(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
@@ -72,6 +72,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	$(B)/test_parse
 	$(B)/test_sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
+	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
 
 demo: $(SO) $(BIN)
 	@sh sql/demo.sh

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "emd.h"
 #include "text.h"
@@ -54,6 +55,16 @@ void emd_parsed_release(emd_parsed *p) {
     emd_free(p->key);
     emd_free(p);
   }
+}
+
+#define RACY_NS ((int64_t)2000000000)
+
+int emd_stat_racy(const struct stat *st) {
+  struct timespec now;
+  int64_t limit;
+  clock_gettime(CLOCK_REALTIME, &now);
+  limit = ns(&now) - RACY_NS;
+  return ns(&st->st_mtim) > limit || ns(&st->st_ctim) > limit;
 }
 
 int emd_parsed_matches(const emd_parsed *p, const struct stat *st) {

@@ -28,6 +28,9 @@ typedef struct emd_parsed {
   off_t size;          /* bytes read */
   int64_t mtime_ns;
   int64_t ctime_ns;
+  int racy;            /* read within the timestamps' granularity of a
+                          change: valid only if the bytes still hash alike */
+  uint64_t content_hash; /* hash of the bytes read (racy entries) */
   int refs;            /* holders: the cache and cursors */
   /* cache bookkeeping */
   char *key;           /* root '\0' relpath */
@@ -63,6 +66,11 @@ emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
 ** zero limit just leaves p out. */
 void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
                    emd_parsed *p);
+
+/* 1 when st's mtime or ctime is so recent that a further change could
+** leave them unchanged (timestamps tick coarsely).  Such a version is only
+** trusted again after its bytes are compared. */
+int emd_stat_racy(const struct stat *st);
 
 /* 1 when st describes the version p was read from. */
 int emd_parsed_matches(const emd_parsed *p, const struct stat *st);

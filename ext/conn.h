@@ -22,6 +22,7 @@ struct emd_pool;
 typedef struct emd_conn {
   sqlite3 *db;           /* the connection */
   emd_cache *cache;      /* parsed files, shared by the four tables */
+  struct emd_foldersums *sums; /* year/month folder summaries (walk.c) */
   emd_stats stats;       /* counters for eventmd_stats() */
   int threads;           /* read-ahead threads incl. the caller; 1 = none */
   struct emd_pool *pool; /* read-ahead workers, started on first use */

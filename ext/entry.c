@@ -189,15 +189,29 @@ int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
   if (!key) return SQLITE_NOMEM;
   if (!want_markdown && !e->parsed) {
     e->parsed = emd_cache_get(conn->cache, key, keylen, &e->st);
-    if (e->parsed) {
+    if (e->parsed && !__atomic_load_n(&e->parsed->racy, __ATOMIC_RELAXED)) {
       EMD_COUNT(&conn->stats, cache_hits, 1);
       return SQLITE_OK;
     }
-    EMD_COUNT(&conn->stats, cache_misses, 1);
+    if (!e->parsed) EMD_COUNT(&conn->stats, cache_misses, 1);
   }
   if (emd_read_file(&rd, &s->rbuf, e->dir->fd, e->name, e->follow,
                     sc->root_real, sc->max_size, &conn->stats))
     return SQLITE_NOMEM;
+  if (e->parsed && !want_markdown) {
+    /* A racy cache entry: the same bytes are the same parse. */
+    emd_parsed *p = e->parsed;
+    if (rd.status == EMD_READ_OK && emd_parsed_matches(p, &rd.st) &&
+        emd_hash64(rd.data, rd.len) == p->content_hash) {
+      EMD_COUNT(&conn->stats, cache_hits, 1);
+      if (!emd_stat_racy(&rd.st)) __atomic_store_n(&p->racy, 0, __ATOMIC_RELAXED);
+      e->st = rd.st;
+      return SQLITE_OK;
+    }
+    EMD_COUNT(&conn->stats, cache_misses, 1);
+    emd_parsed_release(p);
+    e->parsed = NULL;
+  }
   if (rd.status == EMD_READ_GONE) {
     e->gone = 1;
   } else if (rd.status != EMD_READ_OK) {
@@ -217,12 +231,23 @@ int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
       }
       if (rc == SQLITE_OK && !e->parsed) {
         e->parsed = emd_cache_get(conn->cache, key, keylen, &rd.st);
+        if (e->parsed && e->parsed->racy &&
+            emd_hash64(rd.data, rd.len) != e->parsed->content_hash) {
+          emd_parsed_release(e->parsed); /* same stamps, other bytes */
+          e->parsed = NULL;
+        }
         if (e->parsed) EMD_COUNT(&conn->stats, cache_hits, 1);
       }
     }
     if (rc == SQLITE_OK && !e->parsed) {
       rc = parse_bytes(sc, e, s, &rd, &e->parsed);
-      if (rc == SQLITE_OK) emd_cache_put(conn->cache, key, keylen, e->parsed);
+      if (rc == SQLITE_OK) {
+        if (emd_stat_racy(&rd.st)) {
+          e->parsed->racy = 1;
+          e->parsed->content_hash = emd_hash64(rd.data, rd.len);
+        }
+        emd_cache_put(conn->cache, key, keylen, e->parsed);
+      }
     }
   }
   return rc;

@@ -26,6 +26,7 @@ SQLITE_EXTENSION_INIT1
 
 #include "conn.h"
 #include "eventmd.h"
+#include "walk.h"
 
 char *emd_strndup(const char *s, size_t n) {
   char *p = emd_malloc(n + 1);
@@ -48,6 +49,7 @@ void emd_conn_release(void *p) {
   emd_conn *c = p;
   if (c && --c->refs == 0) {
     emd_cache_free(c->cache);
+    emd_foldersums_free(c->sums);
     sqlite3_free(c);
   }
 }
@@ -60,7 +62,10 @@ static emd_conn *conn_new(sqlite3 *db) {
   c->threads = 1;
   c->refs = 1;
   c->cache = emd_cache_new(EMD_DEFAULT_CACHE_BYTES);
-  if (!c->cache) {
+  c->sums = emd_foldersums_new();
+  if (!c->cache || !c->sums) {
+    emd_cache_free(c->cache);
+    emd_foldersums_free(c->sums);
     sqlite3_free(c);
     return NULL;
   }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dateorder.h"
 #include "text.h"
 
 /* ------------------------------------------------------------------------
@@ -44,6 +45,8 @@ void emd_cursor_reset(emd_cursor *c) {
   c->cur = NULL;
   emd_walk_close(c->walk);
   c->walk = NULL;
+  emd_dateorder_close(c->dorder);
+  c->dorder = NULL;
   for (i = 0; i < c->npaths; i++) emd_free(c->paths[i]);
   emd_free(c->paths);
   c->paths = NULL;
@@ -112,6 +115,15 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
   return SQLITE_DONE;
 }
 
+/* Date order: dateorder.c. */
+static int fill_from_dateorder(void *ctx, emd_entry *slot) {
+  emd_cursor *c = ctx;
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_is_interrupted(c->tab->conn->db)) return SQLITE_INTERRUPT;
+#endif
+  return emd_dateorder_next(c->dorder, slot);
+}
+
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -131,6 +143,13 @@ int emd_cursor_start(emd_cursor *c) {
                               "eventmd: root '%s' is not a readable directory (%s)",
                               c->root, strerror(errno));
   }
+  c->sc.conn = tab->conn;
+  c->sc.root = c->root;
+  c->sc.rootlen = strlen(c->root);
+  c->sc.root_real = c->root_real;
+  c->sc.max_size = tab->max_size;
+  c->sc.want_parse = tab->def->child || (c->flags & EMD_IDX_PARSE);
+  c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
   if (c->mode == EMD_MODE_LOOKUP) {
     int j, k = 0;
     qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
@@ -150,26 +169,32 @@ int emd_cursor_start(emd_cursor *c) {
     wo.follow_symlinks = tab->follow_symlinks;
     wo.root_real = c->root_real;
     wo.date = c->df.active ? &c->df : NULL;
-    err = emd_walk_open(&c->walk, c->rootfd, NULL, &wo, &tab->conn->stats);
-    if (err == ENOMEM) return SQLITE_NOMEM;
-    if (err)
-      return emd_cursor_error(c, SQLITE_ERROR,
-                              "eventmd: root '%s' is not a readable directory (%s)",
-                              c->root, strerror(err));
-    c->mode = EMD_MODE_WALK;
-    fill = fill_from_walk;
+    wo.sums = tab->conn->sums;
+    if (c->flags & EMD_IDX_DATEORDER) {
+      int rc = emd_dateorder_open(&c->dorder, c->rootfd, &wo, &tab->conn->stats,
+                                  &c->sc, emd_ahead_scratch(&c->ahead));
+      if (rc == SQLITE_CANTOPEN)
+        return emd_cursor_error(c, SQLITE_ERROR,
+                                "eventmd: root '%s' is not a readable directory",
+                                c->root);
+      if (rc != SQLITE_OK) return rc;
+      c->mode = EMD_MODE_DATE;
+      fill = fill_from_dateorder;
+    } else {
+      err = emd_walk_open(&c->walk, c->rootfd, NULL, &wo, &tab->conn->stats);
+      if (err == ENOMEM) return SQLITE_NOMEM;
+      if (err)
+        return emd_cursor_error(
+            c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory (%s)",
+            c->root, strerror(err));
+      c->mode = EMD_MODE_WALK;
+      fill = fill_from_walk;
+    }
   }
-  c->sc.conn = tab->conn;
-  c->sc.root = c->root;
-  c->sc.rootlen = strlen(c->root);
-  c->sc.root_real = c->root_real;
-  c->sc.max_size = tab->max_size;
-  c->sc.want_parse = tab->def->child || (c->flags & EMD_IDX_PARSE);
-  c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
   /* Lookups of a few paths are done one by one, without workers. */
   emd_ahead_start(&c->ahead, &c->sc, fill, c,
-                  c->mode == EMD_MODE_WALK || c->npaths > 64 ? tab->conn->threads
-                                                             : 1);
+                  c->mode != EMD_MODE_LOOKUP || c->npaths > 64 ? tab->conn->threads
+                                                               : 1);
   c->eof = 0;
   c->cur = NULL;
   return emd_cursor_next(c);

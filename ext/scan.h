@@ -51,7 +51,7 @@ typedef struct emd_table {
 } emd_table;
 
 /* Where a scan's entries come from. */
-enum { EMD_MODE_EMPTY, EMD_MODE_WALK, EMD_MODE_LOOKUP };
+enum { EMD_MODE_EMPTY, EMD_MODE_WALK, EMD_MODE_LOOKUP, EMD_MODE_DATE };
 
 /* The cursor.  vtab.c decodes the plan into root, mode, paths and df;
 ** scan.c runs the scan. */
@@ -64,6 +64,7 @@ struct emd_cursor {
   char *root_real;          /* realpath of root (C library memory), or NULL */
   int mode;                 /* EMD_MODE_* */
   emd_walk *walk;           /* EMD_MODE_WALK */
+  struct emd_dateorder *dorder; /* EMD_MODE_DATE */
   char **paths;             /* EMD_MODE_LOOKUP: sorted, distinct relpaths */
   int npaths;               /* number of paths */
   int ipath;                /* next path */
@@ -82,6 +83,7 @@ struct emd_cursor {
 #define EMD_IDX_PARSE 0x02    /* some column used needs the parsed file */
 #define EMD_IDX_MARKDOWN 0x04 /* the markdown column is used */
 #define EMD_IDX_NOROOT 0x08   /* no root: xFilter reports the error */
+#define EMD_IDX_DATEORDER 0x10 /* rows come in date order (dateorder.c) */
 
 /* Cursor life (scan.c). */
 int emd_cursor_new(emd_table *tab, emd_cursor **out);

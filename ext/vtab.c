@@ -137,7 +137,9 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   code[argc] = 0;
 
   /* ORDER BY path [, anything] (path is unique) or, for child tables,
-  ** event_path [, ordinal], ascending, comes out of the walk in order. */
+  ** event_path [, ordinal], ascending, comes out of the walk in order.
+  ** ORDER BY date [, path] ascending (events) comes out of a date-ordered
+  ** scan (dateorder.c) unless paths are looked up. */
   if (info->nOrderBy >= 1 && info->aOrderBy[0].iColumn == def->col_path &&
       !info->aOrderBy[0].desc) {
     int ok = 1;
@@ -149,6 +151,14 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
       info->orderByConsumed = 1;
       flags |= EMD_IDX_ORDERED;
     }
+  } else if (info->nOrderBy >= 1 && def->col_date >= 0 && ipath < 0 &&
+             info->aOrderBy[0].iColumn == def->col_date &&
+             !info->aOrderBy[0].desc &&
+             (info->nOrderBy == 1 ||
+              (info->nOrderBy >= 2 && info->aOrderBy[1].iColumn == def->col_path &&
+               !info->aOrderBy[1].desc))) {
+    info->orderByConsumed = 1;
+    flags |= EMD_IDX_DATEORDER;
   }
 
   if (def->child || (used & ~def->meta_cols)) flags |= EMD_IDX_PARSE;

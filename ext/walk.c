@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emd.h"
@@ -120,8 +121,10 @@ typedef struct wframe {
   size_t n;         /* number of entries */
   size_t i;         /* next entry to yield */
   size_t pathlen;   /* length of this folder's relpath prefix ("a/b/") */
-  dev_t dev;        /* identity, for link-loop detection */
+  dev_t dev;        /* identity, for link-loop detection and summaries */
   ino_t ino;
+  int64_t mtime_ns; /* for the folder's summary */
+  int64_t ctime_ns;
   int year;         /* this folder's name as a year, else -1 */
   int month;        /* this folder's name as a month of a year folder, or -1 */
   int month_year;   /* the year of that month */
@@ -275,6 +278,21 @@ static void frame_free(wframe *f) {
   f->ents = NULL;
 }
 
+/* "YYYY-MM-DD" (y 1..9999, m 1..12, d 1..31). */
+static void fmt_date(char o[11], int y, int m, int d) {
+  o[0] = (char)('0' + y / 1000 % 10);
+  o[1] = (char)('0' + y / 100 % 10);
+  o[2] = (char)('0' + y / 10 % 10);
+  o[3] = (char)('0' + y % 10);
+  o[4] = '-';
+  o[5] = (char)('0' + m / 10 % 10);
+  o[6] = (char)('0' + m % 10);
+  o[7] = '-';
+  o[8] = (char)('0' + d / 10 % 10);
+  o[9] = (char)('0' + d % 10);
+  o[10] = 0;
+}
+
 /* Date classification of a child folder `name` of parent (NULL: the root). */
 static void classify(wframe *child, const wframe *parent, const char *name,
                      size_t n) {
@@ -291,19 +309,7 @@ static void classify(wframe *child, const wframe *parent, const char *name,
   if (parent->month >= 0) {
     int d = name_number(name, n, 1, 2);
     if (d > 0 && emd_valid_date(parent->month_year, parent->month, d)) {
-      int y = parent->month_year, m = parent->month;
-      char *o = child->day;
-      o[0] = (char)('0' + y / 1000);
-      o[1] = (char)('0' + y / 100 % 10);
-      o[2] = (char)('0' + y / 10 % 10);
-      o[3] = (char)('0' + y % 10);
-      o[4] = '-';
-      o[5] = (char)('0' + m / 10);
-      o[6] = (char)('0' + m % 10);
-      o[7] = '-';
-      o[8] = (char)('0' + d / 10);
-      o[9] = (char)('0' + d % 10);
-      o[10] = 0;
+      fmt_date(child->day, parent->month_year, parent->month, d);
       return;
     }
   }
@@ -313,6 +319,171 @@ static void classify(wframe *child, const wframe *parent, const char *name,
       child->month = m;
       child->month_year = parent->year;
     }
+  }
+}
+
+/* ------------------------------------------------------------------------
+** Folder summaries.
+*/
+static int64_t ts_ns(const struct timespec *t) {
+  return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+/* A folder changed within the last RACY_NS of its listing may change again
+** without its timestamps moving (they tick coarsely): its summary is not
+** trusted. */
+#define RACY_NS ((int64_t)2000000000)
+#define SUMS_MAX 65536
+
+typedef struct fsum {
+  dev_t dev;
+  ino_t ino;
+  int64_t mtime_ns, ctime_ns; /* the listed version */
+  int date_only;              /* nothing but date folders inside */
+  char *months;               /* year folders: month names, NUL-separated,
+                                 ending with an empty name */
+  struct fsum *next;
+} fsum;
+
+struct emd_foldersums {
+  fsum **slots;
+  size_t nslots; /* power of two */
+  size_t count;
+};
+
+emd_foldersums *emd_foldersums_new(void) {
+  emd_foldersums *s = emd_malloc(sizeof(*s));
+  if (!s) return NULL;
+  memset(s, 0, sizeof(*s));
+  return s;
+}
+
+static void sums_clear(emd_foldersums *s) {
+  size_t i;
+  for (i = 0; i < s->nslots; i++) {
+    fsum *f = s->slots[i];
+    while (f) {
+      fsum *n = f->next;
+      emd_free(f->months);
+      emd_free(f);
+      f = n;
+    }
+    s->slots[i] = NULL;
+  }
+  s->count = 0;
+}
+
+void emd_foldersums_free(emd_foldersums *s) {
+  if (!s) return;
+  sums_clear(s);
+  emd_free(s->slots);
+  emd_free(s);
+}
+
+static size_t sums_slot(const emd_foldersums *s, dev_t dev, ino_t ino) {
+  uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dev;
+  return (size_t)(h >> 17) & (s->nslots - 1);
+}
+
+static fsum *sums_find(emd_foldersums *s, dev_t dev, ino_t ino) {
+  fsum *f;
+  if (!s->nslots) return NULL;
+  for (f = s->slots[sums_slot(s, dev, ino)]; f; f = f->next)
+    if (f->dev == dev && f->ino == ino) return f;
+  return NULL;
+}
+
+/* Remember frame f's summary (a year or month folder, not inside a day). */
+static void sums_record(emd_foldersums *s, const wframe *f) {
+  struct timespec now;
+  int is_year = f->year > 0 && !f->day[0] && f->month < 0;
+  int is_month = f->month >= 0 && !f->day[0];
+  int date_only = 1;
+  size_t i, mlen = 1;
+  fsum *x;
+  if ((!is_year && !is_month) || f->mtime_ns < 0) return;
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (f->mtime_ns > ts_ns(&now) - RACY_NS || f->ctime_ns > ts_ns(&now) - RACY_NS)
+    return;
+  for (i = 0; i < f->n && date_only; i++) {
+    const went *e = &f->ents[i];
+    int v = name_number(e->name, e->len, 1, 2);
+    if (e->type != DT_DIR) date_only = 0;
+    else if (is_year && (v < 1 || v > 12)) date_only = 0;
+    else if (is_month && (v < 1 || !emd_valid_date(f->month_year, f->month, v)))
+      date_only = 0;
+    mlen += e->len + 1;
+  }
+  if (!s->nslots) {
+    s->slots = emd_malloc(1024 * sizeof(fsum *));
+    if (!s->slots) return;
+    memset(s->slots, 0, 1024 * sizeof(fsum *));
+    s->nslots = 1024;
+  }
+  if (s->count >= SUMS_MAX) sums_clear(s);
+  x = sums_find(s, f->dev, f->ino);
+  if (!x) {
+    size_t k = sums_slot(s, f->dev, f->ino);
+    x = emd_malloc(sizeof(*x));
+    if (!x) return;
+    memset(x, 0, sizeof(*x));
+    x->dev = f->dev;
+    x->ino = f->ino;
+    x->next = s->slots[k];
+    s->slots[k] = x;
+    s->count++;
+  }
+  emd_free(x->months);
+  x->months = NULL;
+  x->mtime_ns = f->mtime_ns;
+  x->ctime_ns = f->ctime_ns;
+  x->date_only = date_only;
+  if (date_only && is_year) {
+    char *m = emd_malloc(mlen), *o = m;
+    if (!m) {
+      x->date_only = 0;
+      return;
+    }
+    for (i = 0; i < f->n; i++) {
+      memcpy(o, f->ents[i].name, f->ents[i].len + 1);
+      o += f->ents[i].len + 1;
+    }
+    *o = 0;
+    x->months = m;
+  }
+}
+
+/* Is the folder at dirfd/name (a year when year, else a month) known to
+** hold nothing but date folders, unchanged since it was listed? */
+static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
+                          int year) {
+  struct stat st;
+  fsum *x;
+  const char *m;
+  if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISDIR(st.st_mode))
+    return 0;
+  x = sums_find(s, st.st_dev, st.st_ino);
+  if (!x || !x->date_only || x->mtime_ns != ts_ns(&st.st_mtim) ||
+      x->ctime_ns != ts_ns(&st.st_ctim))
+    return 0;
+  if (!year) return 1;
+  for (m = x->months; m && *m; m += strlen(m) + 1) {
+    char sub[600];
+    if (snprintf(sub, sizeof(sub), "%s/%s", name, m) >= (int)sizeof(sub)) return 0;
+    if (!sums_date_only(s, dirfd, sub, 0)) return 0;
+  }
+  return 1;
+}
+
+/* Date range of a year or month folder, as strings. */
+static void folder_range(const wframe *child, char lo[11], char hi[11]) {
+  if (child->month >= 0) {
+    fmt_date(lo, child->month_year, child->month, 1);
+    fmt_date(hi, child->month_year, child->month, 31);
+  } else {
+    fmt_date(lo, child->year, 1, 1);
+    fmt_date(hi, child->year, 12, 31);
   }
 }
 
@@ -337,9 +508,12 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
   f->pathlen = pathlen;
   f->dev = 0;
   f->ino = 0;
+  f->mtime_ns = f->ctime_ns = -1;
   if (fstat(fd, &st) == 0) {
     f->dev = st.st_dev;
     f->ino = st.st_ino;
+    f->mtime_ns = ts_ns(&st.st_mtim);
+    f->ctime_ns = ts_ns(&st.st_ctim);
   }
   f->dir = emd_dir_new(fd);
   if (!f->dir) return ENOMEM;
@@ -350,6 +524,7 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
     return err;
   }
   w->nfr++;
+  if (w->opts.sums) sums_record(w->opts.sums, f);
   return 0;
 }
 
@@ -493,6 +668,18 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
           !emd_datefilter_overlaps(w->opts.date, child.day, child.day)) {
         EMD_COUNT(w->stats, folders_pruned, 1);
         continue;
+      }
+      /* A year or month folder outside the dates asked for, known to hold
+      ** only date folders: skip it unopened. */
+      if (!child.day[0] && (child.year > 0 || child.month >= 0) &&
+          w->opts.date && w->opts.sums && !follow) {
+        char lo[11], hi[11];
+        folder_range(&child, lo, hi);
+        if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
+            sums_date_only(w->opts.sums, f->dir->fd, e->name, child.month < 0)) {
+          EMD_COUNT(w->stats, folders_pruned, 1);
+          continue;
+        }
       }
       if (child.day[0] && !f->day[0] && w->opts.skip_day_folders) {
         memcpy(w->day, child.day, sizeof(w->day));

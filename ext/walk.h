@@ -54,11 +54,20 @@ typedef struct emd_datefilter {
 int emd_datefilter_overlaps(const emd_datefilter *f, const char *dmin,
                             const char *dmax);
 
+/* Summaries of year and month folders, kept per connection: whether a
+** folder holds nothing but date folders (so a date constraint that misses
+** its range can skip it without opening it), valid while the folder's
+** mtime and ctime are unchanged. */
+typedef struct emd_foldersums emd_foldersums;
+emd_foldersums *emd_foldersums_new(void);
+void emd_foldersums_free(emd_foldersums *s);
+
 /* Walk options. */
 typedef struct emd_walk_opts {
   int follow_symlinks;        /* follow links (never outside the root) */
   const char *root_real;      /* the root's real path (for containment) */
   const emd_datefilter *date; /* prune by date, or NULL */
+  emd_foldersums *sums;       /* folder summaries to use and update, or NULL */
   int skip_day_folders;       /* date-order pre-pass: yield day folders as
                                  EMD_ITEM_DAY instead of entering them */
 } emd_walk_opts;

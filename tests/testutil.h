@@ -187,7 +187,7 @@ static inline void tu_rmrf(const char *dir) {
 }
 
 /* Read a whole file (NUL-terminated); NULL when missing. */
-static char *tu_slurp(const char *path, size_t *len) {
+static inline char *tu_slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   char *buf;
   long n;

@@ -1,0 +1,308 @@
+/*
+** test_pushdown.c - constraint pushdown and ORDER BY never change rows.
+**
+** Each query runs twice on a generated corpus: as written (constraints
+** pushed into eventmd) and with pushdown defeated (`+date`, `+path`: SQLite
+** then scans everything and filters or sorts itself).  The rows must be the
+** same, in the same order where the query orders them.  Then eventmd_stats()
+** shows that the pushdown really narrowed the work.
+**
+**   EVENTMD_CORPUS=build/corpus-2400 build/test_pushdown
+*/
+#include <time.h>
+
+#include "testutil.h"
+
+static sqlite3 *db;
+static char *root;
+
+/* Pick real values from the corpus for the queries. */
+static char *one(const char *sql) {
+  char *r = tu_query(db, "%s", sql);
+  size_t n = strlen(r);
+  if (n && r[n - 1] == '\n') r[n - 1] = 0;
+  if (!*r || !strncmp(r, "ERROR", 5)) fail_msg("%s gave '%s'", sql, r);
+  return r;
+}
+
+static int setup(void **state) {
+  const char *d = getenv("EVENTMD_CORPUS");
+  struct stat st;
+  (void)state;
+  if (!d) fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
+  root = sqlite3_mprintf("%s/archive", d);
+  /* Folder summaries are trusted only for folders unchanged for 2 s: give a
+  ** corpus generated a moment ago that time. */
+  if (stat(root, &st) == 0 && time(NULL) - st.st_ctime < 3) sleep(3);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_attach('%q')", root);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  sqlite3_close(db);
+  sqlite3_free(root);
+  return 0;
+}
+
+/* Sort the lines of a rendering (for queries without ORDER BY). */
+static int cmp_line(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+static char *sorted_lines(char *s) {
+  char **lines = NULL, *out, *p = s;
+  size_t n = 0, i, len = strlen(s);
+  while (*p) {
+    char *nl = strchr(p, '\n');
+    lines = realloc(lines, (n + 1) * sizeof(char *));
+    lines[n++] = p;
+    if (!nl) break;
+    *nl = 0;
+    p = nl + 1;
+  }
+  qsort(lines, n, sizeof(char *), cmp_line);
+  out = calloc(1, len + 2);
+  for (i = 0; i < n; i++) {
+    strcat(out, lines[i]);
+    strcat(out, "\n");
+  }
+  free(lines);
+  free(s);
+  return out;
+}
+
+/* Replace {NAME} tokens in q with values (names[i] -> vals[i]). */
+static char *subst(const char *q, const char *const *names,
+                   const char *const *vals, int n) {
+  char *out = calloc(1, 1);
+  size_t len = 0;
+  while (*q) {
+    int i, hit = 0;
+    for (i = 0; i < n && !hit; i++) {
+      size_t k = strlen(names[i]);
+      if (!strncmp(q, names[i], k)) {
+        tu_cat(&out, &len, vals[i], strlen(vals[i]));
+        q += k;
+        hit = 1;
+      }
+    }
+    if (!hit) tu_cat(&out, &len, q++, 1);
+  }
+  return out;
+}
+
+typedef struct pair {
+  const char *name;
+  const char *pushed;   /* the query; {D}..{M} are values picked below */
+  const char *defeated; /* the same with pushdown defeated */
+  int ordered;          /* rows must come in the same order */
+} pair;
+
+static void test_equivalence(void **state) {
+  /* Values from the corpus: a day with events, a month, three paths. */
+  char *day = one("SELECT date FROM events WHERE date IS NOT NULL "
+                  "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *day2 = one("SELECT date FROM events WHERE +date IS NOT NULL "
+                   "ORDER BY +path LIMIT 1 OFFSET 100");
+  char *path1 = one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 7");
+  char *path2 = one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 1500");
+  char *path3 = one("SELECT path FROM events WHERE +path LIKE '/drafts/%' "
+                    "ORDER BY +path LIMIT 1");
+  char *month = one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
+                    "ORDER BY +path LIMIT 1 OFFSET 900");
+  static const pair pairs[] = {
+      {"path =", "SELECT * FROM events WHERE path = '{P1}'",
+       "SELECT * FROM events WHERE +path = '{P1}'", 0},
+      {"path = missing", "SELECT * FROM events WHERE path = '{P1}.x.md'",
+       "SELECT * FROM events WHERE +path = '{P1}.x.md'", 0},
+      {"path IN list",
+       "SELECT path, title FROM events WHERE path IN ('{P1}', '{P2}', '{P3}', '/nope.md')",
+       "SELECT path, title FROM events WHERE +path IN ('{P1}', '{P2}', '{P3}', '/nope.md')", 0},
+      {"path IN subquery",
+       "SELECT path, n_sources FROM events WHERE path IN "
+       "(SELECT target FROM related WHERE event_path = '{P1}')",
+       "SELECT path, n_sources FROM events WHERE +path IN "
+       "(SELECT target FROM related WHERE +event_path = '{P1}')", 0},
+      {"path IN, ORDER BY path",
+       "SELECT path FROM events WHERE path IN ('{P3}', '{P2}', '{P1}') ORDER BY path",
+       "SELECT path FROM events WHERE +path IN ('{P3}', '{P2}', '{P1}') ORDER BY +path", 1},
+      {"date =", "SELECT path, date FROM events WHERE date = '{D}'",
+       "SELECT path, date FROM events WHERE +date = '{D}'", 0},
+      {"date IN", "SELECT path FROM events WHERE date IN ('{D}', '{D2}', '1999-01-01')",
+       "SELECT path FROM events WHERE +date IN ('{D}', '{D2}', '1999-01-01')", 0},
+      {"date <", "SELECT path FROM events WHERE date < '{D2}'",
+       "SELECT path FROM events WHERE +date < '{D2}'", 0},
+      {"date <=", "SELECT path FROM events WHERE date <= '{D2}'",
+       "SELECT path FROM events WHERE +date <= '{D2}'", 0},
+      {"date >", "SELECT path FROM events WHERE date > '{D2}'",
+       "SELECT path FROM events WHERE +date > '{D2}'", 0},
+      {"date >=", "SELECT path FROM events WHERE date >= '{D2}'",
+       "SELECT path FROM events WHERE +date >= '{D2}'", 0},
+      {"date BETWEEN month",
+       "SELECT path FROM events WHERE date BETWEEN '{M}-01' AND '{M}-31'",
+       "SELECT path FROM events WHERE +date BETWEEN '{M}-01' AND '{M}-31'", 0},
+      {"date > AND <",
+       "SELECT path FROM events WHERE date > '{D}' AND date < '{D2}'",
+       "SELECT path FROM events WHERE +date > '{D}' AND +date < '{D2}'", 0},
+      {"date = garbage", "SELECT path FROM events WHERE date = 'garbage'",
+       "SELECT path FROM events WHERE +date = 'garbage'", 0},
+      {"date >= partial string", "SELECT path FROM events WHERE date >= '2015' AND date < '2016-0'",
+       "SELECT path FROM events WHERE +date >= '2015' AND +date < '2016-0'", 0},
+      {"date = integer", "SELECT path FROM events WHERE date = 20150101",
+       "SELECT path FROM events WHERE +date = 20150101", 0},
+      /* The TEXT column's affinity turns 2015 into '2015'; +date has none,
+      ** so the defeated form spells the text out. */
+      {"date > integer", "SELECT count(*) FROM events WHERE date > 2015",
+       "SELECT count(*) FROM events WHERE +date > '2015'", 0},
+      {"date IS NULL", "SELECT path FROM events WHERE date IS NULL",
+       "SELECT path FROM events WHERE +date IS NULL", 0},
+      {"sources event_path =",
+       "SELECT * FROM sources WHERE event_path = '{P1}'",
+       "SELECT * FROM sources WHERE +event_path = '{P1}'", 0},
+      {"sources event_path IN",
+       "SELECT * FROM sources WHERE event_path IN ('{P1}', '{P2}', '{P3}')",
+       "SELECT * FROM sources WHERE +event_path IN ('{P1}', '{P2}', '{P3}')", 0},
+      {"related event_path =",
+       "SELECT * FROM related WHERE event_path = '{P2}'",
+       "SELECT * FROM related WHERE +event_path = '{P2}'", 0},
+      {"changes event_path IN subquery",
+       "SELECT * FROM changes WHERE event_path IN (SELECT path FROM events WHERE date = '{D}')",
+       "SELECT * FROM changes WHERE +event_path IN (SELECT path FROM events WHERE +date = '{D}')", 0},
+      {"join events-sources on a day",
+       "SELECT e.path, s.ordinal, s.domain FROM events e JOIN sources s "
+       "ON s.event_path = e.path WHERE e.date = '{D}'",
+       "SELECT e.path, s.ordinal, s.domain FROM events e JOIN sources s "
+       "ON +s.event_path = +e.path WHERE +e.date = '{D}'", 0},
+      {"join related target to events",
+       "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
+       "ON e.path = r.target WHERE r.event_path IN ('{P1}', '{P2}')",
+       "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
+       "ON +e.path = +r.target WHERE +r.event_path IN ('{P1}', '{P2}')", 0},
+      {"join changes target to events",
+       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN changes c "
+       "ON c.event_path = e0.path JOIN events e ON e.path = c.target "
+       "WHERE e0.date = '{D}'",
+       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN changes c "
+       "ON +c.event_path = +e0.path JOIN events e ON +e.path = +c.target "
+       "WHERE +e0.date = '{D}'", 0},
+      {"ORDER BY path", "SELECT path FROM events ORDER BY path",
+       "SELECT path FROM events ORDER BY +path", 1},
+      {"ORDER BY date, path", "SELECT date, path FROM events ORDER BY date, path",
+       "SELECT date, path FROM events ORDER BY +date, +path", 1},
+      {"ORDER BY date (dates in order)", "SELECT date FROM events ORDER BY date",
+       "SELECT date FROM events ORDER BY +date", 1},
+      {"ORDER BY path LIMIT", "SELECT path FROM events ORDER BY path LIMIT 5",
+       "SELECT path FROM events ORDER BY +path LIMIT 5", 1},
+      {"ORDER BY date, path LIMIT OFFSET",
+       "SELECT date, path FROM events ORDER BY date, path LIMIT 3 OFFSET 10",
+       "SELECT date, path FROM events ORDER BY +date, +path LIMIT 3 OFFSET 10", 1},
+      {"date range ORDER BY date, path",
+       "SELECT date, path FROM events WHERE date BETWEEN '{D}' AND '{D2}' "
+       "ORDER BY date, path",
+       "SELECT date, path FROM events WHERE +date BETWEEN '{D}' AND '{D2}' "
+       "ORDER BY +date, +path", 1},
+      {"child ORDER BY event_path, ordinal",
+       "SELECT event_path, ordinal FROM sources ORDER BY event_path, ordinal",
+       "SELECT event_path, ordinal FROM sources ORDER BY +event_path, +ordinal", 1},
+      {"markdown on a day",
+       "SELECT path, length(markdown), title FROM events WHERE date = '{D}'",
+       "SELECT path, length(markdown), title FROM events WHERE +date = '{D}'", 0},
+      {"group by month from a date",
+       "SELECT substr(date, 1, 7), count(*) FROM events WHERE date >= '{D2}' GROUP BY 1",
+       "SELECT substr(date, 1, 7), count(*) FROM events WHERE +date >= '{D2}' GROUP BY 1", 0},
+      {"rowid by path",
+       "SELECT rowid FROM events WHERE path = '{P2}'",
+       "SELECT rowid FROM events WHERE +path = '{P2}'", 0},
+      {"table-valued root",
+       "SELECT count(*) FROM eventmd_events('{R}') WHERE date = '{D}'",
+       "SELECT count(*) FROM eventmd_events('{R}') WHERE +date = '{D}'", 0},
+  };
+  size_t i, bad = 0;
+  (void)state;
+  assert_true(sizeof(pairs) / sizeof(pairs[0]) >= 30);
+  for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+    static const char *const names[] = {"{D2}", "{D}", "{P1}", "{P2}",
+                                         "{P3}", "{M}", "{R}"};
+    const char *vals[] = {day2, day, path1, path2, path3, month, root};
+    char *q1 = subst(pairs[i].pushed, names, vals, 7);
+    char *q2 = subst(pairs[i].defeated, names, vals, 7);
+    char *a = tu_query(db, "%s", q1), *b = tu_query(db, "%s", q2);
+    if (!pairs[i].ordered) {
+      a = sorted_lines(a);
+      b = sorted_lines(b);
+    }
+    if (strcmp(a, b) != 0 || !strncmp(a, "ERROR", 5)) {
+      print_error("'%s' differs:\n  pushed:   %s\n  defeated: %s\n  %.300s\n  %.300s\n",
+                  pairs[i].name, q1, q2, a, b);
+      bad++;
+    }
+    free(q1);
+    free(q2);
+    free(a);
+    free(b);
+  }
+  free(day);
+  free(day2);
+  free(path1);
+  free(path2);
+  free(path3);
+  free(month);
+  assert_int_equal(bad, 0);
+}
+
+#define STAT(key) tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+
+/* The pushdown narrows the work, as eventmd_stats() shows. */
+static void test_pruning_stats(void **state) {
+  char *day = one("SELECT date FROM events WHERE date IS NOT NULL "
+                  "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *month = one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
+                    "ORDER BY +path LIMIT 1 OFFSET 900");
+  sqlite3_int64 nday, outside, nmonth;
+  (void)state;
+  /* Files outside day folders have to be read for their dates. */
+  outside = tu_int(db, "SELECT count(*) FROM events WHERE path NOT GLOB '/news/*'");
+  tu_exec(db, "SELECT count(*) FROM events"); /* folder summaries known */
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  nday = tu_int(db, "SELECT count(*) FROM events WHERE date = '%q'", day);
+  assert_true(nday > 0);
+  /* Opened: the root, news, one year, one month, one day, the folders of
+  ** files outside the date tree; everything else pruned unopened. */
+  assert_true(STAT("folders_opened") <= 5 + 3);
+  assert_true(STAT("folders_pruned") > 10);
+  assert_true(STAT("files_stated") <= nday + outside);
+  /* A path lookup reads one file and lists no folder. */
+  {
+    char *p = one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 42");
+    tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
+    tu_exec(db, "SELECT eventmd_config('reset_stats')");
+    tu_exec(db, "SELECT title FROM events WHERE path = '%q'", p);
+    assert_int_equal(STAT("files_read"), 1);
+    assert_int_equal(STAT("folders_opened"), 0);
+    free(p);
+  }
+  /* The month joined to its sources parses each file exactly once (the
+  ** files outside day folders are parsed for their dates). */
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 268435456)");
+  nmonth = tu_int(db, "SELECT count(*) FROM events WHERE date BETWEEN '%q-01' "
+                      "AND '%q-31' AND +path GLOB '/news/*'", month, month);
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)"); /* empty it */
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 268435456)");
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_exec(db, "SELECT count(*) FROM events e JOIN sources s ON s.event_path = e.path "
+              "WHERE e.date BETWEEN '%q-01' AND '%q-31' AND e.title IS NOT NULL",
+          month, month);
+  assert_true(nmonth > 0);
+  assert_int_equal(STAT("files_parsed"), nmonth + outside);
+  free(day);
+  free(month);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_equivalence),
+      cmocka_unit_test(test_pruning_stats),
+  };
+  return cmocka_run_group_tests_name("pushdown", tests, setup, teardown);
+}
