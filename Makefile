@@ -51,7 +51,8 @@ $(BIN): ext/eventmd-shell.sh
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
-TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown
+TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown \
+        $(B)/test_patho
 
 $(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
@@ -60,7 +61,7 @@ $(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 
 $(B)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # A generated corpus for the integration test (2,000+ event files).
 CORPUS = $(B)/corpus-2400
@@ -73,6 +74,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	$(B)/test_sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
+	$(B)/test_patho
 
 demo: $(SO) $(BIN)
 	@sh sql/demo.sh

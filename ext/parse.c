@@ -684,10 +684,11 @@ void eventmd_parser_free(eventmd_parser *p) {
   p->al.xFree(p->al.ctx, p);
 }
 
-/* Most memory cmark may use for a file of len bytes.  Ordinary event files
-** need about 10x their size; nesting that makes cmark 0.30 explode in
-** memory is stopped here instead of exhausting the host. */
-static size_t cmark_budget(size_t len) { return ((size_t)64 << 20) + 48 * len; }
+/* Most memory cmark may use for a file of len bytes (the guard's R5 uses the
+** same bound).  Ordinary event files need 3-11x their size; inputs that make
+** cmark 0.30 keep ~200 bytes per character are stopped here instead of
+** exhausting the host. */
+static size_t cmark_budget(size_t len) { return ((size_t)32 << 20) + 32 * len; }
 
 /* Parse text with cmark into the parser's arena and read the tree into b.
 ** Returns 0, or the arena's failure (1 = out of memory, 2 = over budget). */
@@ -758,7 +759,9 @@ static int parse_with(eventmd_parser *p, eventmd_event **out,
   if (!b->guard) {
     why = run_cmark(p, text, textlen);
     if (why == 1) return EVENTMD_NOMEM;
-    if (why == 2) b->guard = "markdown too complex: parsing it needs too much memory";
+    if (why == 2)
+      b->guard = "not parsed: markdown too complex (parsing it would need too "
+                 "much memory)";
   }
   if (b->oom) return EVENTMD_NOMEM;
   if (b->guard) {
