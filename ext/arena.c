@@ -20,7 +20,9 @@ struct emd_chunk {
 #define CHUNK_HDR ((sizeof(emd_chunk) + ALIGN - 1) & ~(size_t)(ALIGN - 1))
 #define CHUNK_DATA(c) ((char *)(c) + CHUNK_HDR)
 
-static _Thread_local emd_arena *current;
+/* initial-exec: one pointer of static TLS, read on every cmark allocation
+** without a call to __tls_get_addr. */
+static _Thread_local emd_arena *current __attribute__((tls_model("initial-exec")));
 
 void emd_arena_use(emd_arena *a) { current = a; }
 

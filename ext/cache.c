@@ -163,6 +163,17 @@ emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
   return p;
 }
 
+int emd_cache_may_have(emd_cache *c, const char *key, size_t keylen) {
+  uint64_t h;
+  int found;
+  if (!__atomic_load_n(&c->count, __ATOMIC_RELAXED)) return 0;
+  h = emd_hash64(key, keylen);
+  pthread_mutex_lock(&c->mu);
+  found = find(c, key, keylen, h) != NULL;
+  pthread_mutex_unlock(&c->mu);
+  return found;
+}
+
 /* Double the hash table when it is more than full. */
 static void grow(emd_cache *c) {
   size_t n = c->nslots ? c->nslots * 2 : 1024, i;

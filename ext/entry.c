@@ -171,13 +171,81 @@ static int keep_markdown(emd_entry *e, const emd_read *rd) {
   return SQLITE_OK;
 }
 
+/* Read e, then parse the bytes unless e->parsed (a racy cache entry) or
+** the cache already holds this exact version.  Sets e->st from the
+** descriptor the bytes came from. */
+static int read_and_parse(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
+                          const char *key, size_t keylen, int want_markdown) {
+  emd_conn *conn = sc->conn;
+  emd_read rd;
+  int rc = SQLITE_OK;
+  if (emd_read_file(&rd, &s->rbuf, e->dir->fd, e->name, e->follow,
+                    sc->root_real, sc->max_size, &conn->stats))
+    return SQLITE_NOMEM;
+  if (rd.status == EMD_READ_OK || rd.status == EMD_READ_TOO_LARGE) {
+    /* The version read is the one shown: size and times from its fstat. */
+    e->st = rd.st;
+    if (rd.status == EMD_READ_OK) e->st.st_size = (off_t)rd.len;
+    e->have_stat = 1;
+  }
+  if (e->parsed && !want_markdown) {
+    /* A racy cache entry: the same bytes are the same parse. */
+    emd_parsed *p = e->parsed;
+    if (rd.status == EMD_READ_OK && emd_parsed_matches(p, &rd.st) &&
+        emd_hash64(rd.data, rd.len) == p->content_hash) {
+      EMD_COUNT(&conn->stats, cache_hits, 1);
+      if (!emd_stat_racy(&rd.st)) __atomic_store_n(&p->racy, 0, __ATOMIC_RELAXED);
+      return SQLITE_OK;
+    }
+    EMD_COUNT(&conn->stats, cache_misses, 1);
+    emd_parsed_release(p);
+    e->parsed = NULL;
+  }
+  if (rd.status == EMD_READ_GONE) {
+    e->gone = 1;
+    return SQLITE_OK;
+  }
+  if (rd.status != EMD_READ_OK) {
+    e->read_status = rd.status;
+    e->read_err = rd.err;
+    if (rd.status == EMD_READ_SPECIAL) e->kind = EMD_ITEM_SPECIAL;
+    if (rd.status == EMD_READ_LINK) e->kind = EMD_ITEM_LINK;
+    return SQLITE_OK;
+  }
+  if (want_markdown) {
+    rc = keep_markdown(e, &rd);
+    if (rc == SQLITE_OK && e->parsed && !emd_parsed_matches(e->parsed, &rd.st)) {
+      emd_parsed_release(e->parsed); /* another version: parse this one */
+      e->parsed = NULL;
+    }
+    if (rc == SQLITE_OK && !e->parsed) {
+      e->parsed = emd_cache_get(conn->cache, key, keylen, &rd.st);
+      if (e->parsed && e->parsed->racy &&
+          emd_hash64(rd.data, rd.len) != e->parsed->content_hash) {
+        emd_parsed_release(e->parsed); /* same stamps, other bytes */
+        e->parsed = NULL;
+      }
+      if (e->parsed) EMD_COUNT(&conn->stats, cache_hits, 1);
+    }
+  }
+  if (rc == SQLITE_OK && !e->parsed) {
+    rc = parse_bytes(sc, e, s, &rd, &e->parsed);
+    if (rc == SQLITE_OK) {
+      if (emd_stat_racy(&rd.st)) {
+        e->parsed->racy = 1;
+        e->parsed->content_hash = emd_hash64(rd.data, rd.len);
+      }
+      emd_cache_put(conn->cache, key, keylen, e->parsed);
+    }
+  }
+  return rc;
+}
+
 int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
                       int want_markdown) {
   emd_conn *conn = sc->conn;
-  emd_read rd;
   const char *key;
   size_t keylen = 0;
-  int rc = SQLITE_OK;
   if (e->prepared && (!want_markdown || e->markdown)) return SQLITE_OK;
   e->prepared = 1;
   if (e->kind != EMD_ITEM_FILE || !e->have_stat) return SQLITE_OK;
@@ -195,65 +263,35 @@ int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
     }
     if (!e->parsed) EMD_COUNT(&conn->stats, cache_misses, 1);
   }
-  if (emd_read_file(&rd, &s->rbuf, e->dir->fd, e->name, e->follow,
-                    sc->root_real, sc->max_size, &conn->stats))
-    return SQLITE_NOMEM;
-  if (e->parsed && !want_markdown) {
-    /* A racy cache entry: the same bytes are the same parse. */
-    emd_parsed *p = e->parsed;
-    if (rd.status == EMD_READ_OK && emd_parsed_matches(p, &rd.st) &&
-        emd_hash64(rd.data, rd.len) == p->content_hash) {
-      EMD_COUNT(&conn->stats, cache_hits, 1);
-      if (!emd_stat_racy(&rd.st)) __atomic_store_n(&p->racy, 0, __ATOMIC_RELAXED);
-      e->st = rd.st;
-      return SQLITE_OK;
-    }
-    EMD_COUNT(&conn->stats, cache_misses, 1);
-    emd_parsed_release(p);
-    e->parsed = NULL;
-  }
-  if (rd.status == EMD_READ_GONE) {
-    e->gone = 1;
-  } else if (rd.status != EMD_READ_OK) {
-    e->read_status = rd.status;
-    e->read_err = rd.err;
-    if (rd.status == EMD_READ_SPECIAL) e->kind = EMD_ITEM_SPECIAL;
-    if (rd.status == EMD_READ_LINK) e->kind = EMD_ITEM_LINK;
-  } else {
-    /* The version read is the one shown: size and times from its fstat. */
-    e->st = rd.st;
-    e->st.st_size = (off_t)rd.len;
-    if (want_markdown) {
-      rc = keep_markdown(e, &rd);
-      if (rc == SQLITE_OK && e->parsed && !emd_parsed_matches(e->parsed, &rd.st)) {
-        emd_parsed_release(e->parsed); /* another version: parse this one */
-        e->parsed = NULL;
-      }
-      if (rc == SQLITE_OK && !e->parsed) {
-        e->parsed = emd_cache_get(conn->cache, key, keylen, &rd.st);
-        if (e->parsed && e->parsed->racy &&
-            emd_hash64(rd.data, rd.len) != e->parsed->content_hash) {
-          emd_parsed_release(e->parsed); /* same stamps, other bytes */
-          e->parsed = NULL;
-        }
-        if (e->parsed) EMD_COUNT(&conn->stats, cache_hits, 1);
-      }
-    }
-    if (rc == SQLITE_OK && !e->parsed) {
-      rc = parse_bytes(sc, e, s, &rd, &e->parsed);
-      if (rc == SQLITE_OK) {
-        if (emd_stat_racy(&rd.st)) {
-          e->parsed->racy = 1;
-          e->parsed->content_hash = emd_hash64(rd.data, rd.len);
-        }
-        emd_cache_put(conn->cache, key, keylen, e->parsed);
-      }
-    }
-  }
-  return rc;
+  return read_and_parse(sc, e, s, key, keylen, want_markdown);
 }
 
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {
+  if (e->kind == EMD_ITEM_FILE && sc->want_parse && !sc->want_markdown) {
+    /* Nothing cached under this path: open it at once (its fstat is the
+    ** stat), saving a stat() per file on a cold scan. */
+    size_t keylen = 0;
+    const char *key = cache_key(sc, e, s, &keylen);
+    if (!key) {
+      e->rc = SQLITE_NOMEM;
+      return;
+    }
+    if (!emd_cache_may_have(sc->conn->cache, key, keylen)) {
+      EMD_COUNT(&sc->conn->stats, cache_misses, 1);
+      e->prepared = 1;
+      e->rc = read_and_parse(sc, e, s, key, keylen, 0);
+      /* Links, special files and errors: stat() for size and time. */
+      if (!e->gone && !e->have_stat && e->rc == SQLITE_OK) {
+        int status = e->read_status, err = e->read_err;
+        entry_stat(sc, e);
+        if (!e->have_stat && status != EMD_READ_OK) {
+          e->read_status = status;
+          e->read_err = err;
+        }
+      }
+      return;
+    }
+  }
   entry_stat(sc, e);
   if (e->gone || !(sc->want_parse || sc->want_markdown)) return;
   e->rc = emd_entry_prepare(sc, e, s, sc->want_markdown);

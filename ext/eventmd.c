@@ -23,6 +23,7 @@
 SQLITE_EXTENSION_INIT1
 
 #include <string.h>
+#include <unistd.h>
 
 #include "conn.h"
 #include "eventmd.h"
@@ -54,12 +55,18 @@ void emd_conn_release(void *p) {
   }
 }
 
+/* Read-ahead threads by default: one per online CPU (at most 8). */
+static int default_threads(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 static emd_conn *conn_new(sqlite3 *db) {
   emd_conn *c = sqlite3_malloc64(sizeof(*c));
   if (!c) return NULL;
   memset(c, 0, sizeof(*c));
   c->db = db;
-  c->threads = 1;
+  c->threads = default_threads();
   c->refs = 1;
   c->cache = emd_cache_new(EMD_DEFAULT_CACHE_BYTES);
   c->sums = emd_foldersums_new();

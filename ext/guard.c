@@ -28,6 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "eventmd.h"
 
@@ -50,6 +53,47 @@ typedef struct prefix {
 } prefix;
 
 static int is_eol(char c) { return c == '\n' || c == '\r'; }
+
+/* Bytes the content scan looks at; everything else is skipped. */
+static const unsigned char special[256] = {
+    ['\n'] = 1, ['\r'] = 1, ['`'] = 1, ['!'] = 1, [']'] = 1, ['['] = 1,
+    ['<'] = 1,  ['&'] = 1,  ['\\'] = 1, ['*'] = 1, ['_'] = 1};
+
+/* The first byte at or after j that the content scan must look at (n if
+** none): sixteen bytes at a time where SSE2 is there. */
+static size_t skip_plain(const char *s, size_t j, size_t n) {
+#ifdef __SSE2__
+  const __m128i k0 = _mm_set1_epi8('\n'), k1 = _mm_set1_epi8('\r');
+  const __m128i k2 = _mm_set1_epi8('`'), k3 = _mm_set1_epi8('!');
+  const __m128i k4 = _mm_set1_epi8(']'), k5 = _mm_set1_epi8('[');
+  const __m128i k6 = _mm_set1_epi8('<'), k7 = _mm_set1_epi8('&');
+  const __m128i k8 = _mm_set1_epi8('\\'), k9 = _mm_set1_epi8('*');
+  const __m128i k10 = _mm_set1_epi8('_');
+  while (j + 16 <= n) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k0), _mm_cmpeq_epi8(v, k1)),
+                     _mm_or_si128(_mm_cmpeq_epi8(v, k2), _mm_cmpeq_epi8(v, k3))),
+        _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k4), _mm_cmpeq_epi8(v, k5)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, k6), _mm_cmpeq_epi8(v, k7))),
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k8), _mm_cmpeq_epi8(v, k9)),
+                         _mm_cmpeq_epi8(v, k10))));
+    int mask = _mm_movemask_epi8(m);
+    if (mask) return j + (size_t)__builtin_ctz((unsigned)mask);
+    j += 16;
+  }
+#endif
+  while (j < n && !special[(unsigned char)s[j]]) j++;
+  return j;
+}
+
+/* Is s[j] escaped by an odd number of backslashes before it? */
+static int escaped(const char *s, size_t j) {
+  size_t k = j;
+  while (k > 0 && s[k - 1] == '\\') k--;
+  return (j - k) & 1;
+}
 
 /* Is s[i..] (to the end of the line) a thematic break made of ch?  The
 ** line is scanned once (*other: the last position holding anything but ch
@@ -132,7 +176,7 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
 
 const char *eventmd_guard(const char *s, size_t n) {
   size_t i = 0;
-  int refs = 0;                  /* the file has "]:" (reference links) */
+  int refs;                      /* the file has "]:" (reference links) */
   uint64_t blank_work = 0;       /* R2 */
   uint64_t bracket_work = 0;     /* R3 */
   uint64_t memory = 0;           /* R5 */
@@ -140,18 +184,20 @@ const char *eventmd_guard(const char *s, size_t n) {
   uint64_t images = 0;           /* R3: "![" seen in this paragraph */
   int seg_col = -1, seg_quotes = 0; /* R3: the item that began the segment */
   int prev_blank = 1;
-  size_t k;
 
-  for (k = 0; k + 1 < n; k++)
-    if (s[k] == ']' && s[k + 1] == ':') {
+  refs = 0;
+  for (const char *q = s, *end = s + n;
+       (q = memchr(q, ']', (size_t)(end - q))) != NULL && q + 1 < end; q++) {
+    if (q[1] == ':') {
       refs = 1;
       break;
     }
+  }
 
   while (i < n) {
     prefix p;
     size_t j, run = 0;
-    int blank, backslashes = 0;
+    int blank;
     uint64_t depth;
     read_prefix(s, i, n, &p);
     depth = (uint64_t)p.markers + (uint64_t)p.columns / 2;
@@ -182,42 +228,44 @@ const char *eventmd_guard(const char *s, size_t n) {
       }
       memory += BYTES_PER_LINE;
     }
-    /* The line's content. */
-    for (; j < n && !is_eol(s[j]); j++) {
-      char c = s[j];
+    /* The line's content: skip ordinary bytes fast, count the others. */
+    for (;;) {
+      unsigned char c;
+      size_t next = skip_plain(s, j, n);
+      if (next != j) run = 0;
+      j = next;
+      if (j >= n) break;
+      c = (unsigned char)s[j];
+      if (c == '\n' || c == '\r') break;
       if (c == '`') {
         if (++run > MAX_BACKTICKS)
           return "not parsed: markdown too slow to parse (a backtick run "
                  "longer than 1000)";
-      } else {
-        if (run) memory += BYTES_PER_SPECIAL;
-        run = 0;
+        if (run == 1) memory += BYTES_PER_SPECIAL;
+        j++;
+        continue;
       }
+      run = 0;
       switch (c) {
         case '!':
-          if (!(backslashes & 1) && j + 1 < n && s[j + 1] == '[') images++;
-          memory += BYTES_PER_SPECIAL;
+          if (j + 1 < n && s[j + 1] == '[' && !escaped(s, j)) images++;
           break;
         case ']':
           if (refs || (j + 1 < n && s[j + 1] == '(')) bracket_work += images;
-          memory += BYTES_PER_SPECIAL;
-          break;
-        case '[':
-        case '<':
-        case '&':
-        case '\\':
-          memory += BYTES_PER_SPECIAL;
           break;
         case '*':
         case '_':
-          if (j == 0 || s[j - 1] != c) memory += BYTES_PER_SPECIAL;
+          if (j > 0 && s[j - 1] == (char)c) {
+            j++;
+            continue; /* one delimiter run counts once */
+          }
           break;
         default:
           break;
       }
-      backslashes = c == '\\' ? backslashes + 1 : 0;
+      memory += BYTES_PER_SPECIAL;
+      j++;
     }
-    if (run) memory += BYTES_PER_SPECIAL;
     if (bracket_work > BRACKET_WORK)
       return "not parsed: markdown too slow to parse (links inside too many "
              "unclosed image brackets)";

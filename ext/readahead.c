@@ -131,16 +131,23 @@ static void fill(emd_ahead *a) {
   }
 }
 
-/* Make sure the head slot is processed. */
+/* Make sure the head slot is processed.  While a worker has it, the
+** consumer does not idle: it fills the ring and processes the next
+** unclaimed slots itself, and sleeps only when there is nothing to take. */
 static void settle_head(emd_ahead *a) {
   emd_entry *e = &a->ring[a->head & (a->cap - 1)];
   int spins = 0;
-  if (__atomic_load_n(&e->state, __ATOMIC_SEQ_CST) == EMD_SLOT_DONE) return;
-  if (try_claim(a, a->head)) {
-    process(a, a->head, &a->scratch);
-    return;
-  }
   while (__atomic_load_n(&e->state, __ATOMIC_SEQ_CST) != EMD_SLOT_DONE) {
+    uint32_t i = load32(&a->claim);
+    if (i != a->tail) {
+      if (try_claim(a, i)) process(a, i, &a->scratch);
+      spins = 0;
+      continue;
+    }
+    if (!a->source_done && a->tail - a->head < a->cap) {
+      fill(a);
+      if (i != a->tail) continue;
+    }
     if (++spins < SPIN) {
       __builtin_ia32_pause();
       continue;

@@ -68,6 +68,10 @@ static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
     }
     if (got == 0) break;
     len += (size_t)got;
+    /* A short read of a regular file is its end: when it stops exactly at
+    ** the size fstat gave, skip the read that would return 0 (the fstat
+    ** after reading still catches a file that changed meanwhile). */
+    if (len == hint && len < cap) break;
   }
   if (len > max_size) {
     out->status = EMD_READ_TOO_LARGE;
