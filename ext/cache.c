@@ -5,6 +5,7 @@
 #include "cache.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,13 +28,16 @@ static int64_t ns(const struct timespec *t) {
 }
 
 emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
-                           off_t size) {
-  emd_parsed *p = emd_malloc(sizeof(*p));
+                           off_t size, const char *key, size_t keylen) {
+  emd_parsed *p = malloc(sizeof(*p) + keylen);
   if (!p) {
     eventmd_event_free(ev);
     return NULL;
   }
   memset(p, 0, sizeof(*p));
+  p->key = (char *)(p + 1);
+  memcpy(p->key, key, keylen);
+  p->keylen = keylen;
   p->ev = ev;
   p->dev = st->st_dev;
   p->ino = st->st_ino;
@@ -52,8 +56,7 @@ emd_parsed *emd_parsed_ref(emd_parsed *p) {
 void emd_parsed_release(emd_parsed *p) {
   if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
     eventmd_event_free(p->ev);
-    emd_free(p->key);
-    emd_free(p);
+    free(p);
   }
 }
 
@@ -204,14 +207,10 @@ static void put_locked(emd_cache *c, const char *key, size_t keylen,
   if (bytes > c->limit) return;
   if (c->count >= c->nslots) grow(c);
   if (!c->nslots) return;
-  if (!p->key) {
-    p->key = emd_malloc(keylen);
-    if (!p->key) return;
-    memcpy(p->key, key, keylen);
-    p->keylen = keylen;
-  }
-  h = emd_hash64(key, keylen);
-  old = find(c, key, keylen, h);
+  (void)key;
+  keylen = p->keylen;
+  h = emd_hash64(p->key, keylen);
+  old = find(c, p->key, keylen, h);
   if (old) evict(c, old);
   p->hash = h;
   p->bytes = bytes;

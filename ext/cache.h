@@ -33,7 +33,7 @@ typedef struct emd_parsed {
   uint64_t content_hash; /* hash of the bytes read (racy entries) */
   int refs;            /* holders: the cache and cursors */
   /* cache bookkeeping */
-  char *key;           /* root '\0' relpath */
+  char *key;           /* root '\0' relpath (stored after the struct) */
   size_t keylen;
   uint64_t hash;
   size_t bytes;        /* what this entry counts against the limit */
@@ -50,10 +50,15 @@ size_t emd_cache_limit(emd_cache *c);
 size_t emd_cache_bytes(emd_cache *c);
 size_t emd_cache_count(emd_cache *c);
 
-/* A new entry holding ev (taken) for the version described by st; refs = 1.
-** NULL on out-of-memory (ev is then freed). */
+/* A new entry holding ev (taken) for the version described by st, stored
+** under key; refs = 1.  NULL on out-of-memory (ev is then freed).
+**
+** Parsed events and their entries are the parser's memory: the C library's
+** malloc, not SQLite's.  Read-ahead workers make them in parallel, and
+** SQLite's allocator would serialise them on its global mutex.  The
+** cache's own bound (cache_bytes) limits them. */
 emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
-                           off_t size);
+                           off_t size, const char *key, size_t keylen);
 emd_parsed *emd_parsed_ref(emd_parsed *p);
 void emd_parsed_release(emd_parsed *p);
 

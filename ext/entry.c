@@ -25,22 +25,6 @@ void emd_scratch_free(emd_scratch *s) {
   emd_buf_free(&s->key);
 }
 
-/* The parser's memory is SQLite's too. */
-static void *sq_malloc(void *ctx, size_t n) {
-  (void)ctx;
-  return emd_malloc(n);
-}
-static void *sq_realloc(void *ctx, void *p, size_t n) {
-  (void)ctx;
-  return emd_realloc(p, n);
-}
-static void sq_free(void *ctx, void *p) {
-  (void)ctx;
-  emd_free(p);
-}
-static const eventmd_allocator sq_alloc = {sq_malloc, sq_realloc, sq_free,
-                                           NULL};
-
 /* ------------------------------------------------------------------------
 ** Entries.
 */
@@ -138,20 +122,20 @@ static const char *cache_key(const emd_scan_ctx *sc, const emd_entry *e,
 
 /* Parse the bytes read into a new emd_parsed. */
 static int parse_bytes(const emd_scan_ctx *sc, const emd_entry *e,
-                       emd_scratch *s, const emd_read *rd, emd_parsed **out) {
+                       emd_scratch *s, const emd_read *rd, const char *key,
+                       size_t keylen, emd_parsed **out) {
   eventmd_parse_options opts;
   eventmd_event *ev = NULL;
   if (!s->parser) {
-    s->parser = eventmd_parser_new(&sq_alloc);
+    s->parser = eventmd_parser_new(NULL); /* the C library's malloc */
     if (!s->parser) return SQLITE_NOMEM;
   }
   memset(&opts, 0, sizeof(opts));
-  opts.alloc = &sq_alloc;
   opts.parser = s->parser;
   EMD_COUNT(&sc->conn->stats, files_parsed, 1);
   if (eventmd_parse(&ev, rd->data, rd->len, e->disp, &opts) != EVENTMD_OK)
     return SQLITE_NOMEM;
-  *out = emd_parsed_new(ev, &rd->st, (off_t)rd->len);
+  *out = emd_parsed_new(ev, &rd->st, (off_t)rd->len, key, keylen);
   return *out ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -229,7 +213,7 @@ static int read_and_parse(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
     }
   }
   if (rc == SQLITE_OK && !e->parsed) {
-    rc = parse_bytes(sc, e, s, &rd, &e->parsed);
+    rc = parse_bytes(sc, e, s, &rd, key, keylen, &e->parsed);
     if (rc == SQLITE_OK) {
       if (emd_stat_racy(&rd.st)) {
         e->parsed->racy = 1;
