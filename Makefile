@@ -76,6 +76,19 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
 	$(B)/test_patho
 
+# The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
+BENCH = $(B)/bench-corpus
+$(B)/bench: tests/bench.c $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(B)
+	$(CC) $(TEST_CFLAGS) -o $@ tests/bench.c $(EXT_SRC) $(PKG_LIBS) -lpthread -lm
+
+$(BENCH)/%/expected.sql: tests/gen_corpus.py | deps
+	rm -rf $(BENCH)/$*
+	$(PYTHON) tests/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
+
+bench: $(B)/bench $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
+	$(B)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive
+
 demo: $(SO) $(BIN)
 	@sh sql/demo.sh
 

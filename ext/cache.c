@@ -166,15 +166,20 @@ emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
   return p;
 }
 
-int emd_cache_may_have(emd_cache *c, const char *key, size_t keylen) {
+emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen) {
   uint64_t h;
-  int found;
-  if (!__atomic_load_n(&c->count, __ATOMIC_RELAXED)) return 0;
+  emd_parsed *p;
+  if (!__atomic_load_n(&c->count, __ATOMIC_RELAXED)) return NULL;
   h = emd_hash64(key, keylen);
   pthread_mutex_lock(&c->mu);
-  found = find(c, key, keylen, h) != NULL;
+  p = find(c, key, keylen, h);
+  if (p) {
+    lru_unlink(c, p);
+    lru_push_front(c, p);
+    emd_parsed_ref(p);
+  }
   pthread_mutex_unlock(&c->mu);
-  return found;
+  return p;
 }
 
 /* Double the hash table when it is more than full. */

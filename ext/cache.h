@@ -67,9 +67,10 @@ void emd_parsed_release(emd_parsed *p);
 emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
                           const struct stat *st);
 
-/* 1 when the cache may hold an entry for key (cheap: no identity check).
-** A scan that gets 0 opens the file directly instead of stat()ing first. */
-int emd_cache_may_have(emd_cache *c, const char *key, size_t keylen);
+/* The entry stored under key, whatever version it describes (a new
+** reference; the caller checks it with emd_parsed_matches), or NULL.  A
+** scan that gets NULL opens the file directly instead of stat()ing first. */
+emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen);
 
 /* Store p under key (the cache takes its own reference).  Out of memory or a
 ** zero limit just leaves p out. */

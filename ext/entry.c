@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,7 +89,7 @@ void emd_entry_free(emd_entry *e) {
 /* stat() a file entry; sets e->gone when it vanished. */
 static void entry_stat(const emd_scan_ctx *sc, emd_entry *e) {
   int flags = e->follow ? 0 : AT_SYMLINK_NOFOLLOW;
-  if (e->kind == EMD_ITEM_FOLDER) return;
+  if (e->kind == EMD_ITEM_FOLDER || e->have_stat) return;
   EMD_COUNT(&sc->conn->stats, files_stated, 1);
   if (fstatat(e->dir->fd, e->name, &e->st, flags) != 0) {
     if (errno == ENOENT) {
@@ -252,29 +254,55 @@ int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
 
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {
   if (e->kind == EMD_ITEM_FILE && sc->want_parse && !sc->want_markdown) {
-    /* Nothing cached under this path: open it at once (its fstat is the
-    ** stat), saving a stat() per file on a cold scan. */
+    /* One cache lookup by path: nothing there means a cold file, opened at
+    ** once (its fstat is the stat, saving a stat() per file); an entry is
+    ** checked against the file's stat(). */
     size_t keylen = 0;
     const char *key = cache_key(sc, e, s, &keylen);
+    emd_parsed *p;
     if (!key) {
       e->rc = SQLITE_NOMEM;
       return;
     }
-    if (!emd_cache_may_have(sc->conn->cache, key, keylen)) {
-      EMD_COUNT(&sc->conn->stats, cache_misses, 1);
-      e->prepared = 1;
-      e->rc = read_and_parse(sc, e, s, key, keylen, 0);
-      /* Links, special files and errors: stat() for size and time. */
-      if (!e->gone && !e->have_stat && e->rc == SQLITE_OK) {
-        int status = e->read_status, err = e->read_err;
-        entry_stat(sc, e);
-        if (!e->have_stat && status != EMD_READ_OK) {
-          e->read_status = status;
-          e->read_err = err;
-        }
+    p = emd_cache_peek(sc->conn->cache, key, keylen);
+    if (p) {
+      entry_stat(sc, e);
+      if (e->gone || !e->have_stat || e->kind != EMD_ITEM_FILE) {
+        emd_parsed_release(p);
+        if (!e->gone) e->rc = emd_entry_prepare(sc, e, s, 0);
+        return;
       }
+      e->prepared = 1;
+      if (emd_parsed_matches(p, &e->st) && (size_t)e->st.st_size <= sc->max_size) {
+        e->parsed = p; /* racy entries are re-checked by read_and_parse */
+        if (!__atomic_load_n(&p->racy, __ATOMIC_RELAXED)) {
+          EMD_COUNT(&sc->conn->stats, cache_hits, 1);
+          return;
+        }
+      } else {
+        emd_parsed_release(p);
+        if ((size_t)e->st.st_size > sc->max_size) {
+          e->read_status = EMD_READ_TOO_LARGE;
+          return;
+        }
+        EMD_COUNT(&sc->conn->stats, cache_misses, 1);
+      }
+      e->rc = read_and_parse(sc, e, s, key, keylen, 0);
       return;
     }
+    EMD_COUNT(&sc->conn->stats, cache_misses, 1);
+    e->prepared = 1;
+    e->rc = read_and_parse(sc, e, s, key, keylen, 0);
+    /* Links, special files and errors: stat() for size and time. */
+    if (!e->gone && !e->have_stat && e->rc == SQLITE_OK) {
+      int status = e->read_status, err = e->read_err;
+      entry_stat(sc, e);
+      if (!e->have_stat && status != EMD_READ_OK) {
+        e->read_status = status;
+        e->read_err = err;
+      }
+    }
+    return;
   }
   entry_stat(sc, e);
   if (e->gone || !(sc->want_parse || sc->want_markdown)) return;
@@ -298,11 +326,51 @@ int emd_lookup_path_ok(const char *p, size_t n) {
   return (int)(n - 1);
 }
 
+/* Open the folders rel[0..len) ("a/b/c", no trailing '/') beneath rootfd
+** without following any symbolic link (follow: following them).  -1 when
+** any is missing, not a folder, or a link not to follow. */
+static int open_folders(int rootfd, const char *rel, size_t len, int follow) {
+  char comp[NAME_MAX + 1];
+  int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+  size_t i = 0;
+  int fd;
+#ifdef SYS_openat2
+  if (!follow && len > 0 && len < 4096) {
+    /* One call checks every component: no symlink anywhere, nothing
+    ** escaping the root.  Old kernels or filters: fall back below. */
+    char path[4096];
+    struct open_how how;
+    memcpy(path, rel, len);
+    path[len] = 0;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    if (fd >= 0) return fd;
+    if (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG)
+      return -1;
+  }
+#endif
+  fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  while (fd >= 0 && i < len) {
+    const char *slash = memchr(rel + i, '/', len - i);
+    size_t n = slash ? (size_t)(slash - (rel + i)) : len - i;
+    int nfd;
+    memcpy(comp, rel + i, n);
+    comp[n] = 0;
+    nfd = openat(fd, comp, oflags);
+    close(fd);
+    fd = nfd;
+    i += n + 1;
+  }
+  return fd;
+}
+
 int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
                      const char *root_real, const char *rel) {
-  size_t len = strlen(rel), i = 0, last;
+  size_t len = strlen(rel), last;
   int folder = len > 0 && rel[len - 1] == '/';
-  int fd, kind, err = 0, lfollow = 0, rc;
+  int fd, kind, err = 0, lfollow = 0, rc, have_st = 0;
   int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
   char comp[NAME_MAX + 1];
   struct stat st;
@@ -312,20 +380,8 @@ int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
   /* Folders: every component but the last. */
   last = folder ? len - 1 : len;
   while (last > 0 && rel[last - 1] != '/') last--;
-  fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  fd = open_folders(rootfd, rel, last ? last - 1 : 0, follow);
   if (fd < 0) return SQLITE_DONE;
-  while (i < last) {
-    const char *slash = strchr(rel + i, '/');
-    size_t n = (size_t)(slash - (rel + i));
-    int nfd;
-    memcpy(comp, rel + i, n);
-    comp[n] = 0;
-    nfd = openat(fd, comp, oflags);
-    close(fd);
-    if (nfd < 0) return SQLITE_DONE;
-    fd = nfd;
-    i += n + 1;
-  }
   memcpy(comp, rel + last, len - last - (size_t)folder);
   comp[len - last - (size_t)folder] = 0;
   if (follow && !emd_fd_inside(fd, root_real)) {
@@ -364,12 +420,18 @@ int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
       }
     } else {
       kind = S_ISREG(st.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+      have_st = 1;
     }
   }
   dir = emd_dir_new(fd);
   if (!dir) return SQLITE_NOMEM;
   rc = emd_entry_set(e, kind, rel, len, last, dir, lfollow, err);
   emd_dir_release(dir); /* the entry holds its own reference */
+  if (rc == SQLITE_OK && have_st) {
+    /* The stat just made is the entry's: no second one. */
+    e->st = st;
+    e->have_stat = 1;
+  }
   return rc;
 }
 

@@ -55,6 +55,13 @@ void emd_conn_release(void *p) {
   }
 }
 
+/* Folder listings and summaries are part of the cache: a quarter of its
+** bound, at most 16 MiB; none when the cache is off. */
+static size_t sums_limit(size_t cache_bytes) {
+  size_t q = cache_bytes / 4;
+  return q > ((size_t)16 << 20) ? (size_t)16 << 20 : q;
+}
+
 /* Read-ahead threads by default: one per online CPU (at most 8). */
 static int default_threads(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -70,6 +77,7 @@ static emd_conn *conn_new(sqlite3 *db) {
   c->refs = 1;
   c->cache = emd_cache_new(EMD_DEFAULT_CACHE_BYTES);
   c->sums = emd_foldersums_new();
+  if (c->sums) emd_foldersums_set_limit(c->sums, sums_limit(EMD_DEFAULT_CACHE_BYTES));
   if (!c->cache || !c->sums) {
     emd_cache_free(c->cache);
     emd_foldersums_free(c->sums);
@@ -102,8 +110,8 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       "{\"folders_opened\":%llu,\"folders_pruned\":%llu,"
       "\"files_stated\":%llu,\"files_read\":%llu,\"files_parsed\":%llu,"
       "\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_entries\":%llu,"
-      "\"cache_bytes\":%llu,\"cache_limit\":%llu,\"threads\":%d,"
-      "\"statements\":%llu}",
+      "\"cache_bytes\":%llu,\"cache_limit\":%llu,\"folder_cache_bytes\":%llu,"
+      "\"threads\":%d,\"statements\":%llu}",
       (unsigned long long)load(&s->folders_opened),
       (unsigned long long)load(&s->folders_pruned),
       (unsigned long long)load(&s->files_stated),
@@ -113,7 +121,8 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       (unsigned long long)load(&s->cache_misses),
       (unsigned long long)emd_cache_count(c->cache),
       (unsigned long long)emd_cache_bytes(c->cache),
-      (unsigned long long)emd_cache_limit(c->cache), c->threads,
+      (unsigned long long)emd_cache_limit(c->cache),
+      (unsigned long long)emd_foldersums_bytes(c->sums), c->threads,
       (unsigned long long)load(&s->statements));
   if (!json) {
     sqlite3_result_error_nomem(ctx);
@@ -145,6 +154,7 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
         return;
       }
       emd_cache_set_limit(c->cache, (size_t)v);
+      emd_foldersums_set_limit(c->sums, sums_limit((size_t)v));
     }
     sqlite3_result_int64(ctx, (sqlite3_int64)emd_cache_limit(c->cache));
   } else if (!strcmp(name, "threads")) {

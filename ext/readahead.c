@@ -69,6 +69,7 @@ static int try_claim(emd_ahead *a, uint32_t i) {
 static void *worker_main(void *arg) {
   emd_worker *w = arg;
   emd_ahead *a = w->a;
+  int idle = 0;
   for (;;) {
     uint32_t i, t;
     if (__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) break;
@@ -76,8 +77,16 @@ static void *worker_main(void *arg) {
     t = load32(&a->tail);
     if (i != t) {
       if (try_claim(a, i)) process(a, i, &w->scratch);
+      idle = 0;
       continue;
     }
+    /* Nothing to take: the consumer is probably filling the ring right
+    ** now; poll a little before sleeping (a wake-up costs more). */
+    if (++idle < SPIN * 4) {
+      __builtin_ia32_pause();
+      continue;
+    }
+    idle = 0;
     pthread_mutex_lock(&a->mu);
     a->sleepers++;
     while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE) &&

@@ -57,8 +57,7 @@ void emd_cursor_reset(emd_cursor *c) {
   c->ndf_strings = 0;
   emd_free((void *)c->df.eq);
   memset(&c->df, 0, sizeof(c->df));
-  if (c->rootfd >= 0) close(c->rootfd);
-  c->rootfd = -1;
+  c->rootfd = -1; /* the table's: not closed here */
   emd_free(c->root);
   c->root = NULL;
   free(c->root_real); /* from realpath(): the C library's */
@@ -128,10 +127,42 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void emd_table_close_root(emd_table *tab) {
+  if (tab->rootfd >= 0) close(tab->rootfd);
+  tab->rootfd = -1;
+  emd_free(tab->rootfd_path);
+  tab->rootfd_path = NULL;
+}
+
+/* The root folder, open.  A table keeps the last one open: one stat() (its
+** identity and change time unchanged) replaces an open() and a close() per
+** scan, which matters for lookups by path.  -1 with errno on failure. */
+static int root_fd(emd_table *tab, const char *root) {
+  struct stat st;
+  int fd;
+  if (tab->rootfd >= 0 && !strcmp(tab->rootfd_path, root) && stat(root, &st) == 0 &&
+      st.st_dev == tab->rootfd_st.st_dev && st.st_ino == tab->rootfd_st.st_ino &&
+      st.st_ctim.tv_sec == tab->rootfd_st.st_ctim.tv_sec &&
+      st.st_ctim.tv_nsec == tab->rootfd_st.st_ctim.tv_nsec)
+    return tab->rootfd;
+  emd_table_close_root(tab);
+  fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (fstat(fd, &tab->rootfd_st) != 0 ||
+      !(tab->rootfd_path = emd_strndup(root, strlen(root)))) {
+    int err = errno ? errno : ENOMEM;
+    close(fd);
+    errno = err;
+    return -1;
+  }
+  tab->rootfd = fd;
+  return fd;
+}
+
 int emd_cursor_start(emd_cursor *c) {
   emd_table *tab = c->tab;
   emd_fill_fn fill;
-  c->rootfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  c->rootfd = root_fd(tab, c->root);
   if (c->rootfd < 0)
     return emd_cursor_error(c, SQLITE_ERROR,
                             "eventmd: root '%s' is not a readable directory (%s)",

@@ -48,6 +48,9 @@ typedef struct emd_table {
   char *root;               /* root= argument, or NULL (table-valued use) */
   size_t max_size;          /* max_size= argument: larger files not read */
   int follow_symlinks;      /* follow_symlinks= argument */
+  int rootfd;               /* the last root opened, kept for the next scan */
+  char *rootfd_path;        /* its path as given */
+  struct stat rootfd_st;    /* its identity when opened */
 } emd_table;
 
 /* Where a scan's entries come from. */
@@ -60,7 +63,7 @@ struct emd_cursor {
   emd_table *tab;           /* the table */
   int flags;                /* EMD_IDX_* of the plan */
   char *root;               /* root in use (owned) */
-  int rootfd;               /* open root folder, or -1 */
+  int rootfd;               /* open root folder (the table's), or -1 */
   char *root_real;          /* realpath of root (C library memory), or NULL */
   int mode;                 /* EMD_MODE_* */
   emd_walk *walk;           /* EMD_MODE_WALK */
@@ -84,6 +87,9 @@ struct emd_cursor {
 #define EMD_IDX_MARKDOWN 0x04 /* the markdown column is used */
 #define EMD_IDX_NOROOT 0x08   /* no root: xFilter reports the error */
 #define EMD_IDX_DATEORDER 0x10 /* rows come in date order (dateorder.c) */
+
+/* Close the root folder a table keeps open (scan.c). */
+void emd_table_close_root(emd_table *tab);
 
 /* Cursor life (scan.c). */
 int emd_cursor_new(emd_table *tab, emd_cursor **out);

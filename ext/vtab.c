@@ -454,6 +454,7 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
   memset(tab, 0, sizeof(*tab));
   tab->def = def;
   tab->conn = emd_conn_ref(conn);
+  tab->rootfd = -1;
   tab->max_size = EMD_DEFAULT_MAX_SIZE;
 
   for (i = 3; i < argc; i++) {
@@ -542,6 +543,7 @@ fail_rc:
 
 static int xDisconnect(sqlite3_vtab *vtab) {
   emd_table *tab = (emd_table *)vtab;
+  emd_table_close_root(tab);
   emd_conn_release(tab->conn);
   sqlite3_free(tab->root);
   sqlite3_free(tab);

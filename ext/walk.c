@@ -342,13 +342,21 @@ typedef struct fsum {
   int date_only;              /* nothing but date folders inside */
   char *months;               /* year folders: month names, NUL-separated,
                                  ending with an empty name */
+  char *listing;              /* the sorted entries: a type byte, two
+                                 length bytes, the name, a NUL, for each of
+                                 nlisting */
+  size_t listing_len;         /* bytes of listing */
+  size_t nlisting;            /* entries */
   struct fsum *next;
 } fsum;
+
 
 struct emd_foldersums {
   fsum **slots;
   size_t nslots; /* power of two */
   size_t count;
+  size_t bytes;  /* listing bytes held */
+  size_t max_bytes; /* bound on bytes; when reached all are dropped */
 };
 
 emd_foldersums *emd_foldersums_new(void) {
@@ -365,12 +373,23 @@ static void sums_clear(emd_foldersums *s) {
     while (f) {
       fsum *n = f->next;
       emd_free(f->months);
+      emd_free(f->listing);
       emd_free(f);
       f = n;
     }
     s->slots[i] = NULL;
   }
   s->count = 0;
+  s->bytes = 0;
+}
+
+void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes) {
+  s->max_bytes = max_bytes;
+  if (s->bytes > max_bytes || max_bytes == 0) sums_clear(s);
+}
+
+size_t emd_foldersums_bytes(const emd_foldersums *s) {
+  return s->bytes + s->count * sizeof(fsum);
 }
 
 void emd_foldersums_free(emd_foldersums *s) {
@@ -393,19 +412,21 @@ static fsum *sums_find(emd_foldersums *s, dev_t dev, ino_t ino) {
   return NULL;
 }
 
-/* Remember frame f's summary (a year or month folder, not inside a day). */
+/* Remember frame f's listing and, for a year or month folder not inside a
+** day, whether it holds only date folders. */
 static void sums_record(emd_foldersums *s, const wframe *f) {
   struct timespec now;
   int is_year = f->year > 0 && !f->day[0] && f->month < 0;
   int is_month = f->month >= 0 && !f->day[0];
-  int date_only = 1;
-  size_t i, mlen = 1;
+  int date_only = is_year || is_month;
+  size_t i, mlen = 1, llen = 0;
   fsum *x;
-  if ((!is_year && !is_month) || f->mtime_ns < 0) return;
+  char *o;
+  if (f->mtime_ns < 0 || s->max_bytes == 0) return;
   clock_gettime(CLOCK_REALTIME, &now);
   if (f->mtime_ns > ts_ns(&now) - RACY_NS || f->ctime_ns > ts_ns(&now) - RACY_NS)
     return;
-  for (i = 0; i < f->n && date_only; i++) {
+  for (i = 0; i < f->n; i++) {
     const went *e = &f->ents[i];
     int v = name_number(e->name, e->len, 1, 2);
     if (e->type != DT_DIR) date_only = 0;
@@ -413,6 +434,7 @@ static void sums_record(emd_foldersums *s, const wframe *f) {
     else if (is_month && (v < 1 || !emd_valid_date(f->month_year, f->month, v)))
       date_only = 0;
     mlen += e->len + 1;
+    llen += e->len + 4;
   }
   if (!s->nslots) {
     s->slots = emd_malloc(1024 * sizeof(fsum *));
@@ -420,7 +442,7 @@ static void sums_record(emd_foldersums *s, const wframe *f) {
     memset(s->slots, 0, 1024 * sizeof(fsum *));
     s->nslots = 1024;
   }
-  if (s->count >= SUMS_MAX) sums_clear(s);
+  if (s->count >= SUMS_MAX || s->bytes + llen > s->max_bytes) sums_clear(s);
   x = sums_find(s, f->dev, f->ino);
   if (!x) {
     size_t k = sums_slot(s, f->dev, f->ino);
@@ -435,22 +457,68 @@ static void sums_record(emd_foldersums *s, const wframe *f) {
   }
   emd_free(x->months);
   x->months = NULL;
+  s->bytes -= x->listing_len;
+  emd_free(x->listing);
+  x->listing = NULL;
+  x->listing_len = x->nlisting = 0;
   x->mtime_ns = f->mtime_ns;
   x->ctime_ns = f->ctime_ns;
   x->date_only = date_only;
   if (date_only && is_year) {
-    char *m = emd_malloc(mlen), *o = m;
+    char *m = emd_malloc(mlen);
     if (!m) {
       x->date_only = 0;
-      return;
+    } else {
+      for (o = m, i = 0; i < f->n; i++) {
+        memcpy(o, f->ents[i].name, f->ents[i].len + 1);
+        o += f->ents[i].len + 1;
+      }
+      *o = 0;
+      x->months = m;
     }
-    for (i = 0; i < f->n; i++) {
-      memcpy(o, f->ents[i].name, f->ents[i].len + 1);
-      o += f->ents[i].len + 1;
-    }
-    *o = 0;
-    x->months = m;
   }
+  x->listing = emd_malloc(llen ? llen : 1);
+  if (!x->listing) return;
+  for (o = x->listing, i = 0; i < f->n; i++) {
+    *o++ = (char)f->ents[i].type;
+    *o++ = (char)(f->ents[i].len & 0xff);
+    *o++ = (char)(f->ents[i].len >> 8); /* names are at most 255 bytes */
+    memcpy(o, f->ents[i].name, f->ents[i].len + 1);
+    o += f->ents[i].len + 1;
+  }
+  x->listing_len = llen;
+  x->nlisting = f->n;
+  s->bytes += llen;
+}
+
+/* Fill frame f from the listing kept for its folder, when that folder is
+** unchanged since (same mtime and ctime).  1 when done, 0 to list it. */
+static int sums_listing(emd_foldersums *s, wframe *f) {
+  fsum *x = sums_find(s, f->dev, f->ino);
+  size_t i;
+  const char *p;
+  if (!x || !x->listing || x->mtime_ns != f->mtime_ns || x->ctime_ns != f->ctime_ns)
+    return 0;
+  f->names = emd_malloc(x->listing_len ? x->listing_len : 1);
+  f->ents = emd_malloc((x->nlisting ? x->nlisting : 1) * sizeof(went));
+  if (!f->names || !f->ents) {
+    emd_free(f->names);
+    emd_free(f->ents);
+    f->names = NULL;
+    f->ents = NULL;
+    return 0;
+  }
+  memcpy(f->names, x->listing, x->listing_len);
+  for (p = f->names, i = 0; i < x->nlisting; i++) {
+    size_t len = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
+    f->ents[i].type = (unsigned char)p[0];
+    f->ents[i].name = p + 3;
+    f->ents[i].len = (uint32_t)len;
+    p += len + 4;
+  }
+  f->n = x->nlisting;
+  f->i = 0;
+  return 1;
 }
 
 /* Is the folder at dirfd/name (a year when year, else a month) known to
@@ -517,6 +585,12 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
   }
   f->dir = emd_dir_new(fd);
   if (!f->dir) return ENOMEM;
+  /* An unchanged folder listed before needs no getdents(). */
+  if (w->opts.sums && f->mtime_ns >= 0 && sums_listing(w->opts.sums, f)) {
+    EMD_COUNT(w->stats, folders_opened, 1);
+    w->nfr++;
+    return 0;
+  }
   err = list_folder(w, f, fd);
   if (err) {
     emd_dir_release(f->dir);
@@ -566,7 +640,9 @@ int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
   w->stats = stats;
   memset(&proto, 0, sizeof(proto));
   classify(&proto, NULL, "", 0);
-  fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  /* A new open file description (not a dup): the walk reads the folder
+  ** with getdents(), whose position a dup would share. */
+  fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
     err = errno;
     emd_free(w);

@@ -61,6 +61,9 @@ int emd_datefilter_overlaps(const emd_datefilter *f, const char *dmin,
 typedef struct emd_foldersums emd_foldersums;
 emd_foldersums *emd_foldersums_new(void);
 void emd_foldersums_free(emd_foldersums *s);
+/* Bound the folder listings kept (bytes); 0 keeps nothing at all. */
+void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes);
+size_t emd_foldersums_bytes(const emd_foldersums *s);
 
 /* Walk options. */
 typedef struct emd_walk_opts {

@@ -220,6 +220,36 @@ static void test_live(void **state) {
   sqlite3_close(db);
 }
 
+/* Folders unchanged for a while have their listings and summaries kept by
+** the connection: a file added, renamed or removed in such a folder must
+** still show on the next statement, and a year folder that gains a file
+** of its own is no longer skipped by a date query. */
+static void test_live_old_folders(void **state) {
+  sqlite3 *db = tu_open();
+  char *d = small_archive(), path[4096], path2[4096];
+  (void)state;
+  sleep(3); /* older than the timestamps' granularity window */
+  tu_exec(db, "SELECT eventmd_attach('%q')", d);
+  tu_expect(db, "2\n", "SELECT count(*) FROM events");
+  tu_expect(db, "1\n", "SELECT count(*) FROM events WHERE date = '2015-01-02'");
+  tu_writes(d, "news/2015/1/2/new.md", "# New\n");
+  tu_expect(db, "3\n", "SELECT count(*) FROM events");
+  snprintf(path, sizeof(path), "%s/news/2015/1/2/new.md", d);
+  snprintf(path2, sizeof(path2), "%s/news/2015/1/2/renamed.md", d);
+  assert_int_equal(rename(path, path2), 0);
+  tu_expect(db, "/news/2015/1/2/a.md\n/news/2015/1/2/renamed.md\n",
+            "SELECT path FROM events WHERE path GLOB '/news/2015/1/2/*' ORDER BY path");
+  unlink(path2);
+  tu_expect(db, "2\n", "SELECT count(*) FROM events");
+  /* A file directly in the (pruned) year folder 2015, dated by heading. */
+  tu_writes(d, "news/2015/stray.md", "### 2016-05-05\n# Stray\n");
+  tu_expect(db, "/news/2015/stray.md\n",
+            "SELECT path FROM events WHERE date = '2016-05-05'");
+  tu_rmrf(d);
+  free(d);
+  sqlite3_close(db);
+}
+
 /* ------------------------------------------------------------------------
 ** Bad input: every bad file has its row, with problem.
 */
@@ -394,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_both_forms),
       cmocka_unit_test(test_seed_rows),
       cmocka_unit_test(test_live),
+      cmocka_unit_test(test_live_old_folders),
       cmocka_unit_test(test_problem_rows),
       cmocka_unit_test(test_rowids),
       cmocka_unit_test(test_pushdown_plans),
