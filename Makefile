@@ -52,12 +52,18 @@ $(BIN): ext/eventmd-shell.sh
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
 TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown \
-        $(B)/test_patho
+        $(B)/test_patho $(B)/test_faults
 
 $(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/test_parse.c $(PARSER_SRC) \
 	  $(PKG_LIBS) $(TEST_LIBS)
+
+# The fault-injection test wraps the system calls eventmd makes.
+WRAP = -Wl,--wrap=openat,--wrap=open,--wrap=fstatat,--wrap=fstat,--wrap=stat,--wrap=read,--wrap=getdents64
+$(B)/test_faults: tests/test_faults.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(B)
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm $(WRAP)
 
 $(B)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
@@ -75,6 +81,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
 	$(B)/test_patho
+	$(B)/test_faults
 
 # The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
 BENCH = $(B)/bench-corpus
