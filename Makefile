@@ -52,7 +52,7 @@ $(BIN): ext/eventmd-shell.sh
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
 TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown \
-        $(B)/test_patho $(B)/test_faults
+        $(B)/test_patho $(B)/test_faults $(B)/test_oom
 
 $(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(B)
@@ -82,6 +82,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
 	$(B)/test_patho
 	$(B)/test_faults
+	$(B)/test_oom
 
 # The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
 BENCH = $(B)/bench-corpus

@@ -163,12 +163,14 @@ int emd_cursor_start(emd_cursor *c) {
   emd_table *tab = c->tab;
   emd_fill_fn fill;
   c->rootfd = root_fd(tab, c->root);
+  if (c->rootfd < 0 && errno == ENOMEM) return SQLITE_NOMEM;
   if (c->rootfd < 0)
     return emd_cursor_error(c, SQLITE_ERROR,
                             "eventmd: root '%s' is not a readable directory (%s)",
                             c->root, strerror(errno));
   if (tab->follow_symlinks) {
     c->root_real = realpath(c->root, NULL);
+    if (!c->root_real && errno == ENOMEM) return SQLITE_NOMEM;
     if (!c->root_real)
       return emd_cursor_error(c, SQLITE_ERROR,
                               "eventmd: root '%s' is not a readable directory (%s)",

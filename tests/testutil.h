@@ -27,7 +27,7 @@
 #include "eventmd.h"
 
 /* A connection with eventmd registered (linked in, as a host would). */
-static sqlite3 *tu_open(void) {
+static inline sqlite3 *tu_open(void) {
   sqlite3 *db = NULL;
   char *err = NULL;
   assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
@@ -56,6 +56,10 @@ static char *tu_query(sqlite3 *db, const char *fmt, ...) {
   va_start(ap, fmt);
   sql = sqlite3_vmprintf(fmt, ap);
   va_end(ap);
+  if (!sql) {
+    tu_cat(&out, &n, "ERROR: out of memory", 20);
+    return out;
+  }
   rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
   sqlite3_free(sql);
   if (rc != SQLITE_OK) {
@@ -123,7 +127,7 @@ static inline sqlite3_int64 tu_int(sqlite3 *db, const char *fmt, ...) {
   return v;
 }
 
-static void tu_exec(sqlite3 *db, const char *fmt, ...) {
+static inline void tu_exec(sqlite3 *db, const char *fmt, ...) {
   va_list ap;
   char *sql, *err = NULL;
   va_start(ap, fmt);
