@@ -83,6 +83,7 @@ test: $(SO) $(TESTS) $(CORPUS)/expected.sql
 	$(B)/test_patho
 	$(B)/test_faults
 	$(B)/test_oom
+	sh tests/clients.sh
 
 # The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
 BENCH = $(B)/bench-corpus

@@ -22,6 +22,8 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,7 +113,7 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       "\"files_stated\":%llu,\"files_read\":%llu,\"files_parsed\":%llu,"
       "\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_entries\":%llu,"
       "\"cache_bytes\":%llu,\"cache_limit\":%llu,\"folder_cache_bytes\":%llu,"
-      "\"threads\":%d,\"statements\":%llu}",
+      "\"threads\":%d,\"scans\":%llu}",
       (unsigned long long)load(&s->folders_opened),
       (unsigned long long)load(&s->folders_pruned),
       (unsigned long long)load(&s->files_stated),
@@ -123,7 +125,7 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       (unsigned long long)emd_cache_bytes(c->cache),
       (unsigned long long)emd_cache_limit(c->cache),
       (unsigned long long)emd_foldersums_bytes(c->sums), c->threads,
-      (unsigned long long)load(&s->statements));
+      (unsigned long long)load(&s->scans));
   if (!json) {
     sqlite3_result_error_nomem(ctx);
     return;
@@ -180,33 +182,54 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 }
 
 /* eventmd_attach(root [, prefix]): TEMP tables over root, replacing any of
-** the same names. */
+** the same names.  All four or none: the root is checked first, and the
+** tables are replaced inside one savepoint. */
 static void fn_attach(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   static const char *const kinds[] = {"events", "sources", "related",
                                       "changes"};
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *root = (const char *)sqlite3_value_text(argv[0]);
   const char *prefix = argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : "";
-  int i;
-  if (!root || sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+  sqlite3_str *sql;
+  char *text, *err = NULL;
+  int i, rc, fd;
+  if (!root || sqlite3_value_type(argv[0]) != SQLITE_TEXT ||
+      (int)strlen(root) != sqlite3_value_bytes(argv[0])) {
     sqlite3_result_error(ctx, "eventmd: eventmd_attach needs a root folder", -1);
     return;
   }
   if (!prefix) prefix = "";
-  for (i = 0; i < 4; i++) {
-    char *err = NULL;
-    char *sql = sqlite3_mprintf(
-        "DROP TABLE IF EXISTS temp.\"%w%s\";"
-        "CREATE VIRTUAL TABLE temp.\"%w%s\" USING eventmd_%s(root=%Q)",
-        prefix, kinds[i], prefix, kinds[i], kinds[i], root);
-    int rc = sql ? sqlite3_exec(db, sql, NULL, NULL, &err) : SQLITE_NOMEM;
-    sqlite3_free(sql);
-    if (rc != SQLITE_OK) {
-      if (err) sqlite3_result_error(ctx, err, -1);
-      else sqlite3_result_error_code(ctx, rc);
-      sqlite3_free(err);
-      return;
-    }
+  fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    char *m = sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
+                              root, strerror(errno));
+    sqlite3_result_error(ctx, m ? m : "eventmd: root is not a readable directory", -1);
+    sqlite3_free(m);
+    return;
+  }
+  close(fd);
+  sql = sqlite3_str_new(db);
+  sqlite3_str_appendall(sql, "SAVEPOINT eventmd_attach;");
+  for (i = 0; i < 4; i++)
+    sqlite3_str_appendf(sql,
+                        "DROP TABLE IF EXISTS temp.\"%w%s\";"
+                        "CREATE VIRTUAL TABLE temp.\"%w%s\" USING eventmd_%s(root=%Q);",
+                        prefix, kinds[i], prefix, kinds[i], kinds[i], root);
+  sqlite3_str_appendall(sql, "RELEASE eventmd_attach;");
+  text = sqlite3_str_finish(sql);
+  if (!text) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  rc = sqlite3_exec(db, text, NULL, NULL, &err);
+  sqlite3_free(text);
+  if (rc != SQLITE_OK) {
+    sqlite3_exec(db, "ROLLBACK TO eventmd_attach; RELEASE eventmd_attach;", NULL,
+                 NULL, NULL);
+    if (err) sqlite3_result_error(ctx, err, -1);
+    else sqlite3_result_error_code(ctx, rc);
+    sqlite3_free(err);
+    return;
   }
   sqlite3_result_text(ctx, root, -1, SQLITE_TRANSIENT);
 }

@@ -263,8 +263,10 @@ int emd_cursor_next(emd_cursor *c) {
   }
 }
 
-/* Rowids: a 63-bit hash of the path on disk (mixed with the item's index
-** for child rows), so a path keeps its rowid whatever the plan or query. */
+/* Rowids: a hash of the path on disk (mixed with the item's index for
+** child rows), so a path keeps its rowid whatever the plan or query.  53
+** bits, so that clients keeping numbers as doubles (JavaScript, BI tools)
+** see them exactly. */
 int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid) {
   uint64_t h = emd_hash64(c->cur->relpath, c->cur->relpath_len);
   if (c->tab->def->child) {
@@ -273,7 +275,7 @@ int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid) {
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 29;
   }
-  *rowid = (sqlite3_int64)(h & 0x7FFFFFFFFFFFFFFFULL);
+  *rowid = (sqlite3_int64)(h & 0x1FFFFFFFFFFFFFULL);
   return SQLITE_OK;
 }
 

@@ -17,7 +17,8 @@ typedef struct emd_stats {
   uint64_t files_parsed;   /* files handed to the parser */
   uint64_t cache_hits;     /* parsed files served from the cache */
   uint64_t cache_misses;   /* lookups that found nothing valid */
-  uint64_t statements;     /* scans started (xFilter calls) */
+  uint64_t scans;          /* scans started (xFilter calls: a join's inner
+                              table starts one per outer row) */
 } emd_stats;
 
 #define EMD_COUNT(st, field, n)                                        \

@@ -202,7 +202,15 @@ static int add_lookup(emd_cursor *c, sqlite3_value *v, int *cap) {
 /* Keep a copy of a date constraint's text value; NULL when unusable. */
 static const char *df_string(emd_cursor *c, sqlite3_value *v, int *err) {
   char **np, *s;
+  const char *t;
   if (sqlite3_value_type(v) != SQLITE_TEXT) return NULL;
+  /* A value holding a NUL byte compares beyond it: not used for pruning. */
+  t = (const char *)sqlite3_value_text(v);
+  if (!t) {
+    *err = SQLITE_NOMEM;
+    return NULL;
+  }
+  if (memchr(t, 0, (size_t)sqlite3_value_bytes(v))) return NULL;
   np = emd_realloc(c->df_strings, (size_t)(c->ndf_strings + 1) * sizeof(char *));
   if (!np) {
     *err = SQLITE_NOMEM;
@@ -238,7 +246,7 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
 
   emd_cursor_reset(c);
   c->flags = idxNum;
-  EMD_COUNT(&tab->conn->stats, statements, 1);
+  EMD_COUNT(&tab->conn->stats, scans, 1);
   if (idxNum & EMD_IDX_NOROOT)
     return emd_cursor_error(c, SQLITE_ERROR,
                      "eventmd: %s needs a root folder: %s('/path/to/archive')",
@@ -254,6 +262,11 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
           return emd_cursor_error(c, SQLITE_ERROR,
                            "eventmd: root must be a folder path (text)");
         s = (const char *)sqlite3_value_text(v);
+        if (!s) return SQLITE_NOMEM;
+        if ((int)strlen(s) != sqlite3_value_bytes(v))
+          return emd_cursor_error(c, SQLITE_ERROR,
+                                  "eventmd: root must be a folder path (it holds a "
+                                  "NUL byte)");
         if (tab->root && strcmp(s, tab->root) != 0) return SQLITE_OK; /* empty */
         root = s;
         break;

@@ -112,7 +112,7 @@ describe('eventmd in better-sqlite3', () => {
     assert.equal(q.get(SAMPLE, V3), V3_TITLE);
     assert.equal(q.get(SAMPLE, V3), V3_TITLE);
     const stats = JSON.parse(one('SELECT eventmd_stats()'));
-    assert.equal(stats.statements, 2);
+    assert.equal(stats.scans, 2);
     assert.equal(stats.folders_opened, 0);
     assert.equal(stats.files_parsed, 1);
     assert.equal(stats.cache_hits, 1);

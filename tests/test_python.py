@@ -122,7 +122,7 @@ class EventmdTest(unittest.TestCase):
     def test_stats_and_config(self):
         self.assertIsNone(self.one("SELECT eventmd_config('reset_stats')"))
         stats = json.loads(self.one("SELECT eventmd_stats()"))
-        self.assertEqual(stats["statements"], 0)
+        self.assertEqual(stats["scans"], 0)
         self.assertEqual(stats["files_parsed"], 0)
         for key in ("folders_opened", "folders_pruned", "files_stated", "files_read",
                     "cache_hits", "cache_misses", "cache_entries", "cache_bytes",
@@ -133,9 +133,9 @@ class EventmdTest(unittest.TestCase):
         self.assertEqual(self.one(q, (SAMPLE, V3)), V3_TITLE)
         self.assertEqual(self.one(q, (SAMPLE, V3)), V3_TITLE)
         stats = json.loads(self.one("SELECT eventmd_stats()"))
-        self.assertEqual((stats["statements"], stats["folders_opened"],
+        self.assertEqual((stats["scans"], stats["folders_opened"],
                           stats["files_parsed"], stats["cache_hits"]), (2, 0, 1, 1))
-        self.assertEqual(self.one("SELECT json_extract(eventmd_stats(), '$.statements')"), 2)
+        self.assertEqual(self.one("SELECT json_extract(eventmd_stats(), '$.scans')"), 2)
         self.assertEqual(self.one("SELECT eventmd_config('threads', 1)"), 1)
         self.assertEqual(self.one("SELECT eventmd_config('threads')"), 1)
         self.assertEqual(self.one("SELECT eventmd_config('cache_bytes', 0)"), 0)

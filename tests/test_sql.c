@@ -395,6 +395,57 @@ static void test_cache_one_parse(void **state) {
   sqlite3_close(db);
 }
 
+/* A failed eventmd_attach() leaves the tables it would have replaced. */
+static void test_attach_all_or_nothing(void **state) {
+  sqlite3 *db = tu_open();
+  char *d = small_archive();
+  (void)state;
+  tu_exec(db, "SELECT eventmd_attach('%q')", d);
+  tu_expect(db,
+            "ERROR: eventmd: root '/no/such/root' is not a readable directory (No "
+            "such file or directory)",
+            "SELECT eventmd_attach('/no/such/root')");
+  tu_expect(db, "changes\nevents\nrelated\nsources\n",
+            "SELECT name FROM sqlite_temp_master ORDER BY 1");
+  tu_expect(db, "2\n", "SELECT count(*) FROM events");
+  tu_exec(db, "SELECT eventmd_attach('%q', 'b_')", d);
+  tu_expect(db, "3\n", "SELECT count(*) FROM b_sources");
+  tu_rmrf(d);
+  free(d);
+  sqlite3_close(db);
+}
+
+/* Constraint values holding a NUL byte compare beyond it: no pruning may
+** drop rows SQLite would keep; a root with a NUL byte is an error. */
+static void test_nul_in_constraints(void **state) {
+  sqlite3 *db = tu_open();
+  char *d = small_archive();
+  (void)state;
+  tu_exec(db, "SELECT eventmd_attach('%q')", d);
+  tu_expect(db, "1|1\n",
+            "SELECT (SELECT count(*) FROM events WHERE date < '2015-01-02'||char(0)), "
+            "(SELECT count(*) FROM events WHERE +date < '2015-01-02'||char(0))");
+  tu_expect(db, "0\n",
+            "SELECT count(*) FROM events WHERE path = '/news/2015/1/2/a.md'||char(0)");
+  tu_expect(db, "ERROR: eventmd: root must be a folder path (it holds a NUL byte)",
+            "SELECT count(*) FROM eventmd_events('%q'||char(0)||'zzz')", d);
+  tu_rmrf(d);
+  free(d);
+  sqlite3_close(db);
+}
+
+/* Rowids fit in 53 bits: JavaScript and BI tools keep them exactly. */
+static void test_rowids_53_bits(void **state) {
+  sqlite3 *db = tu_open();
+  (void)state;
+  tu_expect(db, "1|1\n",
+            "SELECT max(rowid) < 9007199254740992, count(*) = count(DISTINCT rowid) "
+            "FROM eventmd_sources('tests/sample')");
+  tu_expect(db, "1\n",
+            "SELECT max(rowid) < 9007199254740992 FROM eventmd_events('tests/sample')");
+  sqlite3_close(db);
+}
+
 /* ------------------------------------------------------------------------
 ** DIRECTONLY: not from views or triggers stored in a database file.
 */
@@ -430,6 +481,9 @@ int main(void) {
       cmocka_unit_test(test_pushdown_plans),
       cmocka_unit_test(test_cache_one_parse),
       cmocka_unit_test(test_directonly),
+      cmocka_unit_test(test_attach_all_or_nothing),
+      cmocka_unit_test(test_nul_in_constraints),
+      cmocka_unit_test(test_rowids_53_bits),
   };
   return cmocka_run_group_tests_name("sql", tests, NULL, NULL);
 }
