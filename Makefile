@@ -1,10 +1,16 @@
 # eventmd - SQL over an archive of news-event markdown files.
 #
-#   make            build build/eventmd.so (the loadable extension)
-#   make demo       build, then run the sql/ examples on the sample archive
-#   make test       build and run the unit and integration tests
-#   make bench      the benchmark (not part of make test)
-#   make format     clang-format the C sources
+#   make              build build/eventmd.so and build/bin/eventmd*
+#   make demo         build, then run the sql/ examples on the sample archive
+#   make test         build and run every test (C tests, clients, shells)
+#   make bench        the benchmark (not part of make test)
+#   make asan         the C tests under AddressSanitizer + UBSan
+#   make ubsan        the C tests under UBSan alone
+#   make tsan         the concurrency tests under ThreadSanitizer
+#   make leakcheck    the C tests and the sql/ scripts under valgrind
+#   make fuzz         both libFuzzer targets, FUZZ_SECONDS each (default 60)
+#   make analyze      cppcheck and clang --analyze on ext/
+#   make format       clang-format the C sources
 #   make clean
 #
 # Missing Debian packages are installed first (as root) or named with the
@@ -20,89 +26,162 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 PYTHON   ?= /usr/bin/python3
 
-B = build
-EXT_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c ext/walk.c ext/readfile.c \
-          ext/cache.c ext/entry.c ext/dateorder.c ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c ext/table_sources.c \
-          ext/table_related.c ext/table_changes.c ext/eventmd.c
+# OUT: where programs are built (sanitizer builds use build/asan, ...).
+# DATA: generated corpora, shared by every build.
+OUT  ?= build
+DATA  = build
+SAN  ?=
+
+EXT_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c ext/walk.c \
+          ext/readfile.c ext/cache.c ext/entry.c ext/dateorder.c \
+          ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c \
+          ext/table_sources.c ext/table_related.c ext/table_changes.c \
+          ext/eventmd.c
 EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
 PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
 
-SO = $(B)/eventmd.so
-BIN = $(B)/bin/eventmd
+SO   = $(OUT)/eventmd.so
+BINS = $(OUT)/bin/eventmd
 
-.PHONY: all deps demo test clean format bench
-all: $(SO) $(BIN)
+.PHONY: all deps demo test check-c clean format bench asan ubsan tsan \
+        leakcheck fuzz analyze
+all: $(SO) $(BINS)
 
 deps:
 	@sh tests/deps.sh
 
 # The loadable extension.
 $(SO): $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(B)
-	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fPIC -shared \
-	  -fvisibility=hidden -DEVENTMD_SHARED -o $@ $(EXT_SRC) $(PKG_LIBS) -lpthread
+	@mkdir -p $(OUT)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -fPIC -shared \
+	  -fvisibility=hidden -o $@ $(EXT_SRC) $(PKG_LIBS) -lpthread
 
-# The one-command shell, with the extension's absolute path baked in.
-$(BIN): ext/eventmd-shell.sh
-	@mkdir -p $(B)/bin
-	sed "s|@EXT@|$(abspath $(B))/eventmd|" ext/eventmd-shell.sh > $@
+# The shell commands, with absolute paths baked in.
+$(OUT)/bin/%: ext/%.sh
+	@mkdir -p $(OUT)/bin
+	sed -e "s|@EXT@|$(abspath $(OUT))/eventmd|" -e "s|@SQLDIR@|$(abspath sql)|" $< > $@
+	chmod +x $@
+$(OUT)/bin/eventmd: ext/eventmd-shell.sh
+	@mkdir -p $(OUT)/bin
+	sed -e "s|@EXT@|$(abspath $(OUT))/eventmd|" -e "s|@SQLDIR@|$(abspath sql)|" $< > $@
 	chmod +x $@
 
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
-TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -DSQLITE_CORE
-TESTS = $(B)/test_parse $(B)/test_sql $(B)/test_corpus $(B)/test_pushdown \
-        $(B)/test_patho $(B)/test_faults $(B)/test_oom
+TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
+TEST_NAMES = parse sql corpus pushdown patho faults oom stress
+TESTS = $(TEST_NAMES:%=$(OUT)/test_%)
 
-$(B)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(B)
+$(OUT)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/test_parse.c $(PARSER_SRC) \
 	  $(PKG_LIBS) $(TEST_LIBS)
 
 # The fault-injection test wraps the system calls eventmd makes.
 WRAP = -Wl,--wrap=openat,--wrap=open,--wrap=fstatat,--wrap=fstat,--wrap=stat,--wrap=read,--wrap=getdents64
-$(B)/test_faults: tests/test_faults.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(B)
+$(OUT)/test_faults: tests/test_faults.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm $(WRAP)
 
-$(B)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(B)
+$(OUT)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
-# A generated corpus for the integration test (2,000+ event files).
-CORPUS = $(B)/corpus-2400
+# Generated corpora: 2,400 files for the integration and pushdown tests,
+# 10,000 for the interrupt test.
+CORPUS    = $(DATA)/corpus-2400
+CORPUS10K = $(DATA)/corpus-10000
 $(CORPUS)/expected.sql: tests/gen_corpus.py | deps
 	rm -rf $(CORPUS)
 	$(PYTHON) tests/gen_corpus.py --out $(CORPUS) --files 2400 --seed 7
+$(CORPUS10K)/expected.sql: tests/gen_corpus.py | deps
+	rm -rf $(CORPUS10K)
+	$(PYTHON) tests/gen_corpus.py --out $(CORPUS10K) --files 10000 --seed 5
 
-test: $(SO) $(TESTS) $(CORPUS)/expected.sql
-	$(B)/test_parse
-	$(B)/test_sql
-	EVENTMD_CORPUS=$(CORPUS) $(B)/test_corpus
-	EVENTMD_CORPUS=$(CORPUS) $(B)/test_pushdown
-	$(B)/test_patho
-	$(B)/test_faults
-	$(B)/test_oom
+# The C tests (cmocka).
+check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
+	$(OUT)/test_parse
+	$(OUT)/test_sql
+	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_corpus
+	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_pushdown
+	$(OUT)/test_patho
+	$(OUT)/test_faults
+	$(OUT)/test_oom
+	EVENTMD_CORPUS10K=$(CORPUS10K) $(OUT)/test_stress
+
+# Everything: the C tests, real clients, the shell commands.
+test: all check-c
 	sh tests/clients.sh
+	sh tests/test_shell.sh $(OUT)/bin/eventmd
+
+# Sanitizer builds of the C tests.  Time limits in the tests are scaled, as
+# instrumented code runs several times slower.
+SAN_ASAN  = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_UBSAN = -fsanitize=undefined -fno-sanitize-recover=all
+asan:
+	EVENTMD_TIME_SCALE=4 ASAN_OPTIONS=detect_leaks=1 \
+	  $(MAKE) check-c OUT=build/asan SAN="$(SAN_ASAN)" CFLAGS="-O1 -g"
+ubsan:
+	EVENTMD_TIME_SCALE=3 $(MAKE) check-c OUT=build/ubsan SAN="$(SAN_UBSAN)" CFLAGS="-O1 -g"
+tsan: $(CORPUS10K)/expected.sql
+	$(MAKE) build/tsan/test_stress build/tsan/test_sql OUT=build/tsan \
+	  SAN="-fsanitize=thread" CFLAGS="-O1 -g"
+	EVENTMD_TIME_SCALE=10 EVENTMD_CORPUS10K=$(CORPUS10K) \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/test_stress
+	TSAN_OPTIONS="halt_on_error=1" build/tsan/test_sql
+
+# valgrind: the C tests and the sql/ scripts (through the shell, the
+# extension loaded as a user loads it).
+VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+           --error-exitcode=9 --track-fds=no
+leakcheck: $(TESTS) all $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
+	@sh tests/deps.sh valgrind
+	EVENTMD_TIME_SCALE=40 EVENTMD_QUICK=1 sh tests/leakcheck.sh "$(VALGRIND)" $(OUT)
+
+# libFuzzer targets (clang).
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              $(CPPFLAGS) -DSQLITE_CORE
+build/fuzz_parse: tests/fuzz_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
+	@sh tests/deps.sh clang libclang-rt-14-dev
+	@mkdir -p build
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz_parse.c $(PARSER_SRC) -lcmark
+build/fuzz_scan: tests/fuzz_scan.c $(EXT_SRC) $(EXT_HDR) | deps
+	@sh tests/deps.sh clang libclang-rt-14-dev
+	@mkdir -p build
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz_scan.c $(EXT_SRC) -lsqlite3 -lcmark -lpthread -lm
+fuzz: build/fuzz_parse build/fuzz_scan
+	mkdir -p build/fuzz-corpus/parse build/fuzz-corpus/scan
+	build/fuzz_parse -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/parse tests/fuzz-seeds/parse
+	build/fuzz_scan -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/scan tests/fuzz-seeds/scan
+
+# Static analysis: both must report nothing.
+analyze: | deps
+	@sh tests/deps.sh cppcheck clang
+	cppcheck --error-exitcode=1 --enable=warning,portability,performance \
+	  --inline-suppr --quiet -Iinclude -Iext -D_GNU_SOURCE $(EXT_SRC)
+	clang --analyze -Xclang -analyzer-output=text -Werror $(CPPFLAGS) $(PKG_CFLAGS) \
+	  $(EXT_SRC) -o /dev/null 2>&1 | tee build/analyze.txt; \
+	  ! grep -q "warning:" build/analyze.txt
 
 # The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
-BENCH = $(B)/bench-corpus
-$(B)/bench: tests/bench.c $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(B)
+BENCH = $(DATA)/bench-corpus
+$(OUT)/bench: tests/bench.c $(EXT_SRC) $(EXT_HDR) | deps
+	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/bench.c $(EXT_SRC) $(PKG_LIBS) -lpthread -lm
-
 $(BENCH)/%/expected.sql: tests/gen_corpus.py | deps
 	rm -rf $(BENCH)/$*
 	$(PYTHON) tests/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
+bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
+	$(OUT)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive
 
-bench: $(B)/bench $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
-	$(B)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive
-
-demo: $(SO) $(BIN)
+demo: all
 	@sh sql/demo.sh
 
 format:
 	clang-format -i ext/*.c ext/*.h include/*.h tests/*.c tests/*.h
 
 clean:
-	rm -rf $(B)
+	rm -rf build

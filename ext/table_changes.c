@@ -22,8 +22,8 @@
 ** Example:
 **   sqlite> SELECT ordinal, changed_at, label FROM eventmd_changes('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2015/03/23/the-leaders%';
-**   1|2015-03-23 09:12:40|First version
-**   2|2015-03-23 14:05:02|Update
+**   1|2017-08-25 03:41:12|First version
+**   2|2017-08-27 03:40:55|Update
 **   3||Current version
 */
 #include "scan.h"

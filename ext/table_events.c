@@ -25,9 +25,10 @@
 **     markdown HIDDEN     -- the file's text, read only when selected
 **   );
 **
-** Example (the seed file of the archive):
+** Example (the sample archive):
 **   sqlite> SELECT date, n_sources, n_related, n_changes, is_current
-**      ...>   FROM eventmd_events('tests/sample') LIMIT 1;
+**      ...>   FROM eventmd_events('tests/sample')
+**      ...>  WHERE path LIKE '/news/2013/11/8/%';
 **   2013-11-08|4|2|1|1
 */
 #include "scan.h"

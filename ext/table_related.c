@@ -21,7 +21,8 @@
 ** Example:
 **   sqlite> SELECT ordinal, target_date, context FROM eventmd_related('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
-**   1|2012-12-04|Philippines, typhoons
+**   1|2013-11-14|Philippines, Typhoon
+**   2|2012-12-04|Mindanao
 */
 #include "scan.h"
 

@@ -22,6 +22,9 @@
 **   sqlite> SELECT ordinal, name, domain FROM eventmd_sources('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
 **   1|Reuters|reuters.com
+**   2|BBC News|bbc.co.uk
+**   3|ABC News|abc.net.au
+**   4|The Guardian|theguardian.com
 */
 #include "scan.h"
 

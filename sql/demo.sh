@@ -20,3 +20,4 @@ run "One event's version history"                    version_history.sql
 run "Related-event graph, two hops out"              related_two_hops.sql
 run "Related links whose target is not in the archive" dangling_links.sql
 run "Files with problems"                            problems.sql
+run "A look at the archive: events per year, busiest outlets" charts.sql

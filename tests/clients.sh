@@ -100,5 +100,21 @@ else
   fi
 fi
 
+# The README's client examples (sql/clients/) must run and end with
+# eventmd's error for a bad root, as shown there.
+example() { # name command...
+  name=$1
+  shift
+  out=$("$@" 2>&1)
+  if [ $? -eq 0 ] && printf '%s\n' "$out" | tail -1 |
+       grep -q "^error: eventmd: root '/no/such/archive' is not a readable directory"; then
+    say "$name ran as the README shows"
+  else
+    fail "$name: $out"
+  fi
+}
+if [ -x "$PYTHON" ]; then example sql/clients/example.py "$PYTHON" sql/clients/example.py; fi
+if [ "${ready:-0}" = 1 ]; then example sql/clients/example.mjs "$NODE" sql/clients/example.mjs; fi
+
 if [ "$status" = 0 ]; then say "all client tests passed"; else say "client tests FAILED" >&2; fi
 exit $status

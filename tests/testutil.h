@@ -26,6 +26,14 @@
 
 #include "eventmd.h"
 
+/* Time limits are multiplied by $EVENTMD_TIME_SCALE (sanitizer and
+** valgrind builds run several times slower). */
+static inline double tu_time_scale(void) {
+  const char *s = getenv("EVENTMD_TIME_SCALE");
+  double v = s ? atof(s) : 1;
+  return v > 0 ? v : 1;
+}
+
 /* A connection with eventmd registered (linked in, as a host would). */
 static inline sqlite3 *tu_open(void) {
   sqlite3 *db = NULL;
