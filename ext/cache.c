@@ -97,8 +97,8 @@ static void lru_push_front(emd_cache *c, emd_parsed *p) {
   p->prev = NULL;
   p->next = c->head;
   if (c->head) c->head->prev = p;
+  else c->tail = p; /* the list was empty */
   c->head = p;
-  if (!c->tail) c->tail = p;
 }
 
 /* Take p out of the cache and drop the cache's reference. */
@@ -115,7 +115,12 @@ static void evict(emd_cache *c, emd_parsed *p) {
 }
 
 static void shrink_to(emd_cache *c, size_t limit) {
-  while (c->tail && c->bytes > limit) evict(c, c->tail);
+  while (c->bytes > limit) {
+    emd_parsed *victim = c->tail;
+    if (!victim) break;
+    evict(c, victim);
+    if (c->tail == victim) break; /* cannot happen: evict unlinks it */
+  }
 }
 
 void emd_cache_free(emd_cache *c) {

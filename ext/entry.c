@@ -216,7 +216,7 @@ static int read_and_parse(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
   }
   if (rc == SQLITE_OK && !e->parsed) {
     rc = parse_bytes(sc, e, s, &rd, key, keylen, &e->parsed);
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && e->parsed) {
       if (emd_stat_racy(&rd.st)) {
         e->parsed->racy = 1;
         e->parsed->content_hash = emd_hash64(rd.data, rd.len);
