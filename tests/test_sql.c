@@ -395,6 +395,83 @@ static void test_cache_one_parse(void **state) {
   sqlite3_close(db);
 }
 
+/* Symbolic links: not followed by default (a row says so); with
+** follow_symlinks=1 followed inside the root, never outside it, and a loop
+** ends with a row saying so. */
+static void test_symlinks(void **state) {
+  sqlite3 *db = tu_open();
+  char *d = small_archive(), *out = tu_tmpdir(), p[4096], t[4096];
+  (void)state;
+  tu_writes(out, "secret.md", "# Secret outside the root\n");
+  tu_writes(out, "dir/also.md", "# Also outside\n");
+  snprintf(p, sizeof(p), "%s/links/in.md", d);
+  tu_mkdirs(d, "links/in.md");
+  assert_int_equal(symlink("../news/2015/1/2/a.md", p), 0);
+  snprintf(p, sizeof(p), "%s/links/out.md", d);
+  snprintf(t, sizeof(t), "%s/secret.md", out);
+  assert_int_equal(symlink(t, p), 0);
+  snprintf(p, sizeof(p), "%s/links/outdir", d);
+  snprintf(t, sizeof(t), "%s/dir", out);
+  assert_int_equal(symlink(t, p), 0);
+  snprintf(p, sizeof(p), "%s/links/loop", d);
+  assert_int_equal(symlink("..", p), 0);
+  /* Not followed: the .md links are rows with a problem, nothing is read
+  ** through them, folders behind links are not entered. */
+  tu_exec(db, "CREATE VIRTUAL TABLE temp.plain USING eventmd_events(root='%q')", d);
+  tu_expect(db,
+            "/links/in.md|~|symbolic link not followed\n"
+            "/links/out.md|~|symbolic link not followed\n",
+            "SELECT path, title, problem FROM plain WHERE path GLOB '/links/*' ORDER BY path");
+  tu_expect(db, "~\n", "SELECT title FROM plain WHERE path = '/links/out.md'");
+  /* Followed: inside the root it is read; outside, a row says so and
+  ** nothing is read; the loop back to the root ends with a row. */
+  tu_exec(db, "CREATE VIRTUAL TABLE temp.follow USING eventmd_events(root='%q', "
+              "follow_symlinks=1)", d);
+  tu_expect(db,
+            "/links/in.md|Event A|~\n"
+            "/links/loop/|~|symbolic link loop\n"
+            "/links/out.md|~|symbolic link leads outside the root\n"
+            "/links/outdir/|~|symbolic link leads outside the root\n",
+            "SELECT path, title, problem FROM follow WHERE path GLOB '/links/*' ORDER BY path");
+  tu_expect(db, "~|symbolic link leads outside the root\n",
+            "SELECT title, problem FROM follow WHERE path = '/links/out.md'");
+  tu_expect(db, "0\n", "SELECT count(*) FROM follow WHERE title LIKE '%%outside%%'");
+  tu_rmrf(d);
+  tu_rmrf(out);
+  free(d);
+  free(out);
+  sqlite3_close(db);
+}
+
+/* File names with spaces, quotes, %, tabs and other scripts work both
+** ways: listed, and found by path = . */
+static void test_odd_names(void **state) {
+  sqlite3 *db = tu_open();
+  char *d = tu_tmpdir();
+  static const char *names[] = {
+      "news/2015/1/2/with space.md", "news/2015/1/2/it's \"quoted\".md",
+      "news/2015/1/2/100% sure.md",  "news/2015/1/2/tab\there.md",
+      "news/2015/1/2/Москва-каир.md", "news/2015/1/2/東京.md",
+      "news/2015/1/2/القاهرة.md",    "news/2015/1/2/ελληνικά.md"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    char text[300];
+    snprintf(text, sizeof(text), "# Title %zu\n", i);
+    tu_writes(d, names[i], text);
+  }
+  tu_exec(db, "SELECT eventmd_attach('%q')", d);
+  tu_expect(db, "8\n", "SELECT count(*) FROM events WHERE problem IS NULL");
+  for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    char want[300];
+    snprintf(want, sizeof(want), "Title %zu|2015-01-02\n", i);
+    tu_expect(db, want, "SELECT title, date FROM events WHERE path = '/%q'", names[i]);
+  }
+  tu_rmrf(d);
+  free(d);
+  sqlite3_close(db);
+}
+
 /* A failed eventmd_attach() leaves the tables it would have replaced. */
 static void test_attach_all_or_nothing(void **state) {
   sqlite3 *db = tu_open();
@@ -482,6 +559,8 @@ int main(void) {
       cmocka_unit_test(test_cache_one_parse),
       cmocka_unit_test(test_directonly),
       cmocka_unit_test(test_attach_all_or_nothing),
+      cmocka_unit_test(test_symlinks),
+      cmocka_unit_test(test_odd_names),
       cmocka_unit_test(test_nul_in_constraints),
       cmocka_unit_test(test_rowids_53_bits),
   };
