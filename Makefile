@@ -41,7 +41,7 @@ EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
 PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
 
 SO   = $(OUT)/eventmd.so
-BINS = $(OUT)/bin/eventmd
+BINS = $(OUT)/bin/eventmd $(OUT)/bin/eventmd-snapshot
 
 .PHONY: all deps demo test check-c clean format bench asan ubsan tsan \
         leakcheck fuzz analyze
@@ -113,6 +113,7 @@ check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 test: all check-c
 	sh tests/clients.sh
 	sh tests/test_shell.sh $(OUT)/bin/eventmd
+	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/test_snapshot.py
 
 # Sanitizer builds of the C tests.  Time limits in the tests are scaled, as
 # instrumented code runs several times slower.

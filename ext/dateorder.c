@@ -164,8 +164,8 @@ int emd_dateorder_open(emd_dateorder **out, int rootfd,
     emd_dateorder_close(d);
     return rc;
   }
-  qsort(d->days.a, d->days.n, sizeof(drec), by_date_path);
-  qsort(d->strays.a, d->strays.n, sizeof(drec), by_date_path);
+  if (d->days.n > 1) qsort(d->days.a, d->days.n, sizeof(drec), by_date_path);
+  if (d->strays.n > 1) qsort(d->strays.a, d->strays.n, sizeof(drec), by_date_path);
   *out = d;
   return SQLITE_OK;
 }
@@ -232,7 +232,7 @@ static int next_group(emd_dateorder *d) {
     rc = list_day(d, &d->days.a[d->iday]);
     rec_free(&d->days.a[d->iday++]);
   }
-  qsort(d->group.a, d->group.n, sizeof(drec), by_path);
+  if (d->group.n > 1) qsort(d->group.a, d->group.n, sizeof(drec), by_path);
   return rc;
 }
 

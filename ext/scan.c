@@ -185,7 +185,7 @@ int emd_cursor_start(emd_cursor *c) {
   c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
   if (c->mode == EMD_MODE_LOOKUP) {
     int j, k = 0;
-    qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
+    if (c->npaths > 1) qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
     for (j = 0; j < c->npaths; j++) {
       if (k > 0 && strcmp(c->paths[k - 1], c->paths[j]) == 0) {
         emd_free(c->paths[j]);

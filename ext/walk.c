@@ -255,7 +255,7 @@ static int list_folder(emd_walk *w, wframe *f, int fd) {
   }
   for (i = 0; i < f->n; i++)
     ents[i].name = names + (size_t)(uintptr_t)ents[i].name;
-  qsort(ents, f->n, sizeof(went), went_cmp);
+  if (f->n > 1) qsort(ents, f->n, sizeof(went), went_cmp);
   EMD_COUNT(w->stats, folders_opened, 1);
 done:
   if (err) {

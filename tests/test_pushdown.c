@@ -61,7 +61,7 @@ static char *sorted_lines(char *s) {
     *nl = 0;
     p = nl + 1;
   }
-  qsort(lines, n, sizeof(char *), cmp_line);
+  if (n > 1) qsort(lines, n, sizeof(char *), cmp_line);
   out = calloc(1, len + 2);
   for (i = 0; i < n; i++) {
     strcat(out, lines[i]);
