@@ -104,14 +104,14 @@ static void test_interrupts(void **state) {
         snprintf(sql, sizeof(sql), queries[q], root);
         if (how == 0) {
           it.db = db;
-          it.delay = 0.15;
+          it.delay = 0.04;
           it.fired = 0;
           pthread_create(&th, NULL, interrupt_later, &it);
           rc = step_all(db, sql, &ended, &rows);
           pthread_join(th, NULL);
           fired = it.fired;
         } else {
-          deadline = now() + 0.15;
+          deadline = now() + 0.04;
           sqlite3_progress_handler(db, 100, progress_stop, &fired);
           rc = step_all(db, sql, &ended, &rows);
           sqlite3_progress_handler(db, 0, NULL, NULL);
