@@ -95,36 +95,43 @@ static int escaped(const char *s, size_t j) {
   return (j - k) & 1;
 }
 
-/* Is s[i..] (to the end of the line) a thematic break made of ch?  The
-** line is scanned once (*other: the last position holding anything but ch
-** and blanks, or (size_t)-1 before the scan), so a line of many markers
-** stays linear. */
+/* Where each bullet character last stops a thematic break on this line:
+** the position after the last byte that is neither that character nor a
+** blank.  Filled once per character per line, so a line of many markers
+** (even alternating ones) stays linear. */
+typedef struct tb_cache {
+  size_t other[3]; /* for '-', '*', '+'; (size_t)-1 = not scanned yet */
+} tb_cache;
+
+static int tb_index(char ch) { return ch == '-' ? 0 : ch == '*' ? 1 : 2; }
+
+/* Is s[i..] (to the end of the line) a thematic break made of ch? */
 static int thematic_break(const char *s, size_t i, size_t n, char ch,
-                          size_t *other, char *other_ch) {
-  size_t k;
+                          tb_cache *c) {
+  size_t k, *other = &c->other[tb_index(ch)];
   int count = 0;
-  if (*other == (size_t)-1 || *other_ch != ch) {
+  if (*other == (size_t)-1) {
     *other = 0;
-    *other_ch = ch;
     for (k = i; k < n && !is_eol(s[k]); k++)
       if (s[k] != ch && s[k] != ' ' && s[k] != '\t') *other = k + 1;
   }
   if (*other > i) return 0;
-  for (k = i; k < n && !is_eol(s[k]); k++)
+  for (k = i; k < n && !is_eol(s[k]); k++) /* at most once: it ends the line */
     if (s[k] == ch) count++;
   return count >= 3;
 }
 
 static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
   int col = 0;
-  size_t other = (size_t)-1; /* for thematic_break() */
-  char other_ch = 0;
+  tb_cache tb = {{(size_t)-1, (size_t)-1, (size_t)-1}}; /* thematic_break() */
   memset(p, 0, sizeof(*p));
   p->ordered_col = -1;
   p->indent = -1;
   for (;;) {
     size_t j;
     int digits = 0, first_ws = col;
+    /* Deeper than the guard allows: the line is refused, stop reading. */
+    if (p->markers > MAX_DEPTH + 1) break;
     while (i < n && (s[i] == ' ' || s[i] == '\t')) {
       col = s[i] == '\t' ? (col / 4 + 1) * 4 : col + 1;
       i++;
@@ -141,7 +148,7 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
     }
     if ((s[i] == '-' || s[i] == '+' || s[i] == '*') &&
         (i + 1 >= n || s[i + 1] == ' ' || s[i + 1] == '\t' || is_eol(s[i + 1])) &&
-        !thematic_break(s, i, n, s[i], &other, &other_ch)) {
+        !thematic_break(s, i, n, s[i], &tb)) {
       size_t k = i + 1;
       while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
       if (k < n && !is_eol(s[k]) && p->markers == p->quotes) p->new_item = 1;

@@ -550,10 +550,13 @@ static size_t put_problems(builder *b) {
   PROBLEM(EVENTMD_PROBLEM_NO_DATE, "no date")
 #undef PROBLEM
   if (b->problems & EVENTMD_PROBLEM_DATE_DIFF) {
-    const char *hd = pool_at(b, b->heading_date);
+    /* Copy the date out first: pool_put() may move the pool it lives in. */
+    char hd[10];
+    int have = b->heading_date != NOSTR;
+    if (have) memcpy(hd, b->pool + b->heading_date, 10);
     if (!first) pool_put(b, "; ", 2);
     pool_put(b, "date heading ", 13);
-    if (hd) pool_put(b, b->pool + b->heading_date, 10);
+    if (have) pool_put(b, hd, 10);
     pool_put(b, " differs from path", 18);
     first = 0;
   }

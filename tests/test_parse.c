@@ -512,6 +512,29 @@ static void test_arena_budget(void **state) {
   free(md);
 }
 
+/* Regression (found by fuzz_parse): the "date heading X differs from path"
+** text copied the date out of the pool while appending to that same pool,
+** which may move: garbled text or a use after free.  Titles of every length
+** around the pool's growth steps must give the exact text. */
+static void test_date_differs_pool_growth(void **state) {
+  char md[3000];
+  int len, bad = 0;
+  (void)state;
+  for (len = 900; len < 2200; len++) {
+    eventmd_event *ev;
+    int n = snprintf(md, sizeof(md), "### [2014-02-12](/news/2014/02/12/index.md)\n\n# ");
+    memset(md + n, 'x', (size_t)len);
+    md[n + len] = '\n';
+    ev = parse(md, (size_t)(n + len + 1), P);
+    if (!ev->problem || strcmp(ev->problem, "date heading 2014-02-12 differs from path")) {
+      print_error("title of %d bytes: problem '%s'\n", len, ev->problem);
+      bad++;
+    }
+    eventmd_event_free(ev);
+  }
+  assert_int_equal(bad, 0);
+}
+
 /* The guard flags the shapes that make cmark 0.30 slow, not ordinary text. */
 static void test_guard(void **state) {
   char *deep = malloc(200), *ok = malloc(200);
@@ -539,6 +562,7 @@ int main(void) {
       cmocka_unit_test(test_parse_nomem),
       cmocka_unit_test(test_arena_budget),
       cmocka_unit_test(test_guard),
+      cmocka_unit_test(test_date_differs_pool_growth),
   };
   return cmocka_run_group_tests_name("parser", tests, NULL, NULL);
 }

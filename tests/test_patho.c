@@ -155,6 +155,8 @@ static void build(int id, long k, buf *b) {
       }
       chr(b, '\n', 1000000);
       break;
+    case 40: rep(b, "- * ", k); puts_(b, "x\n"); break;
+    case 41: rep(b, "* - + ", k); puts_(b, "x\n"); break;
     default: fail_msg("no case %d", id);
   }
 }
@@ -196,6 +198,10 @@ static const pcase cases[] = {
     {"variant: ![[r] with a reference", 100000, 37},
     {"variant: unclosed CDATA", 300000, 38},
     {"variant: lists nested by tabs and blank lines", 30, 39},
+    /* Regression (found by fuzz_parse): the guard itself was quadratic on
+    ** one long line of alternating list markers. */
+    {"guard: alternating bullets on one line", 16000, 40},
+    {"guard: three bullet kinds on one line", 40000, 41},
 };
 
 static double now(clockid_t clk) {
