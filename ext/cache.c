@@ -108,8 +108,10 @@ static void evict(emd_cache *c, emd_parsed *p) {
   if (*pp) *pp = p->hnext;
   p->hnext = NULL;
   lru_unlink(c, p);
-  c->count--;
-  c->bytes -= p->bytes;
+  /* count, bytes and limit are read without the lock (stats, the quick
+  ** empty check): every write is atomic too. */
+  __atomic_sub_fetch(&c->count, 1, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&c->bytes, p->bytes, __ATOMIC_RELAXED);
   p->cached = 0;
   emd_parsed_release(p);
 }
@@ -133,7 +135,7 @@ void emd_cache_free(emd_cache *c) {
 
 void emd_cache_set_limit(emd_cache *c, size_t limit) {
   pthread_mutex_lock(&c->mu);
-  c->limit = limit;
+  __atomic_store_n(&c->limit, limit, __ATOMIC_RELAXED);
   shrink_to(c, limit);
   pthread_mutex_unlock(&c->mu);
 }
@@ -228,8 +230,8 @@ static void put_locked(emd_cache *c, const char *key, size_t keylen,
   c->slots[h & (c->nslots - 1)] = p;
   lru_push_front(c, p);
   p->cached = 1;
-  c->count++;
-  c->bytes += bytes;
+  __atomic_add_fetch(&c->count, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&c->bytes, bytes, __ATOMIC_RELAXED);
   emd_parsed_ref(p);
   shrink_to(c, c->limit);
 }

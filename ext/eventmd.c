@@ -169,7 +169,11 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
     sqlite3_result_int(ctx, c->threads);
   } else if (!strcmp(name, "reset_stats")) {
-    memset(&c->stats, 0, sizeof(c->stats));
+    /* Workers of another open statement may be counting: atomic stores. */
+    uint64_t *f = (uint64_t *)&c->stats;
+    size_t k;
+    for (k = 0; k < sizeof(c->stats) / sizeof(uint64_t); k++)
+      __atomic_store_n(&f[k], 0, __ATOMIC_RELAXED);
     sqlite3_result_null(ctx);
   } else {
     char *m = sqlite3_mprintf(

@@ -135,7 +135,7 @@ static void test_interrupts(void **state) {
 */
 #define NFILES 60
 static char *conc_dir;
-static volatile int stop_all;
+static int stop_all; /* atomic */
 static long torn, scans, errors_seen;
 
 /* Version k of file i: title, summary and the number of sources agree. */
@@ -164,7 +164,7 @@ static void *writer(void *arg) {
   unsigned seed = 7;
   int k = 1000;
   (void)arg;
-  while (!stop_all) {
+  while (!__atomic_load_n(&stop_all, __ATOMIC_RELAXED)) {
     int i = (int)(rand_r(&seed) % NFILES), op = (int)(rand_r(&seed) % 10);
     char path[4096];
     snprintf(path, sizeof(path), "%s/news/2015/1/2/f%02d.md", conc_dir, i);
@@ -184,7 +184,7 @@ static void *reader(void *arg) {
            "SELECT title, summary, n_sources, (SELECT group_concat(DISTINCT name) "
            "FROM eventmd_sources('%s') s WHERE s.event_path = e.path) "
            "FROM eventmd_events('%s') e", conc_dir, conc_dir);
-  while (!stop_all) {
+  while (!__atomic_load_n(&stop_all, __ATOMIC_RELAXED)) {
     sqlite3_stmt *st;
     int rc;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -217,7 +217,7 @@ static void test_concurrency(void **state) {
   (void)state;
   conc_dir = tu_tmpdir();
   for (i = 0; i < NFILES; i++) write_version(i, i, 0);
-  stop_all = 0;
+  __atomic_store_n(&stop_all, 0, __ATOMIC_RELAXED);
   pthread_create(&w, NULL, writer, NULL);
   pthread_create(&r1, NULL, reader, (void *)(intptr_t)1);
   pthread_create(&r2, NULL, reader, (void *)(intptr_t)2);
@@ -227,7 +227,7 @@ static void test_concurrency(void **state) {
     ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
     nanosleep(&ts, NULL);
   }
-  stop_all = 1;
+  __atomic_store_n(&stop_all, 1, __ATOMIC_RELAXED);
   pthread_join(w, NULL);
   pthread_join(r1, NULL);
   pthread_join(r2, NULL);
