@@ -259,6 +259,14 @@ int emd_cursor_next(emd_cursor *c) {
     }
     c->row = 0;
     if (def->child && child_rows(c) == 0) continue;
+    /* A file outside day folders whose heading date fails the date
+    ** constraints can never be a row of the result: skip it here rather
+    ** than hand it to SQLite (the constraints are ANDed, and SQLite checks
+    ** them again anyway). */
+    if (c->df.active && !def->child && !c->cur->path_date[0]) {
+      const char *d = emd_row_date(c);
+      if (!d || !emd_datefilter_overlaps(&c->df, d, d)) continue;
+    }
     return SQLITE_OK;
   }
 }

@@ -528,6 +528,7 @@ static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
   struct stat st;
   fsum *x;
   const char *m;
+  int yfd, ok = 1;
   if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISDIR(st.st_mode))
     return 0;
@@ -535,13 +536,16 @@ static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
   if (!x || !x->date_only || x->mtime_ns != ts_ns(&st.st_mtim) ||
       x->ctime_ns != ts_ns(&st.st_ctim))
     return 0;
-  if (!year) return 1;
-  for (m = x->months; m && *m; m += strlen(m) + 1) {
-    char sub[600];
-    if (snprintf(sub, sizeof(sub), "%s/%s", name, m) >= (int)sizeof(sub)) return 0;
-    if (!sums_date_only(s, dirfd, sub, 0)) return 0;
-  }
-  return 1;
+  if (!year || !x->months || !*x->months) return 1;
+  /* The months, each one stat() relative to the year itself (one path
+  ** component to resolve, not two). */
+  yfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (yfd < 0) return 0;
+  if (fstat(yfd, &st) != 0 || st.st_dev != x->dev || st.st_ino != x->ino) ok = 0;
+  for (m = x->months; ok && *m; m += strlen(m) + 1)
+    ok = sums_date_only(s, yfd, m, 0);
+  close(yfd);
+  return ok;
 }
 
 /* Date range of a year or month folder, as strings. */

@@ -179,15 +179,26 @@ static void line(const char *what, double value, const char *unit,
 /* ------------------------------------------------------------------------
 ** Peak RSS of a cold full scan, measured in a child process.
 */
+static int cmp_long(const void *a, const void *b) {
+  long x = *(const long *)a, y = *(const long *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Peak RSS (KiB) of a cold full scan in a fresh process: the median of five
+** runs (when the worker thread starts and which files it takes moves the
+** figure by about a megabyte). */
 static long rss_child(const char *self, const char *root, long long cache) {
   char cmd[8192];
-  FILE *p;
-  long kib = -1;
+  long kib[5];
+  int i;
   snprintf(cmd, sizeof(cmd), "'%s' --rss '%s' %lld", self, root, cache);
-  p = popen(cmd, "r");
-  if (!p || fscanf(p, "%ld", &kib) != 1) die("rss child failed");
-  pclose(p);
-  return kib;
+  for (i = 0; i < 5; i++) {
+    FILE *p = popen(cmd, "r");
+    if (!p || fscanf(p, "%ld", &kib[i]) != 1) die("rss child failed");
+    pclose(p);
+  }
+  qsort(kib, 5, sizeof(long), cmp_long);
+  return kib[2];
 }
 
 /* This process's peak RSS (VmHWM, KiB): its own, from exec on. */
