@@ -15,7 +15,8 @@
 
 #include "emd.h"
 
-#define RING_CAP 256u      /* slots per scan */
+#define RING_FIRST 16u     /* slots at first: a lookup needs few */
+#define RING_CAP 256u      /* slots once workers run */
 #define START_AFTER 16     /* rows shown before workers start */
 #define SPIN 200           /* polls before the consumer sleeps */
 
@@ -98,8 +99,30 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* Give the ring RING_CAP slots.  Only before workers start: the entries
+** in flight move to their new places. */
+static int ring_grow(emd_ahead *a) {
+  emd_entry *ring;
+  uint32_t i;
+  if (a->cap >= RING_CAP) return 1;
+  ring = emd_malloc(RING_CAP * sizeof(emd_entry));
+  if (!ring) return 0;
+  memset(ring, 0, RING_CAP * sizeof(emd_entry));
+  for (i = a->head; i != a->tail; i++) {
+    emd_entry *from = &a->ring[i & (a->cap - 1)];
+    ring[i & (RING_CAP - 1)] = *from;
+    memset(from, 0, sizeof(*from));
+  }
+  for (i = 0; i < a->cap; i++) emd_entry_free(&a->ring[i]); /* spare buffers */
+  emd_free(a->ring);
+  a->ring = ring;
+  a->cap = RING_CAP;
+  return 1;
+}
+
 static void start_workers(emd_ahead *a) {
   int i, n = a->threads - 1;
+  if (!ring_grow(a)) return; /* fine: the consumer does the work alone */
   a->workers = emd_malloc((size_t)n * sizeof(emd_worker));
   if (!a->workers) return; /* fine: the consumer does the work alone */
   memset(a->workers, 0, (size_t)n * sizeof(emd_worker));
@@ -181,10 +204,10 @@ static void pop(emd_ahead *a) {
 int emd_ahead_next(emd_ahead *a, emd_entry **out) {
   *out = NULL;
   if (!a->ring) {
-    a->ring = emd_malloc(RING_CAP * sizeof(emd_entry));
+    a->ring = emd_malloc(RING_FIRST * sizeof(emd_entry));
     if (!a->ring) return SQLITE_NOMEM;
-    memset(a->ring, 0, RING_CAP * sizeof(emd_entry));
-    a->cap = RING_CAP;
+    memset(a->ring, 0, RING_FIRST * sizeof(emd_entry));
+    a->cap = RING_FIRST;
   }
   if (a->has_current) {
     pop(a);
@@ -205,8 +228,8 @@ int emd_ahead_next(emd_ahead *a, emd_entry **out) {
     a->consumed++;
     if (a->consumed == START_AFTER && a->threads > 1 && !a->nworkers &&
         !a->source_done)
-      start_workers(a);
-    *out = e;
+      start_workers(a); /* may move the ring: */
+    *out = &a->ring[a->head & (a->cap - 1)];
     return SQLITE_OK;
   }
 }
