@@ -327,6 +327,19 @@ void emd_result_text(sqlite3_context *ctx, const char *s) {
   else sqlite3_result_null(ctx);
 }
 
+int emd_child_column(sqlite3_context *ctx, emd_cursor *c, int col, int col_root) {
+  if (col == 0) {
+    sqlite3_result_text(ctx, c->cur->disp, c->cur->disp_len, SQLITE_TRANSIENT);
+  } else if (col == 1) {
+    sqlite3_result_int64(ctx, (sqlite3_int64)c->row + 1);
+  } else if (col == col_root) {
+    emd_result_text(ctx, c->root);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 void emd_result_problem(sqlite3_context *ctx, emd_cursor *c) {
   int nomem;
   char *p;

@@ -127,4 +127,9 @@ void emd_result_markdown(sqlite3_context *ctx, emd_cursor *cur);
 /* Result helpers. */
 void emd_result_text(sqlite3_context *ctx, const char *s);
 
+/* The columns every child table has: event_path (0), ordinal (1) and the
+** hidden root (col_root).  Sets the result and returns 1 when col is one of
+** them, else returns 0. */
+int emd_child_column(sqlite3_context *ctx, emd_cursor *cur, int col, int col_root);
+
 #endif /* EVENTMD_SCAN_H */

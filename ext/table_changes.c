@@ -37,22 +37,7 @@ static uint32_t changes_rows(const eventmd_event *ev) { return ev->n_changes; }
 
 static void changes_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   const eventmd_change *c;
-  int n;
-  const char *p;
-  switch (col) {
-    case COL_EVENT_PATH:
-      p = emd_row_path(cur, &n);
-      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
-      return;
-    case COL_ORDINAL:
-      sqlite3_result_int64(ctx, (sqlite3_int64)emd_row_index(cur) + 1);
-      return;
-    case COL_ROOT:
-      emd_result_text(ctx, emd_row_root(cur));
-      return;
-    default:
-      break;
-  }
+  if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
   c = &emd_row_event(cur)->changes[emd_row_index(cur)];
   switch (col) {
     case COL_TITLE: emd_result_text(ctx, c->title); break;

@@ -34,22 +34,7 @@ static uint32_t sources_rows(const eventmd_event *ev) { return ev->n_sources; }
 
 static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   const eventmd_source *s;
-  int n;
-  const char *p;
-  switch (col) {
-    case COL_EVENT_PATH:
-      p = emd_row_path(cur, &n);
-      sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
-      return;
-    case COL_ORDINAL:
-      sqlite3_result_int64(ctx, (sqlite3_int64)emd_row_index(cur) + 1);
-      return;
-    case COL_ROOT:
-      emd_result_text(ctx, emd_row_root(cur));
-      return;
-    default:
-      break;
-  }
+  if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
   s = &emd_row_event(cur)->sources[emd_row_index(cur)];
   switch (col) {
     case COL_NAME: emd_result_text(ctx, s->name); break;

@@ -56,50 +56,9 @@
 
 #include "eventmd.h"
 
-/* ------------------------------------------------------------------------
-** Failing loudly.
-*/
-static void fail(const char *what, const char *detail) {
-  fprintf(stderr, "\n*** fuzz_scan invariant violated: %s%s%s\n", what,
-          detail ? ": " : "", detail ? detail : "");
-  abort();
-}
-
-#define CHECK(cond, what)           \
-  do {                              \
-    if (!(cond)) fail(what, #cond); \
-  } while (0)
-
-/* UTF-8 validity (RFC 3629), our own. */
-static int utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = s[i], need, k;
-    unsigned long cp;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-      need = 1, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF)
-      need = 2, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4)
-      need = 3, cp = c & 0x07;
-    else
-      return 0;
-    if (n - i <= need) return 0;
-    for (k = 1; k <= need; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return 0;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return 0;
-    i += need + 1;
-  }
-  return 1;
-}
+/* Failing loudly, and UTF-8 validity: fuzzutil.h. */
+#define FUZZ_NAME "fuzz_scan"
+#include "fuzzutil.h"
 
 static int streq(const char *a, const char *b) {
   if (!a || !b) return a == b;
