@@ -154,13 +154,15 @@ static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
   return NULL;
 }
 
-emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
+/* The entry under key, made most recently used, as a new reference; when
+** st is given, an entry of another version is dropped instead. */
+static emd_parsed *lookup(emd_cache *c, const char *key, size_t keylen,
                           const struct stat *st) {
   uint64_t h = emd_hash64(key, keylen);
   emd_parsed *p;
   pthread_mutex_lock(&c->mu);
   p = find(c, key, keylen, h);
-  if (p && !emd_parsed_matches(p, st)) {
+  if (p && st && !emd_parsed_matches(p, st)) {
     evict(c, p);
     p = NULL;
   }
@@ -173,20 +175,14 @@ emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
   return p;
 }
 
+emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
+                          const struct stat *st) {
+  return lookup(c, key, keylen, st);
+}
+
 emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen) {
-  uint64_t h;
-  emd_parsed *p;
   if (!__atomic_load_n(&c->count, __ATOMIC_RELAXED)) return NULL;
-  h = emd_hash64(key, keylen);
-  pthread_mutex_lock(&c->mu);
-  p = find(c, key, keylen, h);
-  if (p) {
-    lru_unlink(c, p);
-    lru_push_front(c, p);
-    emd_parsed_ref(p);
-  }
-  pthread_mutex_unlock(&c->mu);
-  return p;
+  return lookup(c, key, keylen, NULL);
 }
 
 /* Double the hash table when it is more than full. */
