@@ -26,6 +26,13 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 PYTHON   ?= /usr/bin/python3
 
+# The seed file from the real archive, which the tests check the parser
+# against: beside the repository (../shared), or the machine's shared folder.
+# A missing seed makes those tests fail, loudly.
+EVENTMD_SEED ?= $(firstword $(wildcard ../shared/seed/example-event.md \
+                  /work/shared/seed/example-event.md))
+export EVENTMD_SEED
+
 # OUT: where programs are built (sanitizer builds use build/asan, ...).
 # DATA: generated corpora, shared by every build.
 OUT  ?= build

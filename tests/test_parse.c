@@ -32,7 +32,7 @@ static char *read_seed(size_t *len) {
   FILE *f;
   char *buf;
   long n;
-  if (!p) p = "../shared/seed/example-event.md";
+  if (!p || !*p) p = "../shared/seed/example-event.md";
   f = fopen(p, "rb");
   if (!f) {
     fprintf(stderr,

@@ -312,7 +312,7 @@ static void test_ordinary_not_flagged(void **state) {
   size_t len = 0;
   int i;
   (void)state;
-  seed = tu_slurp(sp ? sp : "../shared/seed/example-event.md", &len);
+  seed = tu_slurp(sp && *sp ? sp : "../shared/seed/example-event.md", &len);
   if (!seed) fail_msg("seed file missing (../shared/seed/example-event.md)");
   /* 1,500 copies of the seed: 8.2 MB, just under the size limit. */
   for (i = 0; i < 1500; i++) put(&b, seed, len);

@@ -151,7 +151,7 @@ static void test_seed_rows(void **state) {
   const char *sp = getenv("EVENTMD_SEED");
   size_t len = 0;
   (void)state;
-  seed = tu_slurp(sp ? sp : "../shared/seed/example-event.md", &len);
+  seed = tu_slurp(sp && *sp ? sp : "../shared/seed/example-event.md", &len);
   if (!seed) {
     fprintf(stderr, "\n*** SEED FILE MISSING (../shared/seed/example-event.md);"
                     " set EVENTMD_SEED ***\n\n");
