@@ -7,7 +7,8 @@
 #include <string.h>
 
 #define CHUNK_MIN ((size_t)256 << 10) /* 256 KiB */
-#define ALIGN 8 /* enough for every cmark structure; SQLite's malloc gives 8 */
+#define ALIGN 8 /* enough for every cmark structure; SQLite's malloc gives 8 \
+                 */
 
 struct emd_chunk {
   emd_chunk *next; /* older chunk */
@@ -22,9 +23,12 @@ struct emd_chunk {
 
 /* initial-exec: one pointer of static TLS, read on every cmark allocation
 ** without a call to __tls_get_addr. */
-static _Thread_local emd_arena *current __attribute__((tls_model("initial-exec")));
+static _Thread_local emd_arena *current
+    __attribute__((tls_model("initial-exec")));
 
-void emd_arena_use(emd_arena *a) { current = a; }
+void emd_arena_use(emd_arena *a) {
+  current = a;
+}
 
 static void fail(emd_arena *a, int why) {
   a->failed = why;
@@ -110,8 +114,10 @@ void emd_arena_reset(emd_arena *a) {
   emd_chunk *keep = NULL, *c = a->chunks;
   while (c) {
     emd_chunk *next = c->next;
-    if (!keep && c->size == CHUNK_MIN) keep = c;
-    else a->al->xFree(a->al->ctx, c);
+    if (!keep && c->size == CHUNK_MIN)
+      keep = c;
+    else
+      a->al->xFree(a->al->ctx, c);
     c = next;
   }
   a->chunks = keep;

@@ -27,8 +27,8 @@ static int64_t ns(const struct timespec *t) {
   return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
-                           off_t size, const char *key, size_t keylen) {
+emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st, off_t size,
+                           const char *key, size_t keylen) {
   emd_parsed *p = malloc(sizeof(*p) + keylen);
   if (!p) {
     eventmd_event_free(ev);
@@ -86,18 +86,24 @@ emd_cache *emd_cache_new(size_t limit) {
 }
 
 static void lru_unlink(emd_cache *c, emd_parsed *p) {
-  if (p->prev) p->prev->next = p->next;
-  else c->head = p->next;
-  if (p->next) p->next->prev = p->prev;
-  else c->tail = p->prev;
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    c->head = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  else
+    c->tail = p->prev;
   p->prev = p->next = NULL;
 }
 
 static void lru_push_front(emd_cache *c, emd_parsed *p) {
   p->prev = NULL;
   p->next = c->head;
-  if (c->head) c->head->prev = p;
-  else c->tail = p; /* the list was empty */
+  if (c->head)
+    c->head->prev = p;
+  else
+    c->tail = p; /* the list was empty */
   c->head = p;
 }
 
@@ -140,9 +146,15 @@ void emd_cache_set_limit(emd_cache *c, size_t limit) {
   pthread_mutex_unlock(&c->mu);
 }
 
-size_t emd_cache_limit(emd_cache *c) { return __atomic_load_n(&c->limit, __ATOMIC_RELAXED); }
-size_t emd_cache_bytes(emd_cache *c) { return __atomic_load_n(&c->bytes, __ATOMIC_RELAXED); }
-size_t emd_cache_count(emd_cache *c) { return __atomic_load_n(&c->count, __ATOMIC_RELAXED); }
+size_t emd_cache_limit(emd_cache *c) {
+  return __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
+}
+size_t emd_cache_bytes(emd_cache *c) {
+  return __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+}
+size_t emd_cache_count(emd_cache *c) {
+  return __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+}
 
 static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
                         uint64_t h) {

@@ -22,23 +22,23 @@
 #include "eventmd.h"
 
 typedef struct emd_parsed {
-  eventmd_event *ev;   /* the parsed event (owned) */
-  dev_t dev;           /* identity of the version parsed */
+  eventmd_event *ev; /* the parsed event (owned) */
+  dev_t dev;         /* identity of the version parsed */
   ino_t ino;
-  off_t size;          /* bytes read */
+  off_t size; /* bytes read */
   int64_t mtime_ns;
   int64_t ctime_ns;
-  int racy;            /* read within the timestamps' granularity of a
-                          change: valid only if the bytes still hash alike */
+  int racy;              /* read within the timestamps' granularity of a
+                            change: valid only if the bytes still hash alike */
   uint64_t content_hash; /* hash of the bytes read (racy entries) */
-  int refs;            /* holders: the cache and cursors */
+  int refs;              /* holders: the cache and cursors */
   /* cache bookkeeping */
-  char *key;           /* root '\0' relpath (stored after the struct) */
+  char *key; /* root '\0' relpath (stored after the struct) */
   size_t keylen;
   uint64_t hash;
-  size_t bytes;        /* what this entry counts against the limit */
+  size_t bytes; /* what this entry counts against the limit */
   struct emd_parsed *hnext, *prev, *next;
-  int cached;          /* in the cache now */
+  int cached; /* in the cache now */
 } emd_parsed;
 
 typedef struct emd_cache emd_cache;
@@ -57,8 +57,8 @@ size_t emd_cache_count(emd_cache *c);
 ** malloc, not SQLite's.  Read-ahead workers make them in parallel, and
 ** SQLite's allocator would serialise them on its global mutex.  The
 ** cache's own bound (cache_bytes) limits them. */
-emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st,
-                           off_t size, const char *key, size_t keylen);
+emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st, off_t size,
+                           const char *key, size_t keylen);
 emd_parsed *emd_parsed_ref(emd_parsed *p);
 void emd_parsed_release(emd_parsed *p);
 
@@ -74,8 +74,7 @@ emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen);
 
 /* Store p under key (the cache takes its own reference).  Out of memory or a
 ** zero limit just leaves p out. */
-void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
-                   emd_parsed *p);
+void emd_cache_put(emd_cache *c, const char *key, size_t keylen, emd_parsed *p);
 
 /* 1 when st's mtime or ctime is so recent that a further change could
 ** leave them unchanged (timestamps tick coarsely).  Such a version is only

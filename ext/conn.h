@@ -20,10 +20,10 @@ struct emd_pool;
 #define EMD_DEFAULT_MAX_SIZE ((size_t)8 << 20)      /* 8 MiB per file */
 
 typedef struct emd_conn {
-  sqlite3 *db;           /* the connection */
-  emd_cache *cache;      /* parsed files, shared by the four tables */
+  sqlite3 *db;                 /* the connection */
+  emd_cache *cache;            /* parsed files, shared by the four tables */
   struct emd_foldersums *sums; /* year/month folder summaries (walk.c) */
-  emd_stats stats;       /* counters for eventmd_stats() */
+  emd_stats stats;             /* counters for eventmd_stats() */
   int threads;           /* read-ahead threads incl. the caller; 1 = none */
   struct emd_pool *pool; /* read-ahead workers, started on first use */
   int refs;              /* modules and functions holding this */

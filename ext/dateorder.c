@@ -27,14 +27,14 @@ typedef struct drecs {
 } drecs;
 
 struct emd_dateorder {
-  int rootfd;           /* borrowed */
-  emd_walk_opts wo;     /* for listing day folders */
+  int rootfd;       /* borrowed */
+  emd_walk_opts wo; /* for listing day folders */
   emd_stats *stats;
-  drecs days;           /* day folders, by (date, path) */
-  drecs strays;         /* entries outside day folders, by (date, path) */
-  size_t iday, istray;  /* next of each */
-  drecs group;          /* the current date's entries, by path */
-  size_t igroup;        /* next of the group */
+  drecs days;          /* day folders, by (date, path) */
+  drecs strays;        /* entries outside day folders, by (date, path) */
+  size_t iday, istray; /* next of each */
+  drecs group;         /* the current date's entries, by path */
+  size_t igroup;       /* next of the group */
 };
 
 static void rec_free(drec *r) {
@@ -116,9 +116,9 @@ static int stray_date(drec *r, const emd_scan_ctx *sc, emd_scratch *s,
   return rc;
 }
 
-int emd_dateorder_open(emd_dateorder **out, int rootfd,
-                       const emd_walk_opts *wo, emd_stats *stats,
-                       const emd_scan_ctx *sc, emd_scratch *s) {
+int emd_dateorder_open(emd_dateorder **out, int rootfd, const emd_walk_opts *wo,
+                       emd_stats *stats, const emd_scan_ctx *sc,
+                       emd_scratch *s) {
   emd_dateorder *d = emd_malloc(sizeof(*d));
   emd_walk *w = NULL;
   emd_walk_opts skel = *wo;
@@ -165,7 +165,8 @@ int emd_dateorder_open(emd_dateorder **out, int rootfd,
     return rc;
   }
   if (d->days.n > 1) qsort(d->days.a, d->days.n, sizeof(drec), by_date_path);
-  if (d->strays.n > 1) qsort(d->strays.a, d->strays.n, sizeof(drec), by_date_path);
+  if (d->strays.n > 1)
+    qsort(d->strays.a, d->strays.n, sizeof(drec), by_date_path);
   *out = d;
   return SQLITE_OK;
 }

@@ -23,9 +23,9 @@ typedef struct emd_dateorder emd_dateorder;
 /* Walk the skeleton of the tree under rootfd.  sc and s are used to read
 ** the dates of files outside day folders.  Returns SQLITE_OK or an error;
 ** *out is set on success. */
-int emd_dateorder_open(emd_dateorder **out, int rootfd,
-                       const emd_walk_opts *wo, emd_stats *stats,
-                       const emd_scan_ctx *sc, emd_scratch *s);
+int emd_dateorder_open(emd_dateorder **out, int rootfd, const emd_walk_opts *wo,
+                       emd_stats *stats, const emd_scan_ctx *sc,
+                       emd_scratch *s);
 
 /* Fill slot with the next entry: SQLITE_OK, SQLITE_DONE or an error. */
 int emd_dateorder_next(emd_dateorder *d, emd_entry *slot);

@@ -16,11 +16,15 @@
 extern const sqlite3_api_routines *sqlite3_api;
 #endif
 
-static inline void *emd_malloc(size_t n) { return sqlite3_malloc64(n ? n : 1); }
+static inline void *emd_malloc(size_t n) {
+  return sqlite3_malloc64(n ? n : 1);
+}
 static inline void *emd_realloc(void *p, size_t n) {
   return sqlite3_realloc64(p, n ? n : 1);
 }
-static inline void emd_free(void *p) { sqlite3_free(p); }
+static inline void emd_free(void *p) {
+  sqlite3_free(p);
+}
 
 /* Copy n bytes of s into a new NUL-terminated string, or NULL. */
 char *emd_strndup(const char *s, size_t n);

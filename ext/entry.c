@@ -180,7 +180,8 @@ static int read_and_parse(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
     if (rd.status == EMD_READ_OK && emd_parsed_matches(p, &rd.st) &&
         emd_hash64(rd.data, rd.len) == p->content_hash) {
       EMD_COUNT(&conn->stats, cache_hits, 1);
-      if (!emd_stat_racy(&rd.st)) __atomic_store_n(&p->racy, 0, __ATOMIC_RELAXED);
+      if (!emd_stat_racy(&rd.st))
+        __atomic_store_n(&p->racy, 0, __ATOMIC_RELAXED);
       return SQLITE_OK;
     }
     EMD_COUNT(&conn->stats, cache_misses, 1);
@@ -200,7 +201,8 @@ static int read_and_parse(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
   }
   if (want_markdown) {
     rc = keep_markdown(e, &rd);
-    if (rc == SQLITE_OK && e->parsed && !emd_parsed_matches(e->parsed, &rd.st)) {
+    if (rc == SQLITE_OK && e->parsed &&
+        !emd_parsed_matches(e->parsed, &rd.st)) {
       emd_parsed_release(e->parsed); /* another version: parse this one */
       e->parsed = NULL;
     }
@@ -273,7 +275,8 @@ void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {
         return;
       }
       e->prepared = 1;
-      if (emd_parsed_matches(p, &e->st) && (size_t)e->st.st_size <= sc->max_size) {
+      if (emd_parsed_matches(p, &e->st) &&
+          (size_t)e->st.st_size <= sc->max_size) {
         e->parsed = p; /* racy entries are re-checked by read_and_parse */
         if (!__atomic_load_n(&p->racy, __ATOMIC_RELAXED)) {
           EMD_COUNT(&sc->conn->stats, cache_hits, 1);
@@ -403,7 +406,8 @@ int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
     kind = EMD_ITEM_FOLDER;
   } else {
     if (!emd_is_event_name(comp, strlen(comp)) ||
-        fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode)) {
+        fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        S_ISDIR(st.st_mode)) {
       close(fd);
       return SQLITE_DONE;
     }
@@ -447,12 +451,8 @@ char *emd_entry_problem(const emd_entry *e, int *nomem) {
   *nomem = 0;
   if (e->name_bad) parts[n++] = "file name is not valid UTF-8";
   switch (e->kind) {
-    case EMD_ITEM_SPECIAL:
-      parts[n++] = "not a regular file";
-      break;
-    case EMD_ITEM_LINK:
-      parts[n++] = "symbolic link not followed";
-      break;
+    case EMD_ITEM_SPECIAL: parts[n++] = "not a regular file"; break;
+    case EMD_ITEM_LINK: parts[n++] = "symbolic link not followed"; break;
     case EMD_ITEM_FOLDER:
       if (e->err == ELOOP) {
         parts[n++] = "symbolic link loop";
@@ -465,11 +465,12 @@ char *emd_entry_problem(const emd_entry *e, int *nomem) {
       break;
     default:
       if (e->read_status != EMD_READ_OK) {
-        const char *p = emd_read_problem(e->read_status, e->read_err, buf,
-                                         sizeof(buf));
+        const char *p =
+            emd_read_problem(e->read_status, e->read_err, buf, sizeof(buf));
         if (p) parts[n++] = p;
       }
-      if (e->parsed && e->parsed->ev->problem) parts[n++] = e->parsed->ev->problem;
+      if (e->parsed && e->parsed->ev->problem)
+        parts[n++] = e->parsed->ev->problem;
   }
   if (n == 0) return NULL;
   s = sqlite3_str_new(NULL);

@@ -42,30 +42,30 @@ typedef struct emd_scan_ctx {
 enum { EMD_SLOT_EMPTY, EMD_SLOT_READY, EMD_SLOT_DONE };
 
 typedef struct emd_entry {
-  int kind;             /* EMD_ITEM_* */
-  char *buf;            /* relpath, NUL, disp, NUL (kept between uses) */
-  size_t bufcap;        /* bytes allocated for buf */
-  const char *relpath;  /* root-relative path as on disk, in buf */
-  size_t relpath_len;   /* its length */
-  const char *disp;     /* "/" + relpath, U+FFFD for bad bytes, in buf */
-  int disp_len;         /* its length */
-  int name_bad;         /* relpath is not valid UTF-8 */
-  const char *name;     /* file name, inside relpath */
-  emd_dir *dir;         /* folder holding the file (a reference) */
-  int follow;           /* name is a link the table follows */
-  int err;              /* errno of an EMD_ITEM_FOLDER entry */
-  int have_stat;        /* st is set */
-  struct stat st;       /* the file's stat() (of the version read, if read) */
-  char path_date[11];   /* date of the path, or "" */
-  int prepared;         /* read/parse done as far as asked */
-  emd_parsed *parsed;   /* the parsed file (a reference), or NULL */
-  int read_status;      /* EMD_READ_* of the read attempt */
-  int read_err;         /* errno of EMD_READ_ERROR */
-  char *markdown;       /* file text, when the query shows it (owned) */
-  size_t markdown_len;  /* its length */
-  int gone;             /* vanished since the walk: no row */
-  int rc;               /* SQLite error met while processing */
-  int state;            /* EMD_SLOT_* (atomic) */
+  int kind;            /* EMD_ITEM_* */
+  char *buf;           /* relpath, NUL, disp, NUL (kept between uses) */
+  size_t bufcap;       /* bytes allocated for buf */
+  const char *relpath; /* root-relative path as on disk, in buf */
+  size_t relpath_len;  /* its length */
+  const char *disp;    /* "/" + relpath, U+FFFD for bad bytes, in buf */
+  int disp_len;        /* its length */
+  int name_bad;        /* relpath is not valid UTF-8 */
+  const char *name;    /* file name, inside relpath */
+  emd_dir *dir;        /* folder holding the file (a reference) */
+  int follow;          /* name is a link the table follows */
+  int err;             /* errno of an EMD_ITEM_FOLDER entry */
+  int have_stat;       /* st is set */
+  struct stat st;      /* the file's stat() (of the version read, if read) */
+  char path_date[11];  /* date of the path, or "" */
+  int prepared;        /* read/parse done as far as asked */
+  emd_parsed *parsed;  /* the parsed file (a reference), or NULL */
+  int read_status;     /* EMD_READ_* of the read attempt */
+  int read_err;        /* errno of EMD_READ_ERROR */
+  char *markdown;      /* file text, when the query shows it (owned) */
+  size_t markdown_len; /* its length */
+  int gone;            /* vanished since the walk: no row */
+  int rc;              /* SQLite error met while processing */
+  int state;           /* EMD_SLOT_* (atomic) */
 } emd_entry;
 
 /* Set e from a path; takes a reference to dir.  SQLITE_OK or SQLITE_NOMEM. */

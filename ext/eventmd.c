@@ -13,7 +13,8 @@
 **   eventmd_stats()                JSON counters of this connection
 **   eventmd_config(name [, value]) read or set a setting:
 **                                    'cache_bytes' parse cache bound (0 = off)
-**                                    'threads'     read-ahead threads (1 = none)
+**                                    'threads'     read-ahead threads (1 =
+*none)
 **                                    'reset_stats' zero the counters
 **   eventmd_attach(root [, prefix]) create TEMP tables prefix||events,
 **                                  prefix||sources, prefix||related and
@@ -79,7 +80,8 @@ static emd_conn *conn_new(sqlite3 *db) {
   c->refs = 1;
   c->cache = emd_cache_new(EMD_DEFAULT_CACHE_BYTES);
   c->sums = emd_foldersums_new();
-  if (c->sums) emd_foldersums_set_limit(c->sums, sums_limit(EMD_DEFAULT_CACHE_BYTES));
+  if (c->sums)
+    emd_foldersums_set_limit(c->sums, sums_limit(EMD_DEFAULT_CACHE_BYTES));
   if (!c->cache || !c->sums) {
     emd_cache_free(c->cache);
     emd_foldersums_free(c->sums);
@@ -140,8 +142,8 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   int set = argc > 1;
   sqlite3_int64 v = set ? sqlite3_value_int64(argv[1]) : 0;
   if (set && sqlite3_value_type(argv[1]) != SQLITE_INTEGER) {
-    sqlite3_result_error(ctx, "eventmd: eventmd_config value must be an integer",
-                         -1);
+    sqlite3_result_error(
+        ctx, "eventmd: eventmd_config value must be an integer", -1);
     return;
   }
   if (!name) {
@@ -193,21 +195,25 @@ static void fn_attach(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                       "changes"};
   sqlite3 *db = sqlite3_context_db_handle(ctx);
   const char *root = (const char *)sqlite3_value_text(argv[0]);
-  const char *prefix = argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : "";
+  const char *prefix =
+      argc > 1 ? (const char *)sqlite3_value_text(argv[1]) : "";
   sqlite3_str *sql;
   char *text, *err = NULL;
   int i, rc, fd;
   if (!root || sqlite3_value_type(argv[0]) != SQLITE_TEXT ||
       (int)strlen(root) != sqlite3_value_bytes(argv[0])) {
-    sqlite3_result_error(ctx, "eventmd: eventmd_attach needs a root folder", -1);
+    sqlite3_result_error(ctx, "eventmd: eventmd_attach needs a root folder",
+                         -1);
     return;
   }
   if (!prefix) prefix = "";
   fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    char *m = sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
-                              root, strerror(errno));
-    sqlite3_result_error(ctx, m ? m : "eventmd: root is not a readable directory", -1);
+    char *m =
+        sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
+                        root, strerror(errno));
+    sqlite3_result_error(
+        ctx, m ? m : "eventmd: root is not a readable directory", -1);
     sqlite3_free(m);
     return;
   }
@@ -215,10 +221,11 @@ static void fn_attach(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sql = sqlite3_str_new(db);
   sqlite3_str_appendall(sql, "SAVEPOINT eventmd_attach;");
   for (i = 0; i < 4; i++)
-    sqlite3_str_appendf(sql,
-                        "DROP TABLE IF EXISTS temp.\"%w%s\";"
-                        "CREATE VIRTUAL TABLE temp.\"%w%s\" USING eventmd_%s(root=%Q);",
-                        prefix, kinds[i], prefix, kinds[i], kinds[i], root);
+    sqlite3_str_appendf(
+        sql,
+        "DROP TABLE IF EXISTS temp.\"%w%s\";"
+        "CREATE VIRTUAL TABLE temp.\"%w%s\" USING eventmd_%s(root=%Q);",
+        prefix, kinds[i], prefix, kinds[i], kinds[i], root);
   sqlite3_str_appendall(sql, "RELEASE eventmd_attach;");
   text = sqlite3_str_finish(sql);
   if (!text) {
@@ -228,10 +235,12 @@ static void fn_attach(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   rc = sqlite3_exec(db, text, NULL, NULL, &err);
   sqlite3_free(text);
   if (rc != SQLITE_OK) {
-    sqlite3_exec(db, "ROLLBACK TO eventmd_attach; RELEASE eventmd_attach;", NULL,
-                 NULL, NULL);
-    if (err) sqlite3_result_error(ctx, err, -1);
-    else sqlite3_result_error_code(ctx, rc);
+    sqlite3_exec(db, "ROLLBACK TO eventmd_attach; RELEASE eventmd_attach;",
+                 NULL, NULL, NULL);
+    if (err)
+      sqlite3_result_error(ctx, err, -1);
+    else
+      sqlite3_result_error_code(ctx, rc);
     sqlite3_free(err);
     return;
   }
@@ -245,8 +254,8 @@ typedef struct fn_def {
   void (*fn)(sqlite3_context *, int, sqlite3_value **);
 } fn_def;
 
-__attribute__((visibility("default"))) int sqlite3_eventmd_init(sqlite3 *db, char **pzErrMsg,
-                         const sqlite3_api_routines *pApi) {
+__attribute__((visibility("default"))) int sqlite3_eventmd_init(
+    sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi) {
   static const fn_def fns[] = {
       {"eventmd_version", 0,
        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, fn_version},
@@ -267,13 +276,13 @@ __attribute__((visibility("default"))) int sqlite3_eventmd_init(sqlite3 *db, cha
   }
   rc = emd_register_tables(db, conn);
   for (i = 0; rc == SQLITE_OK && i < sizeof(fns) / sizeof(fns[0]); i++) {
-    rc = sqlite3_create_function_v2(db, fns[i].name, fns[i].nargs,
-                                    fns[i].flags, emd_conn_ref(conn),
-                                    fns[i].fn, NULL, NULL, emd_conn_release);
+    rc = sqlite3_create_function_v2(db, fns[i].name, fns[i].nargs, fns[i].flags,
+                                    emd_conn_ref(conn), fns[i].fn, NULL, NULL,
+                                    emd_conn_release);
   }
   emd_conn_release(conn); /* the registrations hold their own references */
   if (rc != SQLITE_OK && pzErrMsg)
-    *pzErrMsg = sqlite3_mprintf("eventmd: cannot register: %s",
-                                sqlite3_errstr(rc));
+    *pzErrMsg =
+        sqlite3_mprintf("eventmd: cannot register: %s", sqlite3_errstr(rc));
   return rc;
 }

@@ -52,11 +52,13 @@ typedef struct prefix {
   size_t end;      /* offset of the line's content */
 } prefix;
 
-static int is_eol(char c) { return c == '\n' || c == '\r'; }
+static int is_eol(char c) {
+  return c == '\n' || c == '\r';
+}
 
 /* Bytes the content scan looks at; everything else is skipped. */
 static const unsigned char special[256] = {
-    ['\n'] = 1, ['\r'] = 1, ['`'] = 1, ['!'] = 1, [']'] = 1, ['['] = 1,
+    ['\n'] = 1, ['\r'] = 1, ['`'] = 1,  ['!'] = 1, [']'] = 1, ['['] = 1,
     ['<'] = 1,  ['&'] = 1,  ['\\'] = 1, ['*'] = 1, ['_'] = 1};
 
 /* The first byte at or after j that the content scan must look at (n if
@@ -72,13 +74,16 @@ static size_t skip_plain(const char *s, size_t j, size_t n) {
   while (j + 16 <= n) {
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + j));
     __m128i m = _mm_or_si128(
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k0), _mm_cmpeq_epi8(v, k1)),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, k2), _mm_cmpeq_epi8(v, k3))),
         _mm_or_si128(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k4), _mm_cmpeq_epi8(v, k5)),
-                         _mm_or_si128(_mm_cmpeq_epi8(v, k6), _mm_cmpeq_epi8(v, k7))),
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, k8), _mm_cmpeq_epi8(v, k9)),
-                         _mm_cmpeq_epi8(v, k10))));
+            _mm_or_si128(_mm_cmpeq_epi8(v, k0), _mm_cmpeq_epi8(v, k1)),
+            _mm_or_si128(_mm_cmpeq_epi8(v, k2), _mm_cmpeq_epi8(v, k3))),
+        _mm_or_si128(
+            _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, k4), _mm_cmpeq_epi8(v, k5)),
+                _mm_or_si128(_mm_cmpeq_epi8(v, k6), _mm_cmpeq_epi8(v, k7))),
+            _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, k8), _mm_cmpeq_epi8(v, k9)),
+                _mm_cmpeq_epi8(v, k10))));
     int mask = _mm_movemask_epi8(m);
     if (mask) return j + (size_t)__builtin_ctz((unsigned)mask);
     j += 16;
@@ -103,7 +108,9 @@ typedef struct tb_cache {
   size_t other[3]; /* for '-', '*', '+'; (size_t)-1 = not scanned yet */
 } tb_cache;
 
-static int tb_index(char ch) { return ch == '-' ? 0 : ch == '*' ? 1 : 2; }
+static int tb_index(char ch) {
+  return ch == '-' ? 0 : ch == '*' ? 1 : 2;
+}
 
 /* Is s[i..] (to the end of the line) a thematic break made of ch? */
 static int thematic_break(const char *s, size_t i, size_t n, char ch,
@@ -147,7 +154,8 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
       continue;
     }
     if ((s[i] == '-' || s[i] == '+' || s[i] == '*') &&
-        (i + 1 >= n || s[i + 1] == ' ' || s[i + 1] == '\t' || is_eol(s[i + 1])) &&
+        (i + 1 >= n || s[i + 1] == ' ' || s[i + 1] == '\t' ||
+         is_eol(s[i + 1])) &&
         !thematic_break(s, i, n, s[i], &tb)) {
       size_t k = i + 1;
       while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
@@ -163,7 +171,8 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
       digits++;
     }
     if (digits >= 1 && digits <= 9 && j < n && (s[j] == '.' || s[j] == ')') &&
-        (j + 1 >= n || s[j + 1] == ' ' || s[j + 1] == '\t' || is_eol(s[j + 1]))) {
+        (j + 1 >= n || s[j + 1] == ' ' || s[j + 1] == '\t' ||
+         is_eol(s[j + 1]))) {
       size_t k = j + 1;
       while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
       if (p->ordered_col < 0) p->ordered_col = col;
@@ -183,12 +192,12 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
 
 const char *eventmd_guard(const char *s, size_t n) {
   size_t i = 0;
-  int refs;                      /* the file has "]:" (reference links) */
-  uint64_t blank_work = 0;       /* R2 */
-  uint64_t bracket_work = 0;     /* R3 */
-  uint64_t memory = 0;           /* R5 */
-  uint64_t open_depth = 0;       /* R2: depth of the open list items */
-  uint64_t images = 0;           /* R3: "![" seen in this paragraph */
+  int refs;                         /* the file has "]:" (reference links) */
+  uint64_t blank_work = 0;          /* R2 */
+  uint64_t bracket_work = 0;        /* R3 */
+  uint64_t memory = 0;              /* R5 */
+  uint64_t open_depth = 0;          /* R2: depth of the open list items */
+  uint64_t images = 0;              /* R3: "![" seen in this paragraph */
   int seg_col = -1, seg_quotes = 0; /* R3: the item that began the segment */
   int prev_blank = 1;
 
@@ -220,8 +229,10 @@ const char *eventmd_guard(const char *s, size_t n) {
       seg_col = -1;
     } else {
       if (p.markers > 0) {
-        if (p.new_item && p.indent < 4) open_depth = depth;
-        else if (depth > open_depth) open_depth = depth;
+        if (p.new_item && p.indent < 4)
+          open_depth = depth;
+        else if (depth > open_depth)
+          open_depth = depth;
       } else if (p.indent == 0 && prev_blank) {
         open_depth = 0; /* a paragraph at the margin closes every list */
       }
@@ -267,8 +278,7 @@ const char *eventmd_guard(const char *s, size_t n) {
             continue; /* one delimiter run counts once */
           }
           break;
-        default:
-          break;
+        default: break;
       }
       memory += BYTES_PER_SPECIAL;
       j++;

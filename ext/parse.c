@@ -107,7 +107,9 @@ static void pool_put(builder *b, const char *s, size_t n) {
   b->npool += n;
 }
 
-static void pool_putc(builder *b, char c) { pool_put(b, &c, 1); }
+static void pool_putc(builder *b, char c) {
+  pool_put(b, &c, 1);
+}
 
 /* End the string that began at offset start: trim white space, add a NUL.
 ** Returns start, or NOSTR when the string is empty and !keep_empty. */
@@ -187,14 +189,9 @@ static void put_inline_text(builder *b, cmark_node *node) {
         lit = cmark_node_get_literal(n);
         if (lit) pool_put(b, lit, strlen(lit));
         break;
-      case CMARK_NODE_SOFTBREAK:
-        pool_putc(b, ' ');
-        break;
-      case CMARK_NODE_LINEBREAK:
-        pool_putc(b, '\n');
-        break;
-      default:
-        break;
+      case CMARK_NODE_SOFTBREAK: pool_putc(b, ' '); break;
+      case CMARK_NODE_LINEBREAK: pool_putc(b, '\n'); break;
+      default: break;
     }
     n = tree_next(node, n, 1);
   }
@@ -445,8 +442,8 @@ static void add_change(builder *b, cmark_node *item) {
     }
     if (end > rest) {
       r->label = rest;
-      r->is_current = emd_ascii_ieq(b->pool + rest, end - rest,
-                                    "current version");
+      r->is_current =
+          emd_ascii_ieq(b->pool + rest, end - rest, "current version");
     }
   }
 }
@@ -492,8 +489,8 @@ static void read_document(builder *b, cmark_node *doc) {
       if (text == NOSTR) return;
       section = section_kind(b->pool + text);
       if (section == SEC_NONE && b->title == NOSTR &&
-          b->heading_date == NOSTR && emd_is_iso_date(b->pool + text,
-                                                      strlen(b->pool + text))) {
+          b->heading_date == NOSTR &&
+          emd_is_iso_date(b->pool + text, strlen(b->pool + text))) {
         cmark_node *link = first_link(c);
         const char *u = link ? cmark_node_get_url(link) : NULL;
         b->heading_date = text; /* keep it */
@@ -537,11 +534,11 @@ static const char *fix(char *base, size_t off) {
 static size_t put_problems(builder *b) {
   size_t at = b->npool;
   int first = 1;
-#define PROBLEM(bit, text)                          \
-  if (b->problems & (bit)) {                        \
-    if (!first) pool_put(b, "; ", 2);               \
-    pool_put(b, text, strlen(text));                \
-    first = 0;                                      \
+#define PROBLEM(bit, text)            \
+  if (b->problems & (bit)) {          \
+    if (!first) pool_put(b, "; ", 2); \
+    pool_put(b, text, strlen(text));  \
+    first = 0;                        \
   }
   PROBLEM(EVENTMD_PROBLEM_UTF8, "invalid UTF-8")
   PROBLEM(EVENTMD_PROBLEM_NUL, "NUL bytes")
@@ -691,7 +688,9 @@ void eventmd_parser_free(eventmd_parser *p) {
 ** same bound).  Ordinary event files need 3-11x their size; inputs that make
 ** cmark 0.30 keep ~200 bytes per character are stopped here instead of
 ** exhausting the host. */
-static size_t cmark_budget(size_t len) { return ((size_t)32 << 20) + 32 * len; }
+static size_t cmark_budget(size_t len) {
+  return ((size_t)32 << 20) + 32 * len;
+}
 
 /* Parse text with cmark into the parser's arena and read the tree into b.
 ** Returns 0, or the arena's failure (1 = out of memory, 2 = over budget). */
@@ -718,8 +717,8 @@ static int run_cmark(eventmd_parser *p, const char *text, size_t len) {
   return 0;
 }
 
-static int parse_with(eventmd_parser *p, eventmd_event **out,
-                      const char *bytes, size_t len, const char *path,
+static int parse_with(eventmd_parser *p, eventmd_event **out, const char *bytes,
+                      size_t len, const char *path,
                       const eventmd_parse_options *opts) {
   builder *b = &p->b;
   emd_utf8_info u;
@@ -763,8 +762,9 @@ static int parse_with(eventmd_parser *p, eventmd_event **out,
     why = run_cmark(p, text, textlen);
     if (why == 1) return EVENTMD_NOMEM;
     if (why == 2)
-      b->guard = "not parsed: markdown too complex (parsing it would need too "
-                 "much memory)";
+      b->guard =
+          "not parsed: markdown too complex (parsing it would need too "
+          "much memory)";
   }
   if (b->oom) return EVENTMD_NOMEM;
   if (b->guard) {

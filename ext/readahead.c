@@ -15,10 +15,10 @@
 
 #include "emd.h"
 
-#define RING_FIRST 16u     /* slots at first: a lookup needs few */
-#define RING_CAP 256u      /* slots once workers run */
-#define START_AFTER 16     /* rows shown before workers start */
-#define SPIN 200           /* polls before the consumer sleeps */
+#define RING_FIRST 16u /* slots at first: a lookup needs few */
+#define RING_CAP 256u  /* slots once workers run */
+#define START_AFTER 16 /* rows shown before workers start */
+#define SPIN 200       /* polls before the consumer sleeps */
 
 static uint32_t load32(const uint32_t *p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -31,7 +31,9 @@ void emd_ahead_init(emd_ahead *a) {
   pthread_cond_init(&a->cv_done, NULL);
 }
 
-emd_scratch *emd_ahead_scratch(emd_ahead *a) { return &a->scratch; }
+emd_scratch *emd_ahead_scratch(emd_ahead *a) {
+  return &a->scratch;
+}
 
 void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
                      void *fill_ctx, int threads) {
@@ -43,8 +45,9 @@ void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
   a->source_done = 0;
   a->source_rc = SQLITE_OK;
   a->consumed = 0;
-  a->threads = threads < 1 ? 1 : threads > EMD_MAX_THREADS ? EMD_MAX_THREADS
-                                                           : threads;
+  a->threads = threads < 1                 ? 1
+               : threads > EMD_MAX_THREADS ? EMD_MAX_THREADS
+                                           : threads;
   a->stop = 0;
 }
 
@@ -140,7 +143,8 @@ static void start_workers(emd_ahead *a) {
 
 /* Fill slots up to the window ahead of head. */
 static void fill(emd_ahead *a) {
-  uint32_t window = a->consumed < a->cap ? 4 + 2 * (uint32_t)a->consumed : a->cap;
+  uint32_t window =
+      a->consumed < a->cap ? 4 + 2 * (uint32_t)a->consumed : a->cap;
   uint32_t filled = 0;
   if (window > a->cap) window = a->cap;
   while (!a->source_done && a->tail - a->head < window) {

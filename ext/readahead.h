@@ -35,18 +35,18 @@ struct emd_ahead {
   const emd_scan_ctx *sc; /* what processing needs */
   emd_fill_fn fill;       /* the source */
   void *fill_ctx;
-  emd_entry *ring;        /* cap slots */
-  uint32_t cap;           /* a power of two */
-  uint32_t head;          /* index of the next entry to show */
-  uint32_t tail;          /* index of the next slot to fill (atomic) */
-  uint32_t claim;         /* index of the next slot to process (atomic) */
-  int has_current;        /* ring[head] is the row being shown */
-  int source_done;        /* the source has no more entries */
-  int source_rc;          /* error from the source, if any */
-  uint64_t consumed;      /* entries shown so far */
-  int threads;            /* total threads wanted (1 = no workers) */
-  emd_scratch scratch;    /* the connection thread's */
-  emd_worker *workers;    /* running workers */
+  emd_entry *ring;     /* cap slots */
+  uint32_t cap;        /* a power of two */
+  uint32_t head;       /* index of the next entry to show */
+  uint32_t tail;       /* index of the next slot to fill (atomic) */
+  uint32_t claim;      /* index of the next slot to process (atomic) */
+  int has_current;     /* ring[head] is the row being shown */
+  int source_done;     /* the source has no more entries */
+  int source_rc;       /* error from the source, if any */
+  uint64_t consumed;   /* entries shown so far */
+  int threads;         /* total threads wanted (1 = no workers) */
+  emd_scratch scratch; /* the connection thread's */
+  emd_worker *workers; /* running workers */
   int nworkers;
   pthread_mutex_t mu;     /* guards sleeping and waking only */
   pthread_cond_t cv_work; /* workers wait for entries */

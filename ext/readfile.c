@@ -85,8 +85,8 @@ static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
 }
 
 int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
-                  int follow,
-                  const char *root_real, size_t max_size, emd_stats *stats) {
+                  int follow, const char *root_real, size_t max_size,
+                  emd_stats *stats) {
   int fd, attempt, rc = 0;
   memset(out, 0, sizeof(*out));
   do {
@@ -156,18 +156,13 @@ done:
 
 const char *emd_read_problem(int status, int err, char *buf, size_t bufsz) {
   switch (status) {
-    case EMD_READ_TOO_LARGE:
-      return "too large";
+    case EMD_READ_TOO_LARGE: return "too large";
     case EMD_READ_ERROR:
       snprintf(buf, bufsz, "unreadable: %s", strerror(err));
       return buf;
-    case EMD_READ_SPECIAL:
-      return "not a regular file";
-    case EMD_READ_LINK:
-      return "symbolic link not followed";
-    case EMD_READ_OUTSIDE:
-      return "symbolic link leads outside the root";
-    default:
-      return NULL;
+    case EMD_READ_SPECIAL: return "not a regular file";
+    case EMD_READ_LINK: return "symbolic link not followed";
+    case EMD_READ_OUTSIDE: return "symbolic link leads outside the root";
+    default: return NULL;
   }
 }

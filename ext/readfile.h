@@ -17,13 +17,13 @@
 #include "stats.h"
 
 enum {
-  EMD_READ_OK = 0,     /* data/len hold the file */
-  EMD_READ_GONE,       /* it vanished since the walk: skip it */
-  EMD_READ_TOO_LARGE,  /* over the size limit: not read */
-  EMD_READ_ERROR,      /* err says why */
-  EMD_READ_SPECIAL,    /* not a regular file: not read */
-  EMD_READ_LINK,       /* became a symbolic link: not followed */
-  EMD_READ_OUTSIDE     /* a followed link leads outside the root */
+  EMD_READ_OK = 0,    /* data/len hold the file */
+  EMD_READ_GONE,      /* it vanished since the walk: skip it */
+  EMD_READ_TOO_LARGE, /* over the size limit: not read */
+  EMD_READ_ERROR,     /* err says why */
+  EMD_READ_SPECIAL,   /* not a regular file: not read */
+  EMD_READ_LINK,      /* became a symbolic link: not followed */
+  EMD_READ_OUTSIDE    /* a followed link leads outside the root */
 };
 
 /* A buffer reused from one read to the next (emd_malloc memory). */
@@ -44,8 +44,8 @@ typedef struct emd_read {
 ** must stay inside root_real.  Returns 0, or ENOMEM (out->status is then
 ** unset). */
 int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
-                  int follow,
-                  const char *root_real, size_t max_size, emd_stats *stats);
+                  int follow, const char *root_real, size_t max_size,
+                  emd_stats *stats);
 
 void emd_buf_free(emd_buf *b);
 

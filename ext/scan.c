@@ -140,8 +140,9 @@ void emd_table_close_root(emd_table *tab) {
 static int root_fd(emd_table *tab, const char *root) {
   struct stat st;
   int fd;
-  if (tab->rootfd >= 0 && !strcmp(tab->rootfd_path, root) && stat(root, &st) == 0 &&
-      st.st_dev == tab->rootfd_st.st_dev && st.st_ino == tab->rootfd_st.st_ino &&
+  if (tab->rootfd >= 0 && !strcmp(tab->rootfd_path, root) &&
+      stat(root, &st) == 0 && st.st_dev == tab->rootfd_st.st_dev &&
+      st.st_ino == tab->rootfd_st.st_ino &&
       st.st_ctim.tv_sec == tab->rootfd_st.st_ctim.tv_sec &&
       st.st_ctim.tv_nsec == tab->rootfd_st.st_ctim.tv_nsec)
     return tab->rootfd;
@@ -165,16 +166,17 @@ int emd_cursor_start(emd_cursor *c) {
   c->rootfd = root_fd(tab, c->root);
   if (c->rootfd < 0 && errno == ENOMEM) return SQLITE_NOMEM;
   if (c->rootfd < 0)
-    return emd_cursor_error(c, SQLITE_ERROR,
-                            "eventmd: root '%s' is not a readable directory (%s)",
-                            c->root, strerror(errno));
+    return emd_cursor_error(
+        c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory (%s)",
+        c->root, strerror(errno));
   if (tab->follow_symlinks) {
     c->root_real = realpath(c->root, NULL);
     if (!c->root_real && errno == ENOMEM) return SQLITE_NOMEM;
     if (!c->root_real)
-      return emd_cursor_error(c, SQLITE_ERROR,
-                              "eventmd: root '%s' is not a readable directory (%s)",
-                              c->root, strerror(errno));
+      return emd_cursor_error(
+          c, SQLITE_ERROR,
+          "eventmd: root '%s' is not a readable directory (%s)", c->root,
+          strerror(errno));
   }
   c->sc.conn = tab->conn;
   c->sc.root = c->root;
@@ -185,7 +187,8 @@ int emd_cursor_start(emd_cursor *c) {
   c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
   if (c->mode == EMD_MODE_LOOKUP) {
     int j, k = 0;
-    if (c->npaths > 1) qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
+    if (c->npaths > 1)
+      qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
     for (j = 0; j < c->npaths; j++) {
       if (k > 0 && strcmp(c->paths[k - 1], c->paths[j]) == 0) {
         emd_free(c->paths[j]);
@@ -207,9 +210,9 @@ int emd_cursor_start(emd_cursor *c) {
       int rc = emd_dateorder_open(&c->dorder, c->rootfd, &wo, &tab->conn->stats,
                                   &c->sc, emd_ahead_scratch(&c->ahead));
       if (rc == SQLITE_CANTOPEN)
-        return emd_cursor_error(c, SQLITE_ERROR,
-                                "eventmd: root '%s' is not a readable directory",
-                                c->root);
+        return emd_cursor_error(
+            c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory",
+            c->root);
       if (rc != SQLITE_OK) return rc;
       c->mode = EMD_MODE_DATE;
       fill = fill_from_dateorder;
@@ -218,16 +221,17 @@ int emd_cursor_start(emd_cursor *c) {
       if (err == ENOMEM) return SQLITE_NOMEM;
       if (err)
         return emd_cursor_error(
-            c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory (%s)",
-            c->root, strerror(err));
+            c, SQLITE_ERROR,
+            "eventmd: root '%s' is not a readable directory (%s)", c->root,
+            strerror(err));
       c->mode = EMD_MODE_WALK;
       fill = fill_from_walk;
     }
   }
   /* Lookups of a few paths are done one by one, without workers. */
-  emd_ahead_start(&c->ahead, &c->sc, fill, c,
-                  c->mode != EMD_MODE_LOOKUP || c->npaths > 64 ? tab->conn->threads
-                                                               : 1);
+  emd_ahead_start(
+      &c->ahead, &c->sc, fill, c,
+      c->mode != EMD_MODE_LOOKUP || c->npaths > 64 ? tab->conn->threads : 1);
   c->eof = 0;
   c->cur = NULL;
   return emd_cursor_next(c);
@@ -297,8 +301,8 @@ const char *emd_row_path(emd_cursor *c, int *len) {
 
 const eventmd_event *emd_row_event(emd_cursor *c) {
   emd_entry *e = c->cur;
-  if (!e->prepared &&
-      emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead), 0) != SQLITE_OK)
+  if (!e->prepared && emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead),
+                                        0) != SQLITE_OK)
     return NULL;
   return e->parsed ? e->parsed->ev : NULL;
 }
@@ -311,9 +315,13 @@ const char *emd_row_date(emd_cursor *c) {
   return ev ? ev->date : NULL;
 }
 
-uint32_t emd_row_index(emd_cursor *c) { return c->row; }
+uint32_t emd_row_index(emd_cursor *c) {
+  return c->row;
+}
 
-const char *emd_row_root(emd_cursor *c) { return c->root; }
+const char *emd_row_root(emd_cursor *c) {
+  return c->root;
+}
 
 int emd_row_stat(emd_cursor *c, sqlite3_int64 *size, sqlite3_int64 *mtime) {
   if (!c->cur->have_stat) return 0;
@@ -323,11 +331,14 @@ int emd_row_stat(emd_cursor *c, sqlite3_int64 *size, sqlite3_int64 *mtime) {
 }
 
 void emd_result_text(sqlite3_context *ctx, const char *s) {
-  if (s) sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);
-  else sqlite3_result_null(ctx);
+  if (s)
+    sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_result_null(ctx);
 }
 
-int emd_child_column(sqlite3_context *ctx, emd_cursor *c, int col, int col_root) {
+int emd_child_column(sqlite3_context *ctx, emd_cursor *c, int col,
+                     int col_root) {
   if (col == 0) {
     sqlite3_result_text(ctx, c->cur->disp, c->cur->disp_len, SQLITE_TRANSIENT);
   } else if (col == 1) {
@@ -345,15 +356,19 @@ void emd_result_problem(sqlite3_context *ctx, emd_cursor *c) {
   char *p;
   if (c->cur->kind == EMD_ITEM_FILE) (void)emd_row_event(c);
   p = emd_entry_problem(c->cur, &nomem);
-  if (p) sqlite3_result_text(ctx, p, -1, sqlite3_free);
-  else if (nomem) sqlite3_result_error_nomem(ctx);
-  else sqlite3_result_null(ctx);
+  if (p)
+    sqlite3_result_text(ctx, p, -1, sqlite3_free);
+  else if (nomem)
+    sqlite3_result_error_nomem(ctx);
+  else
+    sqlite3_result_null(ctx);
 }
 
 void emd_result_markdown(sqlite3_context *ctx, emd_cursor *c) {
   emd_entry *e = c->cur;
   if (!e->markdown && e->kind == EMD_ITEM_FILE &&
-      emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead), 1) != SQLITE_OK) {
+      emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead), 1) !=
+          SQLITE_OK) {
     sqlite3_result_error_nomem(ctx);
     return;
   }

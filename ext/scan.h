@@ -21,13 +21,13 @@ typedef struct emd_cursor emd_cursor;
 
 /* A table kind. */
 typedef struct emd_table_def {
-  const char *name;   /* module name, e.g. "eventmd_events" */
-  const char *schema; /* CREATE TABLE x(...) for sqlite3_declare_vtab */
-  int col_path;       /* path / event_path column */
-  int col_date;       /* date column, or -1 */
-  int col_root;       /* hidden root column */
-  int col_markdown;   /* hidden markdown column, or -1 */
-  int child;          /* 1: rows come from the parsed event's items */
+  const char *name;         /* module name, e.g. "eventmd_events" */
+  const char *schema;       /* CREATE TABLE x(...) for sqlite3_declare_vtab */
+  int col_path;             /* path / event_path column */
+  int col_date;             /* date column, or -1 */
+  int col_root;             /* hidden root column */
+  int col_markdown;         /* hidden markdown column, or -1 */
+  int child;                /* 1: rows come from the parsed event's items */
   sqlite3_uint64 meta_cols; /* columns shown without parsing the file */
   /* Rows one parsed event gives (child tables). */
   uint32_t (*nrows)(const eventmd_event *ev);
@@ -68,24 +68,24 @@ struct emd_cursor {
   int mode;                 /* EMD_MODE_* */
   emd_walk *walk;           /* EMD_MODE_WALK */
   struct emd_dateorder *dorder; /* EMD_MODE_DATE */
-  char **paths;             /* EMD_MODE_LOOKUP: sorted, distinct relpaths */
-  int npaths;               /* number of paths */
-  int ipath;                /* next path */
-  emd_datefilter df;        /* date constraints, for pruning */
-  char **df_strings;        /* storage for df's strings */
+  char **paths;                 /* EMD_MODE_LOOKUP: sorted, distinct relpaths */
+  int npaths;                   /* number of paths */
+  int ipath;                    /* next path */
+  emd_datefilter df;            /* date constraints, for pruning */
+  char **df_strings;            /* storage for df's strings */
   int ndf_strings;
-  emd_scan_ctx sc;          /* what entry processing needs */
-  emd_ahead ahead;          /* entries, read ahead */
-  emd_entry *cur;           /* the current entry, or NULL */
-  uint32_t row;             /* child tables: index inside cur's items */
-  int eof;                  /* no current row */
+  emd_scan_ctx sc; /* what entry processing needs */
+  emd_ahead ahead; /* entries, read ahead */
+  emd_entry *cur;  /* the current entry, or NULL */
+  uint32_t row;    /* child tables: index inside cur's items */
+  int eof;         /* no current row */
 };
 
 /* Plan bits (idxNum); see the planner contract in vtab.c. */
-#define EMD_IDX_ORDERED 0x01  /* rows come in path order; ORDER BY consumed */
-#define EMD_IDX_PARSE 0x02    /* some column used needs the parsed file */
-#define EMD_IDX_MARKDOWN 0x04 /* the markdown column is used */
-#define EMD_IDX_NOROOT 0x08   /* no root: xFilter reports the error */
+#define EMD_IDX_ORDERED 0x01   /* rows come in path order; ORDER BY consumed */
+#define EMD_IDX_PARSE 0x02     /* some column used needs the parsed file */
+#define EMD_IDX_MARKDOWN 0x04  /* the markdown column is used */
+#define EMD_IDX_NOROOT 0x08    /* no root: xFilter reports the error */
 #define EMD_IDX_DATEORDER 0x10 /* rows come in date order (dateorder.c) */
 
 /* Close the root folder a table keeps open (scan.c). */
@@ -130,6 +130,7 @@ void emd_result_text(sqlite3_context *ctx, const char *s);
 /* The columns every child table has: event_path (0), ordinal (1) and the
 ** hidden root (col_root).  Sets the result and returns 1 when col is one of
 ** them, else returns 0. */
-int emd_child_column(sqlite3_context *ctx, emd_cursor *cur, int col, int col_root);
+int emd_child_column(sqlite3_context *ctx, emd_cursor *cur, int col,
+                     int col_root);
 
 #endif /* EVENTMD_SCAN_H */

@@ -21,8 +21,8 @@ typedef struct emd_stats {
                               table starts one per outer row) */
 } emd_stats;
 
-#define EMD_COUNT(st, field, n)                                        \
-  do {                                                                 \
+#define EMD_COUNT(st, field, n)                                                \
+  do {                                                                         \
     if (st) __atomic_fetch_add(&(st)->field, (uint64_t)(n), __ATOMIC_RELAXED); \
   } while (0)
 

@@ -3,9 +3,11 @@
 ** "Changes:" section, its version history.
 **
 ** Usage:
-**   SELECT ordinal, changed_at, label, target FROM eventmd_changes('/data/archive')
+**   SELECT ordinal, changed_at, label, target FROM
+*eventmd_changes('/data/archive')
 **    WHERE event_path = '/news/2014/02/13/slug.md';
-**   CREATE VIRTUAL TABLE temp.changes USING eventmd_changes(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.changes USING
+*eventmd_changes(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -20,7 +22,8 @@
 **   );
 **
 ** Example:
-**   sqlite> SELECT ordinal, changed_at, label FROM eventmd_changes('tests/sample')
+**   sqlite> SELECT ordinal, changed_at, label FROM
+*eventmd_changes('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2015/03/23/the-leaders%';
 **   1|2017-08-25 03:41:12|First version
 **   2|2017-08-27 03:40:55|Update
@@ -29,11 +32,19 @@
 #include "scan.h"
 
 enum {
-  COL_EVENT_PATH, COL_ORDINAL, COL_TITLE, COL_TARGET, COL_CHANGED_AT,
-  COL_LABEL, COL_IS_CURRENT, COL_ROOT
+  COL_EVENT_PATH,
+  COL_ORDINAL,
+  COL_TITLE,
+  COL_TARGET,
+  COL_CHANGED_AT,
+  COL_LABEL,
+  COL_IS_CURRENT,
+  COL_ROOT
 };
 
-static uint32_t changes_rows(const eventmd_event *ev) { return ev->n_changes; }
+static uint32_t changes_rows(const eventmd_event *ev) {
+  return ev->n_changes;
+}
 
 static void changes_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   const eventmd_change *c;
@@ -54,4 +65,11 @@ const emd_table_def emd_changes_def = {
     "CREATE TABLE x(event_path TEXT, ordinal INTEGER, title TEXT, "
     "target TEXT, changed_at TEXT, label TEXT, is_current INTEGER, "
     "root HIDDEN)",
-    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, changes_rows, changes_column};
+    COL_EVENT_PATH,
+    -1,
+    COL_ROOT,
+    -1,
+    1,
+    0,
+    changes_rows,
+    changes_column};

@@ -5,7 +5,8 @@
 **   .load ./build/eventmd
 **   SELECT date, title FROM eventmd_events('/data/archive')
 **    WHERE date = '2014-02-13';
-**   CREATE VIRTUAL TABLE temp.events USING eventmd_events(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.events USING
+*eventmd_events(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -34,9 +35,21 @@
 #include "scan.h"
 
 enum {
-  COL_PATH, COL_DATE, COL_TITLE, COL_SUMMARY, COL_COVER, COL_DAY_INDEX,
-  COL_IS_CURRENT, COL_N_SOURCES, COL_N_RELATED, COL_N_CHANGES, COL_SIZE,
-  COL_MTIME, COL_PROBLEM, COL_ROOT, COL_MARKDOWN
+  COL_PATH,
+  COL_DATE,
+  COL_TITLE,
+  COL_SUMMARY,
+  COL_COVER,
+  COL_DAY_INDEX,
+  COL_IS_CURRENT,
+  COL_N_SOURCES,
+  COL_N_RELATED,
+  COL_N_CHANGES,
+  COL_SIZE,
+  COL_MTIME,
+  COL_PROBLEM,
+  COL_ROOT,
+  COL_MARKDOWN
 };
 
 #define BIT(c) ((sqlite3_uint64)1 << (c))
@@ -51,25 +64,16 @@ static void events_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
       p = emd_row_path(cur, &n);
       sqlite3_result_text(ctx, p, n, SQLITE_TRANSIENT);
       return;
-    case COL_DATE:
-      emd_result_text(ctx, emd_row_date(cur));
-      return;
+    case COL_DATE: emd_result_text(ctx, emd_row_date(cur)); return;
     case COL_SIZE:
     case COL_MTIME:
       if (emd_row_stat(cur, &size, &mtime))
         sqlite3_result_int64(ctx, col == COL_SIZE ? size : mtime);
       return;
-    case COL_PROBLEM:
-      emd_result_problem(ctx, cur);
-      return;
-    case COL_ROOT:
-      emd_result_text(ctx, emd_row_root(cur));
-      return;
-    case COL_MARKDOWN:
-      emd_result_markdown(ctx, cur);
-      return;
-    default:
-      break;
+    case COL_PROBLEM: emd_result_problem(ctx, cur); return;
+    case COL_ROOT: emd_result_text(ctx, emd_row_root(cur)); return;
+    case COL_MARKDOWN: emd_result_markdown(ctx, cur); return;
+    default: break;
   }
   ev = emd_row_event(cur);
   if (!ev) return; /* NULL: not parsed (folder, too large, unreadable) */

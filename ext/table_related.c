@@ -5,7 +5,8 @@
 ** Usage:
 **   SELECT r.target, r.context FROM eventmd_related('/data/archive') r
 **    WHERE r.event_path = '/news/2014/02/13/slug.md';
-**   CREATE VIRTUAL TABLE temp.related USING eventmd_related(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.related USING
+*eventmd_related(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -19,7 +20,8 @@
 **   );
 **
 ** Example:
-**   sqlite> SELECT ordinal, target_date, context FROM eventmd_related('tests/sample')
+**   sqlite> SELECT ordinal, target_date, context FROM
+*eventmd_related('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
 **   1|2013-11-14|Philippines, Typhoon
 **   2|2012-12-04|Mindanao
@@ -27,11 +29,18 @@
 #include "scan.h"
 
 enum {
-  COL_EVENT_PATH, COL_ORDINAL, COL_TITLE, COL_TARGET, COL_TARGET_DATE,
-  COL_CONTEXT, COL_ROOT
+  COL_EVENT_PATH,
+  COL_ORDINAL,
+  COL_TITLE,
+  COL_TARGET,
+  COL_TARGET_DATE,
+  COL_CONTEXT,
+  COL_ROOT
 };
 
-static uint32_t related_rows(const eventmd_event *ev) { return ev->n_related; }
+static uint32_t related_rows(const eventmd_event *ev) {
+  return ev->n_related;
+}
 
 static void related_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   const eventmd_related *r;
@@ -50,4 +59,11 @@ const emd_table_def emd_related_def = {
     "eventmd_related",
     "CREATE TABLE x(event_path TEXT, ordinal INTEGER, title TEXT, "
     "target TEXT, target_date TEXT, context TEXT, root HIDDEN)",
-    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, related_rows, related_column};
+    COL_EVENT_PATH,
+    -1,
+    COL_ROOT,
+    -1,
+    1,
+    0,
+    related_rows,
+    related_column};

@@ -6,7 +6,8 @@
 ** Usage:
 **   SELECT domain, count(*) FROM eventmd_sources('/data/archive')
 **    GROUP BY domain ORDER BY 2 DESC;
-**   CREATE VIRTUAL TABLE temp.sources USING eventmd_sources(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.sources USING
+*eventmd_sources(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -30,7 +31,9 @@
 
 enum { COL_EVENT_PATH, COL_ORDINAL, COL_NAME, COL_URL, COL_DOMAIN, COL_ROOT };
 
-static uint32_t sources_rows(const eventmd_event *ev) { return ev->n_sources; }
+static uint32_t sources_rows(const eventmd_event *ev) {
+  return ev->n_sources;
+}
 
 static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   const eventmd_source *s;
@@ -48,4 +51,11 @@ const emd_table_def emd_sources_def = {
     "eventmd_sources",
     "CREATE TABLE x(event_path TEXT, ordinal INTEGER, name TEXT, url TEXT, "
     "domain TEXT, root HIDDEN)",
-    COL_EVENT_PATH, -1, COL_ROOT, -1, 1, 0, sources_rows, sources_column};
+    COL_EVENT_PATH,
+    -1,
+    COL_ROOT,
+    -1,
+    1,
+    0,
+    sources_rows,
+    sources_column};

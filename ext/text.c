@@ -130,7 +130,9 @@ int emd_valid_date(int y, int m, int d) {
   return 1;
 }
 
-static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 int emd_is_iso_date(const char *s, size_t len) {
   int i;
@@ -281,7 +283,9 @@ static uint64_t load_le64(const unsigned char *p) {
          (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 }
 
-static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static uint64_t rotl64(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 uint64_t emd_hash64(const char *str, size_t n) {
   /* Eight bytes at a time, multiply-rotate mixing, then a final avalanche;

@@ -10,8 +10,8 @@
 
 /* What emd_utf8_scan() found. */
 typedef struct emd_utf8_info {
-  int valid;      /* 1 when every byte sequence is well-formed UTF-8 */
-  int has_nul;    /* 1 when a NUL byte occurs */
+  int valid;           /* 1 when every byte sequence is well-formed UTF-8 */
+  int has_nul;         /* 1 when a NUL byte occurs */
   size_t repaired_len; /* length after emd_utf8_repair() (== len when valid) */
 } emd_utf8_info;
 

@@ -105,8 +105,7 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   } else {
     int k, has_eq = 0, has_range = 0;
     for (k = 0; k < ndate; k++) {
-      const struct sqlite3_index_constraint *c =
-          &info->aConstraint[idate[k]];
+      const struct sqlite3_index_constraint *c = &info->aConstraint[idate[k]];
       char ch;
       switch (c->op) {
         case SQLITE_INDEX_CONSTRAINT_EQ:
@@ -114,10 +113,22 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
           if (ch == 'E') sqlite3_vtab_in(info, idate[k], 1);
           has_eq = 1;
           break;
-        case SQLITE_INDEX_CONSTRAINT_GT: ch = 'g'; has_range = 1; break;
-        case SQLITE_INDEX_CONSTRAINT_GE: ch = 'G'; has_range = 1; break;
-        case SQLITE_INDEX_CONSTRAINT_LT: ch = 'l'; has_range = 1; break;
-        default: ch = 'L'; has_range = 1; break;
+        case SQLITE_INDEX_CONSTRAINT_GT:
+          ch = 'g';
+          has_range = 1;
+          break;
+        case SQLITE_INDEX_CONSTRAINT_GE:
+          ch = 'G';
+          has_range = 1;
+          break;
+        case SQLITE_INDEX_CONSTRAINT_LT:
+          ch = 'l';
+          has_range = 1;
+          break;
+        default:
+          ch = 'L';
+          has_range = 1;
+          break;
       }
       info->aConstraintUsage[idate[k]].argvIndex = ++argc;
       code[argc - 1] = ch;
@@ -155,14 +166,16 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
              info->aOrderBy[0].iColumn == def->col_date &&
              !info->aOrderBy[0].desc &&
              (info->nOrderBy == 1 ||
-              (info->nOrderBy >= 2 && info->aOrderBy[1].iColumn == def->col_path &&
+              (info->nOrderBy >= 2 &&
+               info->aOrderBy[1].iColumn == def->col_path &&
                !info->aOrderBy[1].desc))) {
     info->orderByConsumed = 1;
     flags |= EMD_IDX_DATEORDER;
   }
 
   if (def->child || (used & ~def->meta_cols)) flags |= EMD_IDX_PARSE;
-  if (def->col_markdown >= 0 && (used & ((sqlite3_uint64)1 << def->col_markdown)))
+  if (def->col_markdown >= 0 &&
+      (used & ((sqlite3_uint64)1 << def->col_markdown)))
     flags |= EMD_IDX_MARKDOWN;
 
   info->idxNum = flags;
@@ -211,7 +224,8 @@ static const char *df_string(emd_cursor *c, sqlite3_value *v, int *err) {
     return NULL;
   }
   if (memchr(t, 0, (size_t)sqlite3_value_bytes(v))) return NULL;
-  np = emd_realloc(c->df_strings, (size_t)(c->ndf_strings + 1) * sizeof(char *));
+  np =
+      emd_realloc(c->df_strings, (size_t)(c->ndf_strings + 1) * sizeof(char *));
   if (!np) {
     *err = SQLITE_NOMEM;
     return NULL;
@@ -229,8 +243,8 @@ static const char *df_string(emd_cursor *c, sqlite3_value *v, int *err) {
 
 /* Add a date = value to the filter's allowed list (first = / IN wins). */
 static int df_add_eq(emd_cursor *c, const char *s) {
-  const char **np = emd_realloc((void *)c->df.eq,
-                                (size_t)(c->df.neq + 1) * sizeof(char *));
+  const char **np =
+      emd_realloc((void *)c->df.eq, (size_t)(c->df.neq + 1) * sizeof(char *));
   if (!np) return SQLITE_NOMEM;
   c->df.eq = np;
   c->df.eq[c->df.neq++] = s;
@@ -248,9 +262,10 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
   c->flags = idxNum;
   EMD_COUNT(&tab->conn->stats, scans, 1);
   if (idxNum & EMD_IDX_NOROOT)
-    return emd_cursor_error(c, SQLITE_ERROR,
-                     "eventmd: %s needs a root folder: %s('/path/to/archive')",
-                     tab->def->name, tab->def->name);
+    return emd_cursor_error(
+        c, SQLITE_ERROR,
+        "eventmd: %s needs a root folder: %s('/path/to/archive')",
+        tab->def->name, tab->def->name);
 
   c->df.neq = -1;
   for (i = 0; i < argc && idxStr && idxStr[i]; i++) {
@@ -260,14 +275,16 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
       case 'r':
         if (sqlite3_value_type(v) != SQLITE_TEXT)
           return emd_cursor_error(c, SQLITE_ERROR,
-                           "eventmd: root must be a folder path (text)");
+                                  "eventmd: root must be a folder path (text)");
         s = (const char *)sqlite3_value_text(v);
         if (!s) return SQLITE_NOMEM;
         if ((int)strlen(s) != sqlite3_value_bytes(v))
-          return emd_cursor_error(c, SQLITE_ERROR,
-                                  "eventmd: root must be a folder path (it holds a "
-                                  "NUL byte)");
-        if (tab->root && strcmp(s, tab->root) != 0) return SQLITE_OK; /* empty */
+          return emd_cursor_error(
+              c, SQLITE_ERROR,
+              "eventmd: root must be a folder path (it holds a "
+              "NUL byte)");
+        if (tab->root && strcmp(s, tab->root) != 0)
+          return SQLITE_OK; /* empty */
         root = s;
         break;
       case 'p':
@@ -294,8 +311,10 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
         c->df.neq = 0;
         if (idxStr[i] == 'e') {
           s = df_string(c, v, &rc);
-          if (s) rc = df_add_eq(c, s);
-          else if (!rc) c->df.neq = -1; /* not text: no pruning */
+          if (s)
+            rc = df_add_eq(c, s);
+          else if (!rc)
+            c->df.neq = -1; /* not text: no pruning */
         } else {
           sqlite3_value *x;
           for (rc = sqlite3_vtab_in_first(v, &x); rc == SQLITE_OK && x;
@@ -334,8 +353,7 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
         }
         c->df.active = 1;
         break;
-      default:
-        break;
+      default: break;
     }
     if (rc) return rc;
   }
@@ -411,13 +429,13 @@ static char *unquote(const char *v) {
 }
 
 static int parse_bool(const char *s, int *out) {
-  if (!strcmp(s, "1") || !sqlite3_stricmp(s, "true") || !sqlite3_stricmp(s, "yes") ||
-      !sqlite3_stricmp(s, "on")) {
+  if (!strcmp(s, "1") || !sqlite3_stricmp(s, "true") ||
+      !sqlite3_stricmp(s, "yes") || !sqlite3_stricmp(s, "on")) {
     *out = 1;
     return 1;
   }
-  if (!strcmp(s, "0") || !sqlite3_stricmp(s, "false") || !sqlite3_stricmp(s, "no") ||
-      !sqlite3_stricmp(s, "off")) {
+  if (!strcmp(s, "0") || !sqlite3_stricmp(s, "false") ||
+      !sqlite3_stricmp(s, "no") || !sqlite3_stricmp(s, "off")) {
     *out = 0;
     return 1;
   }
@@ -438,8 +456,9 @@ static int parse_size(const char *s, size_t *out) {
 static int check_root(const char *root, char **err) {
   int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    *err = sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
-                           root, strerror(errno));
+    *err =
+        sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
+                        root, strerror(errno));
     return SQLITE_ERROR;
   }
   close(fd);
@@ -530,8 +549,8 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
   sqlite3_free(val);
   val = NULL;
   if (argc > 3 && !tab->root) {
-    *err = sqlite3_mprintf("eventmd: %s needs root='/path/to/archive'",
-                           def->name);
+    *err =
+        sqlite3_mprintf("eventmd: %s needs root='/path/to/archive'", def->name);
     goto fail;
   }
   if (tab->root && check_root(tab->root, err) != SQLITE_OK) goto fail;

@@ -108,38 +108,38 @@ static int name_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
 
 /* One listed entry of a folder. */
 typedef struct went {
-  const char *name; /* NUL-terminated, inside the frame's names buffer */
-  uint32_t len;     /* strlen(name) */
+  const char *name;   /* NUL-terminated, inside the frame's names buffer */
+  uint32_t len;       /* strlen(name) */
   unsigned char type; /* DT_DIR, DT_REG, DT_LNK, DT_FIFO, ... */
 } went;
 
 /* One open folder on the stack. */
 typedef struct wframe {
-  emd_dir *dir;     /* the folder */
-  char *names;      /* the entries' names */
-  went *ents;       /* sorted entries */
-  size_t n;         /* number of entries */
-  size_t i;         /* next entry to yield */
-  size_t pathlen;   /* length of this folder's relpath prefix ("a/b/") */
-  dev_t dev;        /* identity, for link-loop detection and summaries */
+  emd_dir *dir;   /* the folder */
+  char *names;    /* the entries' names */
+  went *ents;     /* sorted entries */
+  size_t n;       /* number of entries */
+  size_t i;       /* next entry to yield */
+  size_t pathlen; /* length of this folder's relpath prefix ("a/b/") */
+  dev_t dev;      /* identity, for link-loop detection and summaries */
   ino_t ino;
   int64_t mtime_ns; /* for the folder's summary */
   int64_t ctime_ns;
-  int year;         /* this folder's name as a year, else -1 */
-  int month;        /* this folder's name as a month of a year folder, or -1 */
-  int month_year;   /* the year of that month */
-  char day[11];     /* date of the run this folder is in, or "" */
+  int year;       /* this folder's name as a year, else -1 */
+  int month;      /* this folder's name as a month of a year folder, or -1 */
+  int month_year; /* the year of that month */
+  char day[11];   /* date of the run this folder is in, or "" */
 } wframe;
 
 struct emd_walk {
-  wframe *fr;          /* the stack */
-  int nfr;             /* frames in use */
-  int capfr;           /* frames allocated */
-  char *path;          /* relpath of the current entry */
-  size_t pathcap;      /* bytes allocated for path */
-  emd_walk_opts opts;  /* options (pointers borrowed) */
-  emd_stats *stats;    /* counters, or NULL */
-  char day[11];        /* date of the last EMD_ITEM_DAY */
+  wframe *fr;         /* the stack */
+  int nfr;            /* frames in use */
+  int capfr;          /* frames allocated */
+  char *path;         /* relpath of the current entry */
+  size_t pathcap;     /* bytes allocated for path */
+  emd_walk_opts opts; /* options (pointers borrowed) */
+  emd_stats *stats;   /* counters, or NULL */
+  char day[11];       /* date of the last EMD_ITEM_DAY */
 };
 
 static int path_set(emd_walk *w, size_t at, const char *s, size_t n,
@@ -350,12 +350,11 @@ typedef struct fsum {
   struct fsum *next;
 } fsum;
 
-
 struct emd_foldersums {
   fsum **slots;
   size_t nslots; /* power of two */
   size_t count;
-  size_t bytes;  /* listing bytes held */
+  size_t bytes;     /* listing bytes held */
   size_t max_bytes; /* bound on bytes; when reached all are dropped */
 };
 
@@ -424,13 +423,16 @@ static void sums_record(emd_foldersums *s, const wframe *f) {
   char *o;
   if (f->mtime_ns < 0 || s->max_bytes == 0) return;
   clock_gettime(CLOCK_REALTIME, &now);
-  if (f->mtime_ns > ts_ns(&now) - RACY_NS || f->ctime_ns > ts_ns(&now) - RACY_NS)
+  if (f->mtime_ns > ts_ns(&now) - RACY_NS ||
+      f->ctime_ns > ts_ns(&now) - RACY_NS)
     return;
   for (i = 0; i < f->n; i++) {
     const went *e = &f->ents[i];
     int v = name_number(e->name, e->len, 1, 2);
-    if (e->type != DT_DIR) date_only = 0;
-    else if (is_year && (v < 1 || v > 12)) date_only = 0;
+    if (e->type != DT_DIR)
+      date_only = 0;
+    else if (is_year && (v < 1 || v > 12))
+      date_only = 0;
     else if (is_month && (v < 1 || !emd_valid_date(f->month_year, f->month, v)))
       date_only = 0;
     mlen += e->len + 1;
@@ -497,7 +499,8 @@ static int sums_listing(emd_foldersums *s, wframe *f) {
   fsum *x = sums_find(s, f->dev, f->ino);
   size_t i;
   const char *p;
-  if (!x || !x->listing || x->mtime_ns != f->mtime_ns || x->ctime_ns != f->ctime_ns)
+  if (!x || !x->listing || x->mtime_ns != f->mtime_ns ||
+      x->ctime_ns != f->ctime_ns)
     return 0;
   f->names = emd_malloc(x->listing_len ? x->listing_len : 1);
   f->ents = emd_malloc((x->nlisting ? x->nlisting : 1) * sizeof(went));
@@ -541,7 +544,8 @@ static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
   ** component to resolve, not two). */
   yfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (yfd < 0) return 0;
-  if (fstat(yfd, &st) != 0 || st.st_dev != x->dev || st.st_ino != x->ino) ok = 0;
+  if (fstat(yfd, &st) != 0 || st.st_dev != x->dev || st.st_ino != x->ino)
+    ok = 0;
   for (m = x->months; ok && *m; m += strlen(m) + 1)
     ok = sums_date_only(s, yfd, m, 0);
   close(yfd);
@@ -628,7 +632,8 @@ int emd_fd_inside(int fd, const char *root_real) {
   real[n] = 0;
   rl = strlen(root_real);
   if (rl == 1 && root_real[0] == '/') return 1;
-  return strncmp(real, root_real, rl) == 0 && (real[rl] == 0 || real[rl] == '/');
+  return strncmp(real, root_real, rl) == 0 &&
+         (real[rl] == 0 || real[rl] == '/');
 }
 
 int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
@@ -756,7 +761,8 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         char lo[11], hi[11];
         folder_range(&child, lo, hi);
         if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
-            sums_date_only(w->opts.sums, f->dir->fd, e->name, child.month < 0)) {
+            sums_date_only(w->opts.sums, f->dir->fd, e->name,
+                           child.month < 0)) {
           EMD_COUNT(w->stats, folders_pruned, 1);
           continue;
         }
@@ -772,9 +778,9 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         item->dir = f->dir;
         return 1;
       }
-      fd = openat(f->dir->fd, e->name,
-                  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-                      (follow ? 0 : O_NOFOLLOW));
+      fd = openat(
+          f->dir->fd, e->name,
+          O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
       if (fd < 0) {
         err = errno;
         if (err == ENOENT) continue; /* vanished: nothing to report */

@@ -27,8 +27,8 @@
 
 /* An open folder shared by the walker and the read-ahead workers. */
 typedef struct emd_dir {
-  int fd;            /* open directory descriptor */
-  int refs;          /* references; the last release closes fd */
+  int fd;   /* open directory descriptor */
+  int refs; /* references; the last release closes fd */
 } emd_dir;
 
 /* A new shared folder owning fd (closed on failure); refs = 1. */
@@ -40,14 +40,14 @@ void emd_dir_release(emd_dir *d);
 ** folder summaries, whole years and months).  A date d can match when
 ** lo <(=) d <(=) hi and, when neq > 0, d is one of eq[]. */
 typedef struct emd_datefilter {
-  int active;        /* 0: no date constraint */
-  const char *lo;    /* lower bound or NULL */
-  int lo_incl;       /* lo itself matches */
-  const char *hi;    /* upper bound or NULL */
-  int hi_incl;       /* hi itself matches */
-  int neq;           /* number of allowed values (an = or IN list); -1 none */
-  const char **eq;   /* the allowed values */
-  int empty;         /* the constraints can never hold */
+  int active;      /* 0: no date constraint */
+  const char *lo;  /* lower bound or NULL */
+  int lo_incl;     /* lo itself matches */
+  const char *hi;  /* upper bound or NULL */
+  int hi_incl;     /* hi itself matches */
+  int neq;         /* number of allowed values (an = or IN list); -1 none */
+  const char **eq; /* the allowed values */
+  int empty;       /* the constraints can never hold */
 } emd_datefilter;
 
 /* 1 when some date string in [dmin, dmax] may pass the filter. */
@@ -88,11 +88,11 @@ typedef struct emd_walk_item {
   int kind;            /* EMD_ITEM_* */
   const char *relpath; /* root-relative, no leading '/'; folders end in '/' */
   size_t relpath_len;
-  const char *name;    /* last component (inside relpath) */
-  emd_dir *dir;        /* the folder holding name (borrowed) */
-  int err;             /* errno for EMD_ITEM_FOLDER (ELOOP, EXDEV: links) */
-  const char *day;     /* "YYYY-MM-DD" of the folder run, or NULL */
-  int follow;          /* name is a link to be opened by following it */
+  const char *name; /* last component (inside relpath) */
+  emd_dir *dir;     /* the folder holding name (borrowed) */
+  int err;          /* errno for EMD_ITEM_FOLDER (ELOOP, EXDEV: links) */
+  const char *day;  /* "YYYY-MM-DD" of the folder run, or NULL */
+  int follow;       /* name is a link to be opened by following it */
 } emd_walk_item;
 
 typedef struct emd_walk emd_walk;

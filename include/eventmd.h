@@ -58,13 +58,15 @@ int sqlite3_eventmd_init(struct sqlite3 *db, char **pzErrMsg,
 
 /* Problem bits found while parsing (eventmd_event.problems).  The text form
 ** is eventmd_event.problem. */
-#define EVENTMD_PROBLEM_UTF8 0x01      /* "invalid UTF-8" (bytes -> U+FFFD) */
-#define EVENTMD_PROBLEM_NUL 0x02       /* "NUL bytes" (NUL -> U+FFFD) */
-#define EVENTMD_PROBLEM_UNSAFE 0x04    /* not handed to cmark, or cmark needed
+#define EVENTMD_PROBLEM_UTF8 0x01 /* "invalid UTF-8" (bytes -> U+FFFD) */
+#define EVENTMD_PROBLEM_NUL 0x02  /* "NUL bytes" (NUL -> U+FFFD) */
+#define EVENTMD_PROBLEM_UNSAFE                                                 \
+  0x04                                 /* not handed to cmark, or cmark needed \
                                           more memory than a file may use */
 #define EVENTMD_PROBLEM_NO_TITLE 0x08  /* "no title" */
 #define EVENTMD_PROBLEM_NO_DATE 0x10   /* "no date" */
-#define EVENTMD_PROBLEM_DATE_DIFF 0x20 /* "date heading X differs from path" */
+#define EVENTMD_PROBLEM_DATE_DIFF 0x20 /* "date heading X differs from path" \
+                                        */
 
 /* One row of eventmd_sources.  Strings are UTF-8; NULL means SQL NULL. */
 typedef struct eventmd_source {
@@ -101,14 +103,14 @@ typedef struct eventmd_event {
   const char *day_index;    /* href of the date heading's link, or NULL */
   const char *problem;      /* "; "-joined problem texts, or NULL when clean */
   unsigned problems;        /* EVENTMD_PROBLEM_* bits */
-  int is_current;           /* see SPEC: no current-version change, or it is us */
-  uint32_t n_sources;       /* entries in sources[] */
-  uint32_t n_related;       /* entries in related[] */
-  uint32_t n_changes;       /* entries in changes[] */
+  int is_current;     /* see SPEC: no current-version change, or it is us */
+  uint32_t n_sources; /* entries in sources[] */
+  uint32_t n_related; /* entries in related[] */
+  uint32_t n_changes; /* entries in changes[] */
   const eventmd_source *sources;
   const eventmd_related *related;
   const eventmd_change *changes;
-  size_t mem_size; /* bytes held by this event (one allocation) */
+  size_t mem_size;               /* bytes held by this event (one allocation) */
   void (*xFree)(void *, void *); /* how the event is released (private) */
   void *pFreeCtx;                /* context of xFree (private) */
 } eventmd_event;

@@ -90,7 +90,8 @@ static void floor_dir(const char *dir, floor_acc *acc) {
         buf = malloc((size_t)st.st_size + 1);
         got = read(fd, buf, (size_t)st.st_size);
         close(fd);
-        doc = cmark_parse_document(buf, (size_t)(got < 0 ? 0 : got), CMARK_OPT_DEFAULT);
+        doc = cmark_parse_document(buf, (size_t)(got < 0 ? 0 : got),
+                                   CMARK_OPT_DEFAULT);
         cmark_node_free(doc);
         free(buf);
         acc->files++;
@@ -118,7 +119,8 @@ static void exec(sqlite3 *db, const char *fmt, ...) {
   va_start(ap, fmt);
   sql = sqlite3_vmprintf(fmt, ap);
   va_end(ap);
-  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) die("%s: %s", sql, err);
+  if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+    die("%s: %s", sql, err);
   sqlite3_free(sql);
 }
 
@@ -138,13 +140,16 @@ static double run(sqlite3 *db, const char *sql, sqlite3_int64 *first) {
 
 static sqlite3_int64 stat_of(sqlite3 *db, const char *key) {
   sqlite3_int64 v = -1;
-  char *sql = sqlite3_mprintf("SELECT json_extract(eventmd_stats(), '$.%s')", key);
+  char *sql =
+      sqlite3_mprintf("SELECT json_extract(eventmd_stats(), '$.%s')", key);
   run(db, sql, &v);
   sqlite3_free(sql);
   return v;
 }
 
-static double minf(double a, double b) { return a < b ? a : b; }
+static double minf(double a, double b) {
+  return a < b ? a : b;
+}
 
 /* A connection with an empty cache big enough to hold the whole corpus. */
 static sqlite3 *fresh(void) {
@@ -162,13 +167,19 @@ static void line(const char *what, double value, const char *unit,
                  const char *ratio_of, double ratio, const char *target,
                  int ok) {
   char v[64];
-  if (!strcmp(unit, "s")) snprintf(v, sizeof(v), "%.4f s", value);
-  else if (!strcmp(unit, "ms")) snprintf(v, sizeof(v), "%.3f ms", value * 1e3);
-  else if (!strcmp(unit, "us")) snprintf(v, sizeof(v), "%.1f us", value * 1e6);
-  else snprintf(v, sizeof(v), "%.1f %s", value, unit);
+  if (!strcmp(unit, "s"))
+    snprintf(v, sizeof(v), "%.4f s", value);
+  else if (!strcmp(unit, "ms"))
+    snprintf(v, sizeof(v), "%.3f ms", value * 1e3);
+  else if (!strcmp(unit, "us"))
+    snprintf(v, sizeof(v), "%.1f us", value * 1e6);
+  else
+    snprintf(v, sizeof(v), "%.1f %s", value, unit);
   printf("  %-44s %14s", what, v);
-  if (ratio_of) printf("  %9.4f x %-22s", ratio, ratio_of);
-  else printf("  %36s", "");
+  if (ratio_of)
+    printf("  %9.4f x %-22s", ratio, ratio_of);
+  else
+    printf("  %36s", "");
   if (target) {
     printf("  %-14s %s", target, ok ? "met" : "NOT MET");
     if (!ok) failures++;
@@ -216,8 +227,10 @@ static int rss_main(const char *root, const char *cache) {
   sqlite3 *db = open_db();
   char *sql;
   exec(db, "SELECT eventmd_config('cache_bytes', %s)", cache);
-  sql = sqlite3_mprintf("SELECT count(*), sum(length(title)), sum(length(summary)) "
-                        "FROM eventmd_events('%q')", root);
+  sql = sqlite3_mprintf(
+      "SELECT count(*), sum(length(title)), sum(length(summary)) "
+      "FROM eventmd_events('%q')",
+      root);
   run(db, sql, NULL);
   sqlite3_free(sql);
   sqlite3_close(db);
@@ -249,11 +262,16 @@ int main(int argc, char **argv) {
   if (argc != 3) die("usage: bench CORPUS_100K/archive CORPUS_20K/archive");
   root = argv[1];
   root20 = argv[2];
-  q_events = sqlite3_mprintf("SELECT count(*), sum(length(title)), sum(length(summary)) "
-                             "FROM eventmd_events('%q')", root);
-  q_sources = sqlite3_mprintf("SELECT count(*), count(DISTINCT domain) "
-                              "FROM eventmd_sources('%q')", root);
-  q_meta = sqlite3_mprintf("SELECT count(*), max(mtime) FROM eventmd_events('%q')", root);
+  q_events = sqlite3_mprintf(
+      "SELECT count(*), sum(length(title)), sum(length(summary)) "
+      "FROM eventmd_events('%q')",
+      root);
+  q_sources = sqlite3_mprintf(
+      "SELECT count(*), count(DISTINCT domain) "
+      "FROM eventmd_sources('%q')",
+      root);
+  q_meta = sqlite3_mprintf(
+      "SELECT count(*), max(mtime) FROM eventmd_events('%q')", root);
 
   /* Warm the page cache (every figure reads files from memory), and list
   ** the event paths for the lookups. */
@@ -265,11 +283,13 @@ int main(int argc, char **argv) {
     list.paths = malloc(sizeof(char *));
     list.cap = 1;
     floor_dir(root, &list);
-    if (list.npaths < 100000) die("%s holds only %ld event files", root, list.npaths);
+    if (list.npaths < 100000)
+      die("%s holds only %ld event files", root, list.npaths);
     floor_dir(root, &acc); /* read + parse once: page cache warm */
     /* 1,000 paths spread over the corpus. */
     look = malloc((size_t)nlook * sizeof(char *));
-    for (i = 0; i < nlook; i++) look[i] = list.paths[(size_t)i * (size_t)list.npaths / (size_t)nlook];
+    for (i = 0; i < nlook; i++)
+      look[i] = list.paths[(size_t)i * (size_t)list.npaths / (size_t)nlook];
     printf("eventmd %s benchmark: %ld event files (%.0f MB) in %s, %d CPUs\n\n",
            EVENTMD_VERSION, list.npaths, (double)acc.bytes / 1e6, root,
            (int)sysconf(_SC_NPROCESSORS_ONLN));
@@ -298,17 +318,26 @@ int main(int argc, char **argv) {
     t_warm_ev = minf(t_warm_ev, run(db, q_events, NULL));
     t_warm_src = minf(t_warm_src, run(db, q_sources, NULL));
   }
-  exec(db, "CREATE TABLE ev(path TEXT PRIMARY KEY, date, title, summary, cover_image, "
-           "day_index, is_current, n_sources, n_related, n_changes, size, mtime, problem)");
-  exec(db, "INSERT INTO ev SELECT path, date, title, summary, cover_image, day_index, "
-           "is_current, n_sources, n_related, n_changes, size, mtime, problem "
-           "FROM eventmd_events('%q')", root);
+  exec(db,
+       "CREATE TABLE ev(path TEXT PRIMARY KEY, date, title, summary, "
+       "cover_image, "
+       "day_index, is_current, n_sources, n_related, n_changes, size, mtime, "
+       "problem)");
+  exec(db,
+       "INSERT INTO ev SELECT path, date, title, summary, cover_image, "
+       "day_index, "
+       "is_current, n_sources, n_related, n_changes, size, mtime, problem "
+       "FROM eventmd_events('%q')",
+       root);
   exec(db, "CREATE TABLE src AS SELECT * FROM eventmd_sources('%q')", root);
   for (k = 0; k < 5; k++) {
-    t_nat_ev = minf(t_nat_ev, run(db, "SELECT count(*), sum(length(title)), "
-                                      "sum(length(summary)) FROM ev", NULL));
-    t_nat_src = minf(t_nat_src, run(db, "SELECT count(*), count(DISTINCT domain) FROM src",
-                                    NULL));
+    t_nat_ev = minf(t_nat_ev, run(db,
+                                  "SELECT count(*), sum(length(title)), "
+                                  "sum(length(summary)) FROM ev",
+                                  NULL));
+    t_nat_src =
+        minf(t_nat_src,
+             run(db, "SELECT count(*), count(DISTINCT domain) FROM src", NULL));
   }
 
   /* Metadata only: no file read. */
@@ -328,7 +357,8 @@ int main(int argc, char **argv) {
       for (k = 0; k < 3; k++) {
         if (q == 1) {
           exec(db, "SELECT eventmd_config('cache_bytes', 0)");
-          exec(db, "SELECT eventmd_config('cache_bytes', %lld)", (long long)2 << 30);
+          exec(db, "SELECT eventmd_config('cache_bytes', %lld)",
+               (long long)2 << 30);
         }
         if (sqlite3_prepare_v2(db, qs[q], -1, &st, NULL) != SQLITE_OK)
           die("%s", sqlite3_errmsg(db));
@@ -336,7 +366,8 @@ int main(int argc, char **argv) {
         for (i = 0; i < nlook; i++) {
           sqlite3_bind_text(st, 1, root, -1, SQLITE_STATIC);
           sqlite3_bind_text(st, 2, look[i], -1, SQLITE_STATIC);
-          if (sqlite3_step(st) != SQLITE_ROW) die("lookup of %s found nothing", look[i]);
+          if (sqlite3_step(st) != SQLITE_ROW)
+            die("lookup of %s found nothing", look[i]);
           sqlite3_reset(st);
         }
         *out[q] = minf(*out[q], (now() - t) / (double)nlook);
@@ -349,26 +380,36 @@ int main(int argc, char **argv) {
   /* One day, one month, the month joined to its sources. */
   {
     sqlite3_stmt *p;
-    sqlite3_prepare_v2(db, "SELECT date FROM ev WHERE date IS NOT NULL GROUP BY date "
-                           "ORDER BY count(*) DESC, date LIMIT 1", -1, &p, NULL);
-    if (sqlite3_step(p) == SQLITE_ROW) snprintf(day, sizeof(day), "%s", sqlite3_column_text(p, 0));
+    sqlite3_prepare_v2(
+        db,
+        "SELECT date FROM ev WHERE date IS NOT NULL GROUP BY date "
+        "ORDER BY count(*) DESC, date LIMIT 1",
+        -1, &p, NULL);
+    if (sqlite3_step(p) == SQLITE_ROW)
+      snprintf(day, sizeof(day), "%s", sqlite3_column_text(p, 0));
     sqlite3_finalize(p);
     memcpy(month, day, 7);
     month[7] = 0;
   }
   run(db, q_meta, NULL); /* folder summaries current */
-  sql = sqlite3_mprintf("SELECT count(*) FROM eventmd_events('%q') WHERE date = '%q'", root, day);
+  sql = sqlite3_mprintf(
+      "SELECT count(*) FROM eventmd_events('%q') WHERE date = '%q'", root, day);
   for (k = 0; k < 10; k++) t_day = minf(t_day, run(db, sql, NULL));
   sqlite3_free(sql);
-  sql = sqlite3_mprintf("SELECT count(*), sum(length(title)) FROM eventmd_events('%q') "
-                        "WHERE date BETWEEN '%q-01' AND '%q-31'", root, month, month);
+  sql = sqlite3_mprintf(
+      "SELECT count(*), sum(length(title)) FROM eventmd_events('%q') "
+      "WHERE date BETWEEN '%q-01' AND '%q-31'",
+      root, month, month);
   for (k = 0; k < 5; k++) t_month = minf(t_month, run(db, sql, &month_files));
   sqlite3_free(sql);
-  sql = sqlite3_mprintf("SELECT count(*), count(DISTINCT s.domain) FROM eventmd_events('%q') e "
-                        "JOIN eventmd_sources('%q') s ON s.event_path = e.path "
-                        "WHERE e.date BETWEEN '%q-01' AND '%q-31'", root, root, month, month);
+  sql = sqlite3_mprintf(
+      "SELECT count(*), count(DISTINCT s.domain) FROM eventmd_events('%q') e "
+      "JOIN eventmd_sources('%q') s ON s.event_path = e.path "
+      "WHERE e.date BETWEEN '%q-01' AND '%q-31'",
+      root, root, month, month);
   for (k = 0; k < 3; k++) {
-    exec(db, "SELECT eventmd_config('cache_bytes', 0)"); /* each file parsed now */
+    exec(db,
+         "SELECT eventmd_config('cache_bytes', 0)"); /* each file parsed now */
     exec(db, "SELECT eventmd_config('cache_bytes', %lld)", (long long)2 << 30);
     exec(db, "SELECT eventmd_config('reset_stats')");
     t_join = minf(t_join, run(db, sql, NULL));
@@ -378,10 +419,11 @@ int main(int argc, char **argv) {
   {
     /* Expected parses: the month's files in day folders, plus every file
     ** outside day folders (read for its heading date). */
-    sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM ev WHERE path GLOB '/news/*' "
-                          "AND date BETWEEN '%q-01' AND '%q-31') + "
-                          "(SELECT count(*) FROM ev WHERE path NOT GLOB '/news/*')",
-                          month, month);
+    sql = sqlite3_mprintf(
+        "SELECT (SELECT count(*) FROM ev WHERE path GLOB '/news/*' "
+        "AND date BETWEEN '%q-01' AND '%q-31') + "
+        "(SELECT count(*) FROM ev WHERE path NOT GLOB '/news/*')",
+        month, month);
     run(db, sql, &month_files);
     sqlite3_free(sql);
   }
@@ -403,43 +445,50 @@ int main(int argc, char **argv) {
   rss_cache = rss_child(argv[0], root, (long long)256 << 20);
 
   printf("  %-44s %14s  %36s  %-14s\n", "figure", "value", "ratio", "target");
-  line("floor: read + cmark_parse_document, 1 thread", t_floor, "s", NULL, 0, NULL, 1);
-  line("cold full scan, events", t_cold_ev, "s", "floor", t_cold_ev / t_floor, "<= 0.65",
-       t_cold_ev / t_floor <= 0.65);
-  line("cold full scan, sources", t_cold_src, "s", "floor", t_cold_src / t_floor, "<= 0.7",
-       t_cold_src / t_floor <= 0.7);
+  line("floor: read + cmark_parse_document, 1 thread", t_floor, "s", NULL, 0,
+       NULL, 1);
+  line("cold full scan, events", t_cold_ev, "s", "floor", t_cold_ev / t_floor,
+       "<= 0.65", t_cold_ev / t_floor <= 0.65);
+  line("cold full scan, sources", t_cold_src, "s", "floor",
+       t_cold_src / t_floor, "<= 0.7", t_cold_src / t_floor <= 0.7);
   line("native table, events query", t_nat_ev, "s", NULL, 0, NULL, 1);
-  line("warm full scan, events", t_warm_ev, "s", "native table", t_warm_ev / t_nat_ev, "<= 3",
-       t_warm_ev / t_nat_ev <= 3);
+  line("warm full scan, events", t_warm_ev, "s", "native table",
+       t_warm_ev / t_nat_ev, "<= 3", t_warm_ev / t_nat_ev <= 3);
   line("native table, sources query", t_nat_src, "s", NULL, 0, NULL, 1);
-  line("warm full scan, sources", t_warm_src, "s", "native table", t_warm_src / t_nat_src,
-       "<= 3", t_warm_src / t_nat_src <= 3);
+  line("warm full scan, sources", t_warm_src, "s", "native table",
+       t_warm_src / t_nat_src, "<= 3", t_warm_src / t_nat_src <= 3);
   line("metadata-only scan", t_meta, "s", "floor", t_meta / t_floor, "<= 0.15",
        t_meta / t_floor <= 0.15 && meta_read == 0);
-  printf("  %-44s %14lld\n", "  files read by it (eventmd_stats)", (long long)meta_read);
-  line("native primary-key lookup, per lookup", t_look_nat, "us", NULL, 0, NULL, 1);
+  printf("  %-44s %14lld\n", "  files read by it (eventmd_stats)",
+         (long long)meta_read);
+  line("native primary-key lookup, per lookup", t_look_nat, "us", NULL, 0, NULL,
+       1);
   line("path lookup, warm, per lookup", t_look_warm, "us", "native PK lookup",
        t_look_warm / t_look_nat, "<= 10", t_look_warm / t_look_nat <= 10);
-  line("one file's read + parse (floor / files)", per_file, "us", NULL, 0, NULL, 1);
+  line("one file's read + parse (floor / files)", per_file, "us", NULL, 0, NULL,
+       1);
   line("path lookup, cold, per lookup", t_look_cold, "us", "one read + parse",
        t_look_cold / per_file, "<= 2", t_look_cold / per_file <= 2);
-  line("one day (date =)", t_day, "ms", "cold full scan", t_day / t_cold_ev, "<= 0.001",
-       t_day / t_cold_ev <= 0.001);
-  line("one month (BETWEEN)", t_month, "ms", "cold full scan", t_month / t_cold_ev, NULL, 1);
+  line("one day (date =)", t_day, "ms", "cold full scan", t_day / t_cold_ev,
+       "<= 0.001", t_day / t_cold_ev <= 0.001);
+  line("one month (BETWEEN)", t_month, "ms", "cold full scan",
+       t_month / t_cold_ev, NULL, 1);
   line("that month joined to sources, cold", t_join, "ms", "cold full scan",
        t_join / t_cold_ev, NULL, 1);
-  printf("  %-44s %14lld  (files in the month + outside day folders: %lld) %s\n",
-         "  files parsed by the join", (long long)join_parsed, (long long)month_files,
-         join_parsed == month_files ? "met" : "NOT MET");
+  printf(
+      "  %-44s %14lld  (files in the month + outside day folders: %lld) %s\n",
+      "  files parsed by the join", (long long)join_parsed,
+      (long long)month_files, join_parsed == month_files ? "met" : "NOT MET");
   if (join_parsed != month_files) failures++;
-  line("LIMIT 1, cold", t_limit, "ms", "cold full scan", t_limit / t_cold_ev, "< 0.001",
-       t_limit / t_cold_ev < 0.001);
-  line("peak RSS, cache off, 20,000 files", (double)rss20 / 1024, "MiB", NULL, 0, "<= 64 MiB",
-       rss20 <= 64 * 1024);
-  line("peak RSS, cache off, 100,000 files", (double)rss100 / 1024, "MiB", "20,000 files",
-       (double)rss100 / (double)rss20, "<= 1.1", rss100 <= 64 * 1024 && rss100 <= rss20 * 1.1);
-  line("peak RSS, 256 MiB cache, 100,000 files", (double)rss_cache / 1024, "MiB", NULL, 0,
-       "<= 320 MiB", rss_cache <= 320 * 1024);
+  line("LIMIT 1, cold", t_limit, "ms", "cold full scan", t_limit / t_cold_ev,
+       "< 0.001", t_limit / t_cold_ev < 0.001);
+  line("peak RSS, cache off, 20,000 files", (double)rss20 / 1024, "MiB", NULL,
+       0, "<= 64 MiB", rss20 <= 64 * 1024);
+  line("peak RSS, cache off, 100,000 files", (double)rss100 / 1024, "MiB",
+       "20,000 files", (double)rss100 / (double)rss20, "<= 1.1",
+       rss100 <= 64 * 1024 && rss100 <= rss20 * 1.1);
+  line("peak RSS, 256 MiB cache, 100,000 files", (double)rss_cache / 1024,
+       "MiB", NULL, 0, "<= 320 MiB", rss_cache <= 320 * 1024);
   printf("\nday %s, month %s; %d target%s not met\n", day, month, failures,
          failures == 1 ? "" : "s");
   sqlite3_free(q_events);

@@ -302,13 +302,9 @@ static void read_row(sqlite3_stmt *st) {
           fail("a text column holds a NUL byte", name);
         break;
       }
-      case SQLITE_INTEGER:
-        (void)sqlite3_column_int64(st, i);
-        break;
-      case SQLITE_NULL:
-        break;
-      default:
-        fail("unexpected column type", name);
+      case SQLITE_INTEGER: (void)sqlite3_column_int64(st, i); break;
+      case SQLITE_NULL: break;
+      default: fail("unexpected column type", name);
     }
   }
 }

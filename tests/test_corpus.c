@@ -13,7 +13,8 @@
 
 static const char *corpus_dir(void) {
   const char *d = getenv("EVENTMD_CORPUS");
-  if (!d) fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
+  if (!d)
+    fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
   return d;
 }
 
@@ -52,12 +53,12 @@ static long compare(sqlite3 *db, int t, const char *src) {
   int dir;
   for (dir = 0; dir < 2; dir++) {
     char *q = dir == 0
-                  ? sqlite3_mprintf("SELECT %s FROM exp_%s EXCEPT SELECT %s FROM %s",
-                                    tables[t].cols, tables[t].table,
-                                    tables[t].cols, src)
-                  : sqlite3_mprintf("SELECT %s FROM %s EXCEPT SELECT %s FROM exp_%s",
-                                    tables[t].cols, src, tables[t].cols,
-                                    tables[t].table);
+                  ? sqlite3_mprintf(
+                        "SELECT %s FROM exp_%s EXCEPT SELECT %s FROM %s",
+                        tables[t].cols, tables[t].table, tables[t].cols, src)
+                  : sqlite3_mprintf(
+                        "SELECT %s FROM %s EXCEPT SELECT %s FROM exp_%s",
+                        tables[t].cols, src, tables[t].cols, tables[t].table);
     char *rows = tu_query(db, "%s", q);
     if (!strncmp(rows, "ERROR", 5)) fail_msg("%s: %s", q, rows);
     if (*rows) {
@@ -84,7 +85,8 @@ static void check_form(sqlite3 *db, int tvf, const char *root) {
   for (t = 0; t < 4; t++) {
     char *src = tvf ? sqlite3_mprintf("eventmd_%s('%q')", tables[t].table, root)
                     : sqlite3_mprintf("temp.t_%s", tables[t].table);
-    sqlite3_int64 want = tu_int(db, "SELECT count(*) FROM exp_%s", tables[t].table);
+    sqlite3_int64 want =
+        tu_int(db, "SELECT count(*) FROM exp_%s", tables[t].table);
     sqlite3_int64 got = tu_int(db, "SELECT count(*) FROM %s", src);
     print_message("  %-8s %-28s %lld rows (expected %lld)\n", tables[t].table,
                   tvf ? "table-valued function" : "CREATE VIRTUAL TABLE",

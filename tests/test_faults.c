@@ -21,12 +21,12 @@
 enum { F_NONE, F_FAIL, F_EINTR_ONCE, F_SHORT, F_UNLINK, F_GROW, F_SHRINK };
 
 static struct {
-  const char *fn;    /* "openat", "fstat", "read", ... */
-  const char *name;  /* the path (or its last part) to hit */
-  int mode;          /* F_* */
-  int err;           /* errno for F_FAIL */
-  int hits;          /* times it fired */
-  char dir[4096];    /* the archive, for F_UNLINK/F_GROW paths */
+  const char *fn;   /* "openat", "fstat", "read", ... */
+  const char *name; /* the path (or its last part) to hit */
+  int mode;         /* F_* */
+  int err;          /* errno for F_FAIL */
+  int hits;         /* times it fired */
+  char dir[4096];   /* the archive, for F_UNLINK/F_GROW paths */
 } plan;
 
 /* fd -> name of what was opened, for read/fstat/getdents64 faults. */
@@ -49,7 +49,8 @@ static int hit(const char *fn, const char *name) {
 }
 
 static void remember(int fd, const char *name) {
-  if (fd >= 0 && fd < 1024) snprintf(fdname[fd], sizeof(fdname[fd]), "%.4000s", name);
+  if (fd >= 0 && fd < 1024)
+    snprintf(fdname[fd], sizeof(fdname[fd]), "%.4000s", name);
 }
 static const char *name_of(int fd) {
   return fd >= 0 && fd < 1024 ? fdname[fd] : "";
@@ -64,7 +65,8 @@ ssize_t __real_read(int fd, void *buf, size_t n);
 ssize_t __real_getdents64(int fd, void *buf, size_t n);
 
 static void full_path(char *out, size_t n, const char *rel) {
-  if ((size_t)snprintf(out, n, "%.3000s/%.200s", plan.dir, rel) >= n) out[0] = 0;
+  if ((size_t)snprintf(out, n, "%.3000s/%.200s", plan.dir, rel) >= n)
+    out[0] = 0;
 }
 
 int __wrap_openat(int dirfd, const char *path, int flags, ...) {
@@ -141,9 +143,7 @@ ssize_t __wrap_read(int fd, void *buf, size_t n) {
     int w;
     plan.hits++;
     switch (plan.mode) {
-      case F_FAIL:
-        errno = plan.err;
-        return -1;
+      case F_FAIL: errno = plan.err; return -1;
       case F_EINTR_ONCE:
         if (!intr_done) {
           intr_done = 1;
@@ -159,17 +159,17 @@ ssize_t __wrap_read(int fd, void *buf, size_t n) {
         if (plan.hits == 1) {
           /* The file changes after fstat, before its bytes are read. */
           full_path(p, sizeof(p), plan.name);
-          w = __real_open(p, O_WRONLY | (plan.mode == F_GROW ? O_APPEND : O_TRUNC));
+          w = __real_open(
+              p, O_WRONLY | (plan.mode == F_GROW ? O_APPEND : O_TRUNC));
           if (w >= 0) {
-            const char *more = plan.mode == F_GROW ? "\nGrown paragraph.\n"
-                                                   : "# Shrunk\n";
+            const char *more =
+                plan.mode == F_GROW ? "\nGrown paragraph.\n" : "# Shrunk\n";
             if (write(w, more, strlen(more)) < 0) fail_msg("write");
             close(w);
           }
         }
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return __real_read(fd, buf, n);
@@ -209,12 +209,14 @@ static char *archive(void) {
 
 /* Rows as "path|problem" lines, all of them. */
 static char *rows(sqlite3 *db, const char *d) {
-  return tu_query(db, "SELECT path, problem FROM eventmd_events('%q') ORDER BY path", d);
+  return tu_query(
+      db, "SELECT path, problem FROM eventmd_events('%q') ORDER BY path", d);
 }
 
 static const char *ALL_CLEAN =
     "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-    "/news/2015/1/2/victim.md|~\n/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n";
+    "/news/2015/1/2/victim.md|~\n/news/2015/1/3/d.md|~\n/news/2015/1/4/"
+    "e.md|~\n";
 
 /* Run the scan with one fault planned; compare all rows with want. */
 static void expect_rows(const char *fn, const char *name, int mode, int err,
@@ -229,8 +231,8 @@ static void expect_rows(const char *fn, const char *name, int mode, int err,
   hits = plan.hits;
   plan_set(NULL, NULL, F_NONE, 0);
   if (strcmp(got, want) != 0)
-    fail_msg("fault %s(%s) mode %d errno %d:\nwant:\n%s\ngot:\n%s", fn, name, mode, err,
-             want, got);
+    fail_msg("fault %s(%s) mode %d errno %d:\nwant:\n%s\ngot:\n%s", fn, name,
+             mode, err, want, got);
   if (hits == 0) fail_msg("fault %s(%s) never fired", fn, name);
   free(got);
   sqlite3_close(db);
@@ -243,36 +245,42 @@ static void test_folder_faults(void **state) {
   expect_rows("openat", "2", F_FAIL, EACCES,
               "/news/2015/1/2/|unreadable folder: Permission denied\n"
               "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
-  expect_rows("openat", "3", F_FAIL, EMFILE,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|~\n"
-              "/news/2015/1/3/|unreadable folder: Too many open files\n"
-              "/news/2015/1/4/e.md|~\n");
-  expect_rows("openat", "4", F_FAIL, EIO,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|~\n/news/2015/1/3/d.md|~\n"
-              "/news/2015/1/4/|unreadable folder: Input/output error\n");
-  expect_rows("getdents64", "3", F_FAIL, EIO,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|~\n"
-              "/news/2015/1/3/|unreadable folder: Input/output error\n"
-              "/news/2015/1/4/e.md|~\n");
+  expect_rows(
+      "openat", "3", F_FAIL, EMFILE,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|~\n"
+      "/news/2015/1/3/|unreadable folder: Too many open files\n"
+      "/news/2015/1/4/e.md|~\n");
+  expect_rows(
+      "openat", "4", F_FAIL, EIO,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|~\n/news/2015/1/3/d.md|~\n"
+      "/news/2015/1/4/|unreadable folder: Input/output error\n");
+  expect_rows(
+      "getdents64", "3", F_FAIL, EIO,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|~\n"
+      "/news/2015/1/3/|unreadable folder: Input/output error\n"
+      "/news/2015/1/4/e.md|~\n");
 }
 
 static void test_file_faults(void **state) {
   (void)state;
-  expect_rows("openat", "victim.md", F_FAIL, EACCES,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|unreadable: Permission denied\n"
-              "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
-  expect_rows("fstat", "victim.md", F_FAIL, EIO,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
-              "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
-  expect_rows("read", "victim.md", F_FAIL, EIO,
-              "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-              "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
-              "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
+  expect_rows(
+      "openat", "victim.md", F_FAIL, EACCES,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|unreadable: Permission denied\n"
+      "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
+  expect_rows(
+      "fstat", "victim.md", F_FAIL, EIO,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
+      "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
+  expect_rows(
+      "read", "victim.md", F_FAIL, EIO,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
+      "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
   /* Transient: EINTR is retried, short reads are read to the end. */
   expect_rows("read", "victim.md", F_EINTR_ONCE, 0, ALL_CLEAN);
   expect_rows("read", "victim.md", F_SHORT, 0, ALL_CLEAN);
@@ -289,10 +297,11 @@ static void test_stat_fault_warm(void **state) {
   got = rows(db, d);
   assert_true(plan.hits > 0);
   plan_set(NULL, NULL, F_NONE, 0);
-  assert_string_equal(got,
-                      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
-                      "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
-                      "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
+  assert_string_equal(
+      got,
+      "/news/2015/1/2/a.md|~\n/news/2015/1/2/b.md|~\n/news/2015/1/2/c.md|~\n"
+      "/news/2015/1/2/victim.md|unreadable: Input/output error\n"
+      "/news/2015/1/3/d.md|~\n/news/2015/1/4/e.md|~\n");
   free(got);
   sqlite3_close(db);
   tu_rmrf(d);
@@ -310,13 +319,17 @@ static void test_deleted_between_walk_and_read(void **state) {
     plan_set("openat", "victim.md", F_UNLINK, 0);
     /* full_path() needs the relative path: keep it in dir. */
     snprintf(plan.dir, sizeof(plan.dir), "%s/news/2015/1/2", d);
-    got = tu_query(db, "SELECT path, title, problem FROM eventmd_events('%q') ORDER BY path", d);
+    got = tu_query(
+        db,
+        "SELECT path, title, problem FROM eventmd_events('%q') ORDER BY path",
+        d);
     assert_int_equal(plan.hits, 1);
     plan_set(NULL, NULL, F_NONE, 0);
-    assert_string_equal(got,
-                        "/news/2015/1/2/a.md|Title a|~\n/news/2015/1/2/b.md|Title b|~\n"
-                        "/news/2015/1/2/c.md|Title c|~\n/news/2015/1/3/d.md|Title d|~\n"
-                        "/news/2015/1/4/e.md|Title e|~\n");
+    assert_string_equal(
+        got,
+        "/news/2015/1/2/a.md|Title a|~\n/news/2015/1/2/b.md|Title b|~\n"
+        "/news/2015/1/2/c.md|Title c|~\n/news/2015/1/3/d.md|Title d|~\n"
+        "/news/2015/1/4/e.md|Title e|~\n");
     free(got);
     sqlite3_close(db);
     tu_rmrf(d);
@@ -337,15 +350,16 @@ static void test_changes_while_read(void **state) {
     tu_exec(db, "SELECT eventmd_config('threads', 1)");
     snprintf(plan.dir, sizeof(plan.dir), "%s/news/2015/1/2", d);
     plan_set("read", "victim.md", mode, 0);
-    got = tu_query(db, "SELECT title, summary, size FROM eventmd_events('%q') "
-                       "WHERE path = '/news/2015/1/2/victim.md'", d);
+    got = tu_query(db,
+                   "SELECT title, summary, size FROM eventmd_events('%q') "
+                   "WHERE path = '/news/2015/1/2/victim.md'",
+                   d);
     assert_true(plan.hits >= 2); /* read again after the change */
     plan_set(NULL, NULL, F_NONE, 0);
     snprintf(p, sizeof(p), "%s/news/2015/1/2/victim.md", d);
     assert_int_equal(stat(p, &st), 0);
-    want = sqlite3_mprintf(mode == F_GROW
-                               ? "Title victim|Summary victim|%lld\n"
-                               : "Shrunk|~|%lld\n",
+    want = sqlite3_mprintf(mode == F_GROW ? "Title victim|Summary victim|%lld\n"
+                                          : "Shrunk|~|%lld\n",
                            (long long)st.st_size);
     /* Grown: the new paragraph lies after the Source list, so it is not
     ** summary; the size is the new one.  Shrunk: the new text entirely. */
@@ -366,8 +380,10 @@ static void test_root_faults(void **state) {
   plan_set("open", d, F_FAIL, EACCES);
   got = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
   assert_int_equal(plan.hits, 1);
-  want = sqlite3_mprintf("ERROR: eventmd: root '%s' is not a readable directory "
-                         "(Permission denied)", d);
+  want = sqlite3_mprintf(
+      "ERROR: eventmd: root '%s' is not a readable directory "
+      "(Permission denied)",
+      d);
   assert_string_equal(got, want);
   free(got);
   sqlite3_free(want);
@@ -375,8 +391,10 @@ static void test_root_faults(void **state) {
   plan_set("getdents64", ".", F_FAIL, EIO);
   got = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
   assert_int_equal(plan.hits, 1);
-  want = sqlite3_mprintf("ERROR: eventmd: root '%s' is not a readable directory "
-                         "(Input/output error)", d);
+  want = sqlite3_mprintf(
+      "ERROR: eventmd: root '%s' is not a readable directory "
+      "(Input/output error)",
+      d);
   assert_string_equal(got, want);
   free(got);
   sqlite3_free(want);
@@ -408,13 +426,16 @@ static void test_permissions_unprivileged(void **state) {
         "/news/2015/1/2/victim.md|unreadable: Permission denied\n"
         "/news/2015/1/3/|unreadable folder: Permission denied\n"
         "/news/2015/1/4/e.md|~\n";
-    if (geteuid() == 0 && (setgroups(0, NULL) || setgid(65534) || setuid(65534))) _exit(3);
+    if (geteuid() == 0 &&
+        (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+      _exit(3);
     if (geteuid() == 0) _exit(4);
     db = tu_open();
     got = rows(db, d);
     sqlite3_close(db);
     if (strcmp(got, want) != 0) {
-      fprintf(stderr, "as uid %d:\nwant:\n%s\ngot:\n%s\n", (int)geteuid(), want, got);
+      fprintf(stderr, "as uid %d:\nwant:\n%s\ngot:\n%s\n", (int)geteuid(), want,
+              got);
       free(got);
       free(d);
       _exit(1);

@@ -14,10 +14,10 @@
 #include "testutil.h"
 
 static sqlite3_mem_methods real_mem;
-static int fail_at;     /* 0: no failure */
-static int persistent;  /* every allocation from fail_at on fails */
-static int count;       /* allocations so far (atomic) */
-static int failed;      /* a failure was injected in this run */
+static int fail_at;    /* 0: no failure */
+static int persistent; /* every allocation from fail_at on fails */
+static int count;      /* allocations so far (atomic) */
+static int failed;     /* a failure was injected in this run */
 
 static int should_fail(void) {
   int n = __atomic_add_fetch(&count, 1, __ATOMIC_RELAXED);
@@ -28,7 +28,9 @@ static int should_fail(void) {
   return 0;
 }
 
-static void *oom_malloc(int n) { return should_fail() ? NULL : real_mem.xMalloc(n); }
+static void *oom_malloc(int n) {
+  return should_fail() ? NULL : real_mem.xMalloc(n);
+}
 static void *oom_realloc(void *p, int n) {
   return should_fail() ? NULL : real_mem.xRealloc(p, n);
 }
@@ -42,7 +44,8 @@ static const char *queries[] = {
     "SELECT * FROM eventmd_sources('%q') ORDER BY event_path, ordinal",
     "SELECT * FROM eventmd_related('%q') ORDER BY event_path, ordinal",
     "SELECT * FROM eventmd_changes('%q') ORDER BY event_path, ordinal",
-    "SELECT path, length(markdown) FROM eventmd_events('%q') WHERE date >= '2016' "
+    "SELECT path, length(markdown) FROM eventmd_events('%q') WHERE date >= "
+    "'2016' "
     "ORDER BY date, path",
 };
 #define NQ (int)(sizeof(queries) / sizeof(queries[0]))
@@ -64,15 +67,21 @@ static int one_run(int threads) {
     return 0;
   }
   {
-    char *sql = sqlite3_mprintf("SELECT eventmd_config('threads', %d)", threads);
+    char *sql =
+        sqlite3_mprintf("SELECT eventmd_config('threads', %d)", threads);
     if (!sql || sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) ok = 0;
     sqlite3_free(sql);
   }
   for (i = 0; i < NQ && ok; i++) {
     char *got = tu_query(db, queries[i], archive_dir);
     if (!strncmp(got, "ERROR: ", 7)) {
-      if (sqlite3_errcode(db) != SQLITE_NOMEM && strcmp(got, "ERROR: out of memory"))
-        fail_msg("query %d failed with something other than NOMEM at fault %d (%s): %s (code %d)", i, fail_at, persistent ? "persistent" : "transient", got, sqlite3_extended_errcode(db));
+      if (sqlite3_errcode(db) != SQLITE_NOMEM &&
+          strcmp(got, "ERROR: out of memory"))
+        fail_msg(
+            "query %d failed with something other than NOMEM at fault %d (%s): "
+            "%s (code %d)",
+            i, fail_at, persistent ? "persistent" : "transient", got,
+            sqlite3_extended_errcode(db));
       ok = 0;
     } else if (expected[i] && strcmp(got, expected[i]) != 0) {
       fail_msg("query %d gave wrong rows under fault %d (%s):\n%s", i, fail_at,
@@ -99,12 +108,14 @@ static void loop(int is_persistent, int threads) {
     after = sqlite3_memory_used();
     if (after != before)
       fail_msg("leak with fault at %d (%s): %lld bytes", n,
-               persistent ? "persistent" : "transient", (long long)(after - before));
+               persistent ? "persistent" : "transient",
+               (long long)(after - before));
     if (ok && !failed) {
-      print_message("  %s, %d thread%s: allocations 1..%d failed in turn (every "
-                    "%d%s); run %d needed no failure\n",
-                    persistent ? "persistent" : "transient", threads,
-                    threads == 1 ? "" : "s", n - 1, step, step == 1 ? "st" : "th", n);
+      print_message(
+          "  %s, %d thread%s: allocations 1..%d failed in turn (every "
+          "%d%s); run %d needed no failure\n",
+          persistent ? "persistent" : "transient", threads,
+          threads == 1 ? "" : "s", n - 1, step, step == 1 ? "st" : "th", n);
       break;
     }
     if (n > 200000) fail_msg("runaway loop");

@@ -19,9 +19,9 @@
 
 #include "eventmd.h"
 
-#define SEED_PATH                                                           \
-  "/news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-"   \
-  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"     \
+#define SEED_PATH                                                         \
+  "/news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-" \
+  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"   \
   "cairo-have-agreed-to.md"
 
 /* ------------------------------------------------------------------------
@@ -78,13 +78,20 @@ static char *render(const eventmd_event *ev, const char *what) {
   char *out = calloc(1, 1), num[32];
   size_t n = 0;
   uint32_t i;
-  if (!strcmp(what, "title")) put(&out, &n, ev->title);
-  else if (!strcmp(what, "summary")) put(&out, &n, ev->summary);
-  else if (!strcmp(what, "date")) put(&out, &n, ev->date);
-  else if (!strcmp(what, "cover")) put(&out, &n, ev->cover_image);
-  else if (!strcmp(what, "day_index")) put(&out, &n, ev->day_index);
-  else if (!strcmp(what, "problem")) put(&out, &n, ev->problem);
-  else if (!strcmp(what, "is_current")) put(&out, &n, ev->is_current ? "1" : "0");
+  if (!strcmp(what, "title"))
+    put(&out, &n, ev->title);
+  else if (!strcmp(what, "summary"))
+    put(&out, &n, ev->summary);
+  else if (!strcmp(what, "date"))
+    put(&out, &n, ev->date);
+  else if (!strcmp(what, "cover"))
+    put(&out, &n, ev->cover_image);
+  else if (!strcmp(what, "day_index"))
+    put(&out, &n, ev->day_index);
+  else if (!strcmp(what, "problem"))
+    put(&out, &n, ev->problem);
+  else if (!strcmp(what, "is_current"))
+    put(&out, &n, ev->is_current ? "1" : "0");
   else if (!strcmp(what, "counts")) {
     snprintf(num, sizeof(num), "%u/%u/%u", ev->n_sources, ev->n_related,
              ev->n_changes);
@@ -254,25 +261,28 @@ static const rule_case cases[] = {
     {"plain text: image gives its alt text, link its text",
      H "# See ![the *alt*](i.png) and [link](u)\n", P, "title",
      "See the alt and link"},
-    {"plain text: raw inline HTML dropped", H "# a <span class=\"x\">b</span> c\n",
-     P, "title", "a b c"},
-    {"plain text: entities decoded", H "# Sisi&#039;s &amp; &quot;q&quot; &copy; &#x41;\n",
-     P, "title", "Sisi's & \"q\" \xC2\xA9 A"},
-    {"plain text: backslash escapes decoded", H "# a \\* b \\_ c \\[d\\] \\# \\\\\n",
-     P, "title", "a * b _ c [d] # \\"},
+    {"plain text: raw inline HTML dropped",
+     H "# a <span class=\"x\">b</span> c\n", P, "title", "a b c"},
+    {"plain text: entities decoded",
+     H "# Sisi&#039;s &amp; &quot;q&quot; &copy; &#x41;\n", P, "title",
+     "Sisi's & \"q\" \xC2\xA9 A"},
+    {"plain text: backslash escapes decoded",
+     H "# a \\* b \\_ c \\[d\\] \\# \\\\\n", P, "title", "a * b _ c [d] # \\"},
     {"plain text: soft break is one space", H "# T\n\nline one\nline two\n", P,
      "summary", "line one line two"},
-    {"plain text: hard break is a newline", H "# T\n\nline one  \nline two\n", P,
-     "summary", "line one\nline two"},
+    {"plain text: hard break is a newline", H "# T\n\nline one  \nline two\n",
+     P, "summary", "line one\nline two"},
     {"plain text: leading and trailing space trimmed",
-     H "# T\n\n### Related:\n\n1. [  padded title  ](/news/2017/10/9/y.md)\n", P,
-     "related", "padded title|/news/2017/10/9/y.md|2017-10-09|~"},
+     H "# T\n\n### Related:\n\n1. [  padded title  ](/news/2017/10/9/y.md)\n",
+     P, "related", "padded title|/news/2017/10/9/y.md|2017-10-09|~"},
     /* Title. */
-    {"title: setext H1", "### [2014-02-13](/news/2014/02/13/index.md)\n\nThe "
-                         "title\n=========\n\nsummary\n",
+    {"title: setext H1",
+     "### [2014-02-13](/news/2014/02/13/index.md)\n\nThe "
+     "title\n=========\n\nsummary\n",
      P, "title", "The title"},
     {"title: first H1 wins", H "# One\n\n# Two\n", P, "title", "One"},
-    {"title: none gives a problem", H "## Not a title\n", P, "problem", "no title"},
+    {"title: none gives a problem", H "## Not a title\n", P, "problem",
+     "no title"},
     {"title: empty H1 is no title", H "#\n\ntext\n", P, "title", "~"},
     /* Summary. */
     {"summary: paragraphs joined by a blank line",
@@ -280,33 +290,34 @@ static const rule_case cases[] = {
      "first para\n\nsecond para"},
     {"summary: NULL when the H1 is followed by a heading",
      H "# T\n### Source:\n1. [A](http://a.com/)\n", P, "summary", "~"},
-    {"summary: HTML blocks are not text", H "# T\n\n<div>\nhidden\n</div>\n\nshown\n",
-     P, "summary", "shown"},
+    {"summary: HTML blocks are not text",
+     H "# T\n\n<div>\nhidden\n</div>\n\nshown\n", P, "summary", "shown"},
     /* Date heading. */
     {"date heading: link href is day_index", H "# T\n", "/x.md", "day_index",
      "/news/2014/02/13/index.md"},
-    {"date heading: gives the date when the path has none", H "# T\n", "/drafts/x.md",
-     "date", "2014-02-13"},
-    {"date heading: without a link, no day_index",
-     "### 2014-02-13\n\n# T\n", "/x.md", "day_index", "~"},
-    {"date heading: after the H1 it does not count",
-     "# T\n\n### 2014-02-13\n", "/x.md", "problem", "no date"},
+    {"date heading: gives the date when the path has none", H "# T\n",
+     "/drafts/x.md", "date", "2014-02-13"},
+    {"date heading: without a link, no day_index", "### 2014-02-13\n\n# T\n",
+     "/x.md", "day_index", "~"},
+    {"date heading: after the H1 it does not count", "# T\n\n### 2014-02-13\n",
+     "/x.md", "problem", "no date"},
     {"date heading: differs from the path",
      "### [2014-02-12](/news/2014/02/12/index.md)\n\n# T\n", P, "problem",
      "date heading 2014-02-12 differs from path"},
     {"date heading: path date wins", "### 2014-02-12\n\n# T\n", P, "date",
      "2014-02-13"},
-    {"date heading: not a real date", "### 2014-02-30\n\n# T\n", "/x.md", "date",
-     "~"},
+    {"date heading: not a real date", "### 2014-02-30\n\n# T\n", "/x.md",
+     "date", "~"},
     /* Path dates. */
-    {"path date: unpadded month and day", "# T\n", "/news/2017/10/9/x.md", "date",
-     "2017-10-09"},
-    {"path date: first run of folders", "# T\n", "/2014/x/2015/3/4/2016/5/6/a.md",
-     "date", "2015-03-04"},
+    {"path date: unpadded month and day", "# T\n", "/news/2017/10/9/x.md",
+     "date", "2017-10-09"},
+    {"path date: first run of folders", "# T\n",
+     "/2014/x/2015/3/4/2016/5/6/a.md", "date", "2015-03-04"},
     {"path date: the file name is not a folder", "# T\n", "/news/2014/02/13.md",
      "date", "~"},
     {"path date: invalid day", "# T\n", "/news/2015/2/29/a.md", "date", "~"},
-    {"path date: leap day", "# T\n", "/news/2016/2/29/a.md", "date", "2016-02-29"},
+    {"path date: leap day", "# T\n", "/news/2016/2/29/a.md", "date",
+     "2016-02-29"},
     /* Sections. */
     {"sections: heading spellings",
      H "# T\n\n## SOURCES\n\n1. [A](http://a.com/x)\n\n#### related :\n\n"
@@ -335,60 +346,72 @@ static const rule_case cases[] = {
      H "# T\n\n### Source:\n\n1. Print edition, page *4*\n", P, "sources",
      "Print edition, page 4|~|~"},
     {"items: Cover Image in any case sets cover_image, first wins",
-     H "# T\n\n### Source:\n\n1. [A](http://a.com/)\n2. [cover IMAGE](http://c/1.jpg)\n"
+     H "# T\n\n### Source:\n\n1. [A](http://a.com/)\n2. [cover "
+       "IMAGE](http://c/1.jpg)\n"
        "3. [Cover Image](http://c/2.jpg)\n",
      P, "cover", "http://c/1.jpg"},
     {"items: Cover Image items are not sources rows",
-     H "# T\n\n### Source:\n\n1. [A](http://a.com/)\n2. [COVER IMAGE](http://c/1.jpg)\n",
+     H "# T\n\n### Source:\n\n1. [A](http://a.com/)\n2. [COVER "
+       "IMAGE](http://c/1.jpg)\n",
      P, "counts", "1/0/0"},
     {"items: emphasis inside the link text is not the annotation",
-     H "# T\n\n### Related:\n\n1. [a _Context: no_ b](/news/2015/1/2/b.md)\n", P,
-     "related", "a Context: no b|/news/2015/1/2/b.md|2015-01-02|~"},
+     H "# T\n\n### Related:\n\n1. [a _Context: no_ b](/news/2015/1/2/b.md)\n",
+     P, "related", "a Context: no b|/news/2015/1/2/b.md|2015-01-02|~"},
     {"items: the annotation after the link",
-     H "# T\n\n### Related:\n\n1. [a _b_](/r.md) text _Context: Cairo, Giza_ _x_\n",
+     H "# T\n\n### Related:\n\n1. [a _b_](/r.md) text _Context: Cairo, Giza_ "
+       "_x_\n",
      P, "related", "a b|/r.md|~|Cairo, Giza"},
     {"items: annotation in another paragraph does not count",
      H "# T\n\n### Related:\n\n1. [a](/r.md)\n\n   _Context: later_\n", P,
      "related", "a|/r.md|~|~"},
     {"items: first link of the item",
-     H "# T\n\n### Related:\n\n1. see [a](/a.md) and [b](/b.md)\n", P, "related",
-     "a|/a.md|~|~"},
+     H "# T\n\n### Related:\n\n1. see [a](/a.md) and [b](/b.md)\n", P,
+     "related", "a|/a.md|~|~"},
     {"items: link URL entities and escapes decoded",
      H "# T\n\n### Source:\n\n1. [A](http://a.com/?x=1&amp;y=\\_2)\n", P,
      "sources", "A|http://a.com/?x=1&y=_2|a.com"},
     /* Changes annotations. */
     {"changes: date-time and label",
-     H "# T\n\n### Changes:\n\n1. [v1](/v1.md) _2017-08-25 03:40:01 (First version)_\n"
+     H "# T\n\n### Changes:\n\n1. [v1](/v1.md) _2017-08-25 03:40:01 (First "
+       "version)_\n"
        "2. [v2](" P ") _(Current version)_\n",
      P, "changes",
-     "v1|/v1.md|2017-08-25 03:40:01|First version|0\nv2|" P "|~|Current version|1"},
+     "v1|/v1.md|2017-08-25 03:40:01|First version|0\nv2|" P
+     "|~|Current version|1"},
     {"changes: current version elsewhere makes is_current 0",
-     H "# T\n\n### Changes:\n\n1. [v2](/news/2014/02/13/y.md) _(Current version)_\n",
+     H "# T\n\n### Changes:\n\n1. [v2](/news/2014/02/13/y.md) _(Current "
+       "version)_\n",
      P, "is_current", "0"},
     {"changes: no current version change is current",
-     H "# T\n\n### Changes:\n\n1. [v1](/v1.md) _2017-08-25 03:40:01 (First version)_\n",
+     H "# T\n\n### Changes:\n\n1. [v1](/v1.md) _2017-08-25 03:40:01 (First "
+       "version)_\n",
      P, "is_current", "1"},
     {"changes: a date-time without label, a label without parentheses",
      H "# T\n\n### Changes:\n\n1. [a](/a.md) _2017-08-25 03:40:01_\n"
        "2. [b](/b.md) _Update_\n",
      P, "changes", "a|/a.md|2017-08-25 03:40:01|~|0\nb|/b.md|~|Update|0"},
     {"changes: an item without a link still has its annotation",
-     H "# T\n\n### Changes:\n\n1. Edited by hand _2017-08-25 03:40:01 (Update)_\n",
-     P, "changes", "Edited by hand 2017-08-25 03:40:01 (Update)|~|2017-08-25 03:40:01|Update|0"},
+     H "# T\n\n### Changes:\n\n1. Edited by hand _2017-08-25 03:40:01 "
+       "(Update)_\n",
+     P, "changes",
+     "Edited by hand 2017-08-25 03:40:01 (Update)|~|2017-08-25 "
+     "03:40:01|Update|0"},
     /* Domains. */
     {"domain: www. and port removed, lower-cased",
-     H "# T\n\n### Source:\n\n1. [A](HTTP://WWW.Example.COM:8080/x)\n"
-       "2. [B](https://user:pw@news.site.org/x?q#f)\n3. [C](mailto:a@b.c)\n"
-       "4. [D](/relative/path)\n5. [E](//cdn.net/x)\n6. [F](http://[::1]:80/)\n",
+     H
+     "# T\n\n### Source:\n\n1. [A](HTTP://WWW.Example.COM:8080/x)\n"
+     "2. [B](https://user:pw@news.site.org/x?q#f)\n3. [C](mailto:a@b.c)\n"
+     "4. [D](/relative/path)\n5. [E](//cdn.net/x)\n6. [F](http://[::1]:80/)\n",
      P, "sources",
      "A|HTTP://WWW.Example.COM:8080/x|example.com\n"
      "B|https://user:pw@news.site.org/x?q#f|news.site.org\n"
      "C|mailto:a@b.c|~\nD|/relative/path|~\nE|//cdn.net/x|cdn.net\n"
      "F|http://[::1]:80/|[::1]"},
     /* Bytes. */
-    {"bytes: invalid UTF-8 replaced and reported", H "# caf\xE9 \xFF\n", P, "title",
-     "caf\xEF\xBF\xBD \xEF\xBF\xBD"},
-    {"bytes: invalid UTF-8 problem", H "# caf\xE9\n", P, "problem", "invalid UTF-8"},
+    {"bytes: invalid UTF-8 replaced and reported", H "# caf\xE9 \xFF\n", P,
+     "title", "caf\xEF\xBF\xBD \xEF\xBF\xBD"},
+    {"bytes: invalid UTF-8 problem", H "# caf\xE9\n", P, "problem",
+     "invalid UTF-8"},
     {"bytes: empty file", "", "/x.md", "problem", "no title; no date"},
     {"bytes: empty file in a day folder", "", P, "counts", "0/0/0"},
 };
@@ -417,7 +440,9 @@ static void test_nul_bytes(void **state) {
   eventmd_event *ev = parse(md, sizeof(md) - 1, P);
   (void)state;
   assert_string_equal(ev->problem, "NUL bytes");
-  assert_string_equal(ev->title, "a\xEF\xBF\xBD" "b");
+  assert_string_equal(ev->title,
+                      "a\xEF\xBF\xBD"
+                      "b");
   assert_string_equal(ev->summary, "after");
   eventmd_event_free(ev);
 }
@@ -430,7 +455,8 @@ static void test_one_allocation(void **state) {
   const char *lo = (const char *)ev, *hi = lo + ev->mem_size;
   uint32_t i;
   (void)state;
-#define INSIDE(p) assert_true(!(p) || ((const char *)(p) >= lo && (const char *)(p) < hi))
+#define INSIDE(p) \
+  assert_true(!(p) || ((const char *)(p) >= lo && (const char *)(p) < hi))
   INSIDE(ev->title);
   INSIDE(ev->summary);
   INSIDE(ev->cover_image);
@@ -502,7 +528,8 @@ static void test_arena_budget(void **state) {
   eventmd_event *ev = NULL;
   (void)state;
   for (i = 0; i < n; i += 2) memcpy(md + i, "[a", 2);
-  assert_int_equal(eventmd_parse(&ev, md, n, "/news/2014/02/13/x.md", &o), EVENTMD_OK);
+  assert_int_equal(eventmd_parse(&ev, md, n, "/news/2014/02/13/x.md", &o),
+                   EVENTMD_OK);
   assert_string_equal(ev->problem,
                       "not parsed: markdown too complex (parsing it would need "
                       "too much memory)");
@@ -522,11 +549,13 @@ static void test_date_differs_pool_growth(void **state) {
   (void)state;
   for (len = 900; len < 2200; len++) {
     eventmd_event *ev;
-    int n = snprintf(md, sizeof(md), "### [2014-02-12](/news/2014/02/12/index.md)\n\n# ");
+    int n = snprintf(md, sizeof(md),
+                     "### [2014-02-12](/news/2014/02/12/index.md)\n\n# ");
     memset(md + n, 'x', (size_t)len);
     md[n + len] = '\n';
     ev = parse(md, (size_t)(n + len + 1), P);
-    if (!ev->problem || strcmp(ev->problem, "date heading 2014-02-12 differs from path")) {
+    if (!ev->problem ||
+        strcmp(ev->problem, "date heading 2014-02-12 differs from path")) {
       print_error("title of %d bytes: problem '%s'\n", len, ev->problem);
       bad++;
     }

@@ -31,7 +31,9 @@ static void put(buf *b, const char *s, size_t n) {
   memcpy(b->p + b->n, s, n);
   b->n += n;
 }
-static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
+static void puts_(buf *b, const char *s) {
+  put(b, s, strlen(s));
+}
 static void rep(buf *b, const char *s, long k) {
   size_t n = strlen(s);
   long i;
@@ -60,27 +62,46 @@ static void build(int id, long k, buf *b) {
   long i, found;
   char first[32];
   switch (id) {
-    case 0: rep(b, "*a **a ", k); puts_(b, "b"); rep(b, " a** a*", k); break;
+    case 0:
+      rep(b, "*a **a ", k);
+      puts_(b, "b");
+      rep(b, " a** a*", k);
+      break;
     case 1: rep(b, "a_ ", k); break;
     case 2: rep(b, "_a ", k); break;
     case 3: rep(b, "a]", k); break;
     case 4: rep(b, "[a", k); break;
     case 5: rep(b, "*a_ ", k); break;
-    case 6: rep(b, "*a ", k); rep(b, "_a*_ ", k); break;
-    case 7: puts_(b, "a**b"); rep(b, "c* ", k); break;
+    case 6:
+      rep(b, "*a ", k);
+      rep(b, "_a*_ ", k);
+      break;
+    case 7:
+      puts_(b, "a**b");
+      rep(b, "c* ", k);
+      break;
     case 8: rep(b, "[ a_", k); break;
     case 9: rep(b, "[ (](", k); break;
     case 10: rep(b, "![[]()", k); break;
     case 11: rep(b, "**x [a*b**c*](d)", k); break;
-    case 12: chr(b, '[', k); puts_(b, "a"); chr(b, ']', k); break;
-    case 13: rep(b, "> ", k); puts_(b, "a"); break;
+    case 12:
+      chr(b, '[', k);
+      puts_(b, "a");
+      chr(b, ']', k);
+      break;
+    case 13:
+      rep(b, "> ", k);
+      puts_(b, "a");
+      break;
     case 14:
       for (i = 0; i < k; i++) {
         chr(b, ' ', 2 * i);
         puts_(b, "* a\n");
       }
       break;
-    case 15: for (i = 0; i < k; i++) put(b, "abc\0de\0", 7); break;
+    case 15:
+      for (i = 0; i < k; i++) put(b, "abc\0de\0", 7);
+      break;
     case 16:
       for (i = 1; i < k; i++) {
         puts_(b, "e");
@@ -89,10 +110,25 @@ static void build(int id, long k, buf *b) {
       break;
     case 17: rep(b, "[a](<b", k); break;
     case 18: rep(b, "[a](b", k); break;
-    case 19: puts_(b, "</"); rep(b, "<!--", k); break;
-    case 20: rep(b, "- ", k); puts_(b, "x"); chr(b, '\n', k); break;
-    case 21: puts_(b, "> "); rep(b, "- ", k); puts_(b, "x\n"); rep(b, ">\n", k); break;
-    case 22: chr(b, '>', k); rep(b, "a*", k); break;
+    case 19:
+      puts_(b, "</");
+      rep(b, "<!--", k);
+      break;
+    case 20:
+      rep(b, "- ", k);
+      puts_(b, "x");
+      chr(b, '\n', k);
+      break;
+    case 21:
+      puts_(b, "> ");
+      rep(b, "- ", k);
+      puts_(b, "x\n");
+      rep(b, ">\n", k);
+      break;
+    case 22:
+      chr(b, '>', k);
+      rep(b, "a*", k);
+      break;
     case 23:
       first[0] = 0;
       for (i = 0, found = 0; found < k; i++) {
@@ -116,9 +152,17 @@ static void build(int id, long k, buf *b) {
       }
       rep(b, "[0] ", k);
       break;
-    case 25: chr(b, '*', k); puts_(b, "a"); chr(b, '*', k); break;
+    case 25:
+      chr(b, '*', k);
+      puts_(b, "a");
+      chr(b, '*', k);
+      break;
     /* Variants aimed at the guard's blind spots. */
-    case 30: rep(b, "1. ", k); puts_(b, "x"); chr(b, '\n', k); break;
+    case 30:
+      rep(b, "1. ", k);
+      puts_(b, "x");
+      chr(b, '\n', k);
+      break;
     case 31:
       for (i = 0; i < k; i++) {
         chr(b, ' ', 2 * i);
@@ -126,7 +170,11 @@ static void build(int id, long k, buf *b) {
       }
       chr(b, '\n', k * 400);
       break;
-    case 32: rep(b, "- ", 60); puts_(b, "x"); chr(b, '\n', k * 10); break;
+    case 32:
+      rep(b, "- ", 60);
+      puts_(b, "x");
+      chr(b, '\n', k * 10);
+      break;
     case 33: rep(b, "![[]()`]`", k); break;
     case 34:
       puts_(b, "a\n");
@@ -138,7 +186,8 @@ static void build(int id, long k, buf *b) {
     case 35:
       chr(b, '>', 60);
       puts_(b, "a*\n");
-      for (i = 0; i < k; i++) puts_(b, "a*bbbbbba*bbbbbba*bbbbbba*bbbbbba*bbbbbb\n");
+      for (i = 0; i < k; i++)
+        puts_(b, "a*bbbbbba*bbbbbba*bbbbbba*bbbbbba*bbbbbb\n");
       break;
     case 36:
       for (i = 0; i < k; i++) {
@@ -146,8 +195,14 @@ static void build(int id, long k, buf *b) {
         chr(b, '`', 1001);
       }
       break;
-    case 37: puts_(b, "[r]: /u\n\n"); rep(b, "![[r]", k); break;
-    case 38: puts_(b, "</"); rep(b, "<![CDATA[", k); break;
+    case 37:
+      puts_(b, "[r]: /u\n\n");
+      rep(b, "![[r]", k);
+      break;
+    case 38:
+      puts_(b, "</");
+      rep(b, "<![CDATA[", k);
+      break;
     case 39:
       for (i = 0; i < k; i++) {
         chr(b, '\t', i);
@@ -155,8 +210,14 @@ static void build(int id, long k, buf *b) {
       }
       chr(b, '\n', 1000000);
       break;
-    case 40: rep(b, "- * ", k); puts_(b, "x\n"); break;
-    case 41: rep(b, "* - + ", k); puts_(b, "x\n"); break;
+    case 40:
+      rep(b, "- * ", k);
+      puts_(b, "x\n");
+      break;
+    case 41:
+      rep(b, "* - + ", k);
+      puts_(b, "x\n");
+      break;
     default: fail_msg("no case %d", id);
   }
 }
@@ -217,7 +278,8 @@ static double read_all(sqlite3 *db, const char *rel, double *wall,
                        char **problem) {
   double best = 1e9;
   int run, t;
-  static const char *const tables[] = {"events", "sources", "related", "changes"};
+  static const char *const tables[] = {"events", "sources", "related",
+                                       "changes"};
   *wall = 0;
   for (run = 0; run < 3; run++) {
     double c0, w0, c, w;
@@ -236,8 +298,10 @@ static double read_all(sqlite3 *db, const char *rel, double *wall,
     if (c < best) best = c;
     if (w > *wall) *wall = w;
   }
-  *problem = tu_query(db, "SELECT coalesce(problem, 'parsed') FROM events "
-                          "WHERE path = '/%q'", rel);
+  *problem = tu_query(db,
+                      "SELECT coalesce(problem, 'parsed') FROM events "
+                      "WHERE path = '/%q'",
+                      rel);
   return best;
 }
 
@@ -251,13 +315,20 @@ static void test_pathological(void **state) {
   tu_exec(db, "SELECT eventmd_config('threads', 1)");
   tu_exec(db,
           "CREATE VIRTUAL TABLE temp.events USING eventmd_events(root='%q', "
-          "max_size=134217728)", d);
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.sources USING eventmd_sources(root='%q', "
-              "max_size=134217728)", d);
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.related USING eventmd_related(root='%q', "
-              "max_size=134217728)", d);
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.changes USING eventmd_changes(root='%q', "
-              "max_size=134217728)", d);
+          "max_size=134217728)",
+          d);
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.sources USING eventmd_sources(root='%q', "
+          "max_size=134217728)",
+          d);
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.related USING eventmd_related(root='%q', "
+          "max_size=134217728)",
+          d);
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.changes USING eventmd_changes(root='%q', "
+          "max_size=134217728)",
+          d);
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     double cpu[3], size[3], wall;
     int s, sizes = getenv("EVENTMD_QUICK") ? 1 : 3; /* 1x only under valgrind */
@@ -265,7 +336,8 @@ static void test_pathological(void **state) {
       buf b = {0};
       char rel[64], *problem;
       build(cases[i].id, cases[i].base << s, &b);
-      snprintf(rel, sizeof(rel), "news/2020/01/01/case-%d-%dx.md", cases[i].id, 1 << s);
+      snprintf(rel, sizeof(rel), "news/2020/01/01/case-%d-%dx.md", cases[i].id,
+               1 << s);
       tu_write(d, rel, b.p ? b.p : "", b.n);
       size[s] = (double)b.n;
       free(b.p);
@@ -275,7 +347,8 @@ static void test_pathological(void **state) {
       print_message("  %-48s %dx %9.0f B  %7.3f s cpu %7.3f s wall  %s\n",
                     cases[i].name, 1 << s, size[s], cpu[s], wall, problem);
       if (wall > 1.0 * tu_time_scale()) {
-        print_error("'%s' %dx took %.3f s (over 1 s)\n", cases[i].name, 1 << s, wall);
+        print_error("'%s' %dx took %.3f s (over 1 s)\n", cases[i].name, 1 << s,
+                    wall);
         bad++;
       }
       free(problem);
@@ -287,11 +360,14 @@ static void test_pathological(void **state) {
     ** too small to compare).  Instrumented builds (EVENTMD_TIME_SCALE > 1)
     ** only check the time bound: their allocator's costs blur the ratio. */
     for (s = 1; s < sizes && tu_time_scale() == 1; s++) {
-      double doublings = size[s] > size[s - 1] ? __builtin_log2(size[s] / size[s - 1]) : 1;
+      double doublings =
+          size[s] > size[s - 1] ? __builtin_log2(size[s] / size[s - 1]) : 1;
       double allowed = __builtin_pow(2.5, doublings);
-      if (cpu[s] > 0.02 && cpu[s] / (cpu[s - 1] > 0.001 ? cpu[s - 1] : 0.001) > allowed) {
-        print_error("'%s' grew %.2fx from %dx to %dx (allowed %.2fx)\n", cases[i].name,
-                    cpu[s] / cpu[s - 1], 1 << (s - 1), 1 << s, allowed);
+      if (cpu[s] > 0.02 &&
+          cpu[s] / (cpu[s - 1] > 0.001 ? cpu[s - 1] : 0.001) > allowed) {
+        print_error("'%s' grew %.2fx from %dx to %dx (allowed %.2fx)\n",
+                    cases[i].name, cpu[s] / cpu[s - 1], 1 << (s - 1), 1 << s,
+                    allowed);
         bad++;
       }
     }
@@ -319,20 +395,27 @@ static void test_ordinary_not_flagged(void **state) {
   tu_write(d, "news/2014/02/13/big.md", b.p, b.n);
   b.n = 0;
   /* A 1,000-item list, loose, with nested sub-lists and images. */
-  puts_(&b, "### [2014-02-13](/news/2014/02/13/index.md)\n\n# Many\n\n### Source:\n\n");
+  puts_(&b,
+        "### [2014-02-13](/news/2014/02/13/index.md)\n\n# Many\n\n### "
+        "Source:\n\n");
   for (i = 0; i < 1000; i++) {
     char line[200];
     snprintf(line, sizeof(line),
              "%d. [Outlet %d](http://example.com/%d) ![logo](http://i/%d.png)\n"
-             "     - note *%d*\n\n", i + 1, i, i, i, i);
+             "     - note *%d*\n\n",
+             i + 1, i, i, i, i);
     puts_(&b, line);
   }
   tu_write(d, "news/2014/02/13/list.md", b.p, b.n);
   free(b.p);
   tu_write(d, "news/2014/02/13/seed.md", seed, len);
-  tu_expect(db, "3\n", "SELECT count(*) FROM eventmd_events('%q') WHERE problem IS NULL", d);
+  tu_expect(db, "3\n",
+            "SELECT count(*) FROM eventmd_events('%q') WHERE problem IS NULL",
+            d);
   tu_expect(db, "1000\n",
-            "SELECT count(*) FROM eventmd_sources('%q') WHERE event_path LIKE '%%list.md'", d);
+            "SELECT count(*) FROM eventmd_sources('%q') WHERE event_path LIKE "
+            "'%%list.md'",
+            d);
   free(seed);
   sqlite3_close(db);
   tu_rmrf(d);

@@ -29,7 +29,8 @@ static int setup(void **state) {
   const char *d = getenv("EVENTMD_CORPUS");
   struct stat st;
   (void)state;
-  if (!d) fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
+  if (!d)
+    fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
   root = sqlite3_mprintf("%s/archive", d);
   /* Folder summaries are trusted only for folders unchanged for 2 s: give a
   ** corpus generated a moment ago that time. */
@@ -101,36 +102,50 @@ typedef struct pair {
 
 static void test_equivalence(void **state) {
   /* Values from the corpus: a day with events, a month, three paths. */
-  char *day = one("SELECT date FROM events WHERE date IS NOT NULL "
-                  "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
-  char *day2 = one("SELECT date FROM events WHERE +date IS NOT NULL "
-                   "ORDER BY +path LIMIT 1 OFFSET 100");
+  char *day =
+      one("SELECT date FROM events WHERE date IS NOT NULL "
+          "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *day2 =
+      one("SELECT date FROM events WHERE +date IS NOT NULL "
+          "ORDER BY +path LIMIT 1 OFFSET 100");
   char *path1 = one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 7");
-  char *path2 = one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 1500");
-  char *path3 = one("SELECT path FROM events WHERE +path LIKE '/drafts/%' "
-                    "ORDER BY +path LIMIT 1");
-  char *month = one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
-                    "ORDER BY +path LIMIT 1 OFFSET 900");
+  char *path2 =
+      one("SELECT path FROM events ORDER BY +path LIMIT 1 OFFSET 1500");
+  char *path3 =
+      one("SELECT path FROM events WHERE +path LIKE '/drafts/%' "
+          "ORDER BY +path LIMIT 1");
+  char *month =
+      one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
+          "ORDER BY +path LIMIT 1 OFFSET 900");
   static const pair pairs[] = {
       {"path =", "SELECT * FROM events WHERE path = '{P1}'",
        "SELECT * FROM events WHERE +path = '{P1}'", 0},
       {"path = missing", "SELECT * FROM events WHERE path = '{P1}.x.md'",
        "SELECT * FROM events WHERE +path = '{P1}.x.md'", 0},
       {"path IN list",
-       "SELECT path, title FROM events WHERE path IN ('{P1}', '{P2}', '{P3}', '/nope.md')",
-       "SELECT path, title FROM events WHERE +path IN ('{P1}', '{P2}', '{P3}', '/nope.md')", 0},
+       "SELECT path, title FROM events WHERE path IN ('{P1}', '{P2}', '{P3}', "
+       "'/nope.md')",
+       "SELECT path, title FROM events WHERE +path IN ('{P1}', '{P2}', '{P3}', "
+       "'/nope.md')",
+       0},
       {"path IN subquery",
        "SELECT path, n_sources FROM events WHERE path IN "
        "(SELECT target FROM related WHERE event_path = '{P1}')",
        "SELECT path, n_sources FROM events WHERE +path IN "
-       "(SELECT target FROM related WHERE +event_path = '{P1}')", 0},
+       "(SELECT target FROM related WHERE +event_path = '{P1}')",
+       0},
       {"path IN, ORDER BY path",
-       "SELECT path FROM events WHERE path IN ('{P3}', '{P2}', '{P1}') ORDER BY path",
-       "SELECT path FROM events WHERE +path IN ('{P3}', '{P2}', '{P1}') ORDER BY +path", 1},
+       "SELECT path FROM events WHERE path IN ('{P3}', '{P2}', '{P1}') ORDER "
+       "BY path",
+       "SELECT path FROM events WHERE +path IN ('{P3}', '{P2}', '{P1}') ORDER "
+       "BY +path",
+       1},
       {"date =", "SELECT path, date FROM events WHERE date = '{D}'",
        "SELECT path, date FROM events WHERE +date = '{D}'", 0},
-      {"date IN", "SELECT path FROM events WHERE date IN ('{D}', '{D2}', '1999-01-01')",
-       "SELECT path FROM events WHERE +date IN ('{D}', '{D2}', '1999-01-01')", 0},
+      {"date IN",
+       "SELECT path FROM events WHERE date IN ('{D}', '{D2}', '1999-01-01')",
+       "SELECT path FROM events WHERE +date IN ('{D}', '{D2}', '1999-01-01')",
+       0},
       {"date <", "SELECT path FROM events WHERE date < '{D2}'",
        "SELECT path FROM events WHERE +date < '{D2}'", 0},
       {"date <=", "SELECT path FROM events WHERE date <= '{D2}'",
@@ -147,7 +162,8 @@ static void test_equivalence(void **state) {
        "SELECT path FROM events WHERE +date > '{D}' AND +date < '{D2}'", 0},
       {"date = garbage", "SELECT path FROM events WHERE date = 'garbage'",
        "SELECT path FROM events WHERE +date = 'garbage'", 0},
-      {"date >= partial string", "SELECT path FROM events WHERE date >= '2015' AND date < '2016-0'",
+      {"date >= partial string",
+       "SELECT path FROM events WHERE date >= '2015' AND date < '2016-0'",
        "SELECT path FROM events WHERE +date >= '2015' AND +date < '2016-0'", 0},
       {"date = integer", "SELECT path FROM events WHERE date = 20150101",
        "SELECT path FROM events WHERE +date = 20150101", 0},
@@ -162,57 +178,74 @@ static void test_equivalence(void **state) {
        "SELECT * FROM sources WHERE +event_path = '{P1}'", 0},
       {"sources event_path IN",
        "SELECT * FROM sources WHERE event_path IN ('{P1}', '{P2}', '{P3}')",
-       "SELECT * FROM sources WHERE +event_path IN ('{P1}', '{P2}', '{P3}')", 0},
+       "SELECT * FROM sources WHERE +event_path IN ('{P1}', '{P2}', '{P3}')",
+       0},
       {"related event_path =",
        "SELECT * FROM related WHERE event_path = '{P2}'",
        "SELECT * FROM related WHERE +event_path = '{P2}'", 0},
       {"changes event_path IN subquery",
-       "SELECT * FROM changes WHERE event_path IN (SELECT path FROM events WHERE date = '{D}')",
-       "SELECT * FROM changes WHERE +event_path IN (SELECT path FROM events WHERE +date = '{D}')", 0},
+       "SELECT * FROM changes WHERE event_path IN (SELECT path FROM events "
+       "WHERE date = '{D}')",
+       "SELECT * FROM changes WHERE +event_path IN (SELECT path FROM events "
+       "WHERE +date = '{D}')",
+       0},
       {"join events-sources on a day",
        "SELECT e.path, s.ordinal, s.domain FROM events e JOIN sources s "
        "ON s.event_path = e.path WHERE e.date = '{D}'",
        "SELECT e.path, s.ordinal, s.domain FROM events e JOIN sources s "
-       "ON +s.event_path = +e.path WHERE +e.date = '{D}'", 0},
+       "ON +s.event_path = +e.path WHERE +e.date = '{D}'",
+       0},
       {"join related target to events",
        "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
        "ON e.path = r.target WHERE r.event_path IN ('{P1}', '{P2}')",
        "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
-       "ON +e.path = +r.target WHERE +r.event_path IN ('{P1}', '{P2}')", 0},
+       "ON +e.path = +r.target WHERE +r.event_path IN ('{P1}', '{P2}')",
+       0},
       {"join changes target to events",
-       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN changes c "
+       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN "
+       "changes c "
        "ON c.event_path = e0.path JOIN events e ON e.path = c.target "
        "WHERE e0.date = '{D}'",
-       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN changes c "
+       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN "
+       "changes c "
        "ON +c.event_path = +e0.path JOIN events e ON +e.path = +c.target "
-       "WHERE +e0.date = '{D}'", 0},
+       "WHERE +e0.date = '{D}'",
+       0},
       {"ORDER BY path", "SELECT path FROM events ORDER BY path",
        "SELECT path FROM events ORDER BY +path", 1},
-      {"ORDER BY date, path", "SELECT date, path FROM events ORDER BY date, path",
+      {"ORDER BY date, path",
+       "SELECT date, path FROM events ORDER BY date, path",
        "SELECT date, path FROM events ORDER BY +date, +path", 1},
-      {"ORDER BY date (dates in order)", "SELECT date FROM events ORDER BY date",
+      {"ORDER BY date (dates in order)",
+       "SELECT date FROM events ORDER BY date",
        "SELECT date FROM events ORDER BY +date", 1},
       {"ORDER BY path LIMIT", "SELECT path FROM events ORDER BY path LIMIT 5",
        "SELECT path FROM events ORDER BY +path LIMIT 5", 1},
       {"ORDER BY date, path LIMIT OFFSET",
        "SELECT date, path FROM events ORDER BY date, path LIMIT 3 OFFSET 10",
-       "SELECT date, path FROM events ORDER BY +date, +path LIMIT 3 OFFSET 10", 1},
+       "SELECT date, path FROM events ORDER BY +date, +path LIMIT 3 OFFSET 10",
+       1},
       {"date range ORDER BY date, path",
        "SELECT date, path FROM events WHERE date BETWEEN '{D}' AND '{D2}' "
        "ORDER BY date, path",
        "SELECT date, path FROM events WHERE +date BETWEEN '{D}' AND '{D2}' "
-       "ORDER BY +date, +path", 1},
+       "ORDER BY +date, +path",
+       1},
       {"child ORDER BY event_path, ordinal",
        "SELECT event_path, ordinal FROM sources ORDER BY event_path, ordinal",
-       "SELECT event_path, ordinal FROM sources ORDER BY +event_path, +ordinal", 1},
+       "SELECT event_path, ordinal FROM sources ORDER BY +event_path, +ordinal",
+       1},
       {"markdown on a day",
        "SELECT path, length(markdown), title FROM events WHERE date = '{D}'",
-       "SELECT path, length(markdown), title FROM events WHERE +date = '{D}'", 0},
+       "SELECT path, length(markdown), title FROM events WHERE +date = '{D}'",
+       0},
       {"group by month from a date",
-       "SELECT substr(date, 1, 7), count(*) FROM events WHERE date >= '{D2}' GROUP BY 1",
-       "SELECT substr(date, 1, 7), count(*) FROM events WHERE +date >= '{D2}' GROUP BY 1", 0},
-      {"rowid by path",
-       "SELECT rowid FROM events WHERE path = '{P2}'",
+       "SELECT substr(date, 1, 7), count(*) FROM events WHERE date >= '{D2}' "
+       "GROUP BY 1",
+       "SELECT substr(date, 1, 7), count(*) FROM events WHERE +date >= '{D2}' "
+       "GROUP BY 1",
+       0},
+      {"rowid by path", "SELECT rowid FROM events WHERE path = '{P2}'",
        "SELECT rowid FROM events WHERE +path = '{P2}'", 0},
       {"table-valued root",
        "SELECT count(*) FROM eventmd_events('{R}') WHERE date = '{D}'",
@@ -223,7 +256,7 @@ static void test_equivalence(void **state) {
   assert_true(sizeof(pairs) / sizeof(pairs[0]) >= 30);
   for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
     static const char *const names[] = {"{D2}", "{D}", "{P1}", "{P2}",
-                                         "{P3}", "{M}", "{R}"};
+                                        "{P3}", "{M}", "{R}"};
     const char *vals[] = {day2, day, path1, path2, path3, month, root};
     char *q1 = subst(pairs[i].pushed, names, vals, 7);
     char *q2 = subst(pairs[i].defeated, names, vals, 7);
@@ -233,8 +266,9 @@ static void test_equivalence(void **state) {
       b = sorted_lines(b);
     }
     if (strcmp(a, b) != 0 || !strncmp(a, "ERROR", 5)) {
-      print_error("'%s' differs:\n  pushed:   %s\n  defeated: %s\n  %.300s\n  %.300s\n",
-                  pairs[i].name, q1, q2, a, b);
+      print_error(
+          "'%s' differs:\n  pushed:   %s\n  defeated: %s\n  %.300s\n  %.300s\n",
+          pairs[i].name, q1, q2, a, b);
       bad++;
     }
     free(q1);
@@ -251,18 +285,22 @@ static void test_equivalence(void **state) {
   assert_int_equal(bad, 0);
 }
 
-#define STAT(key) tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+#define STAT(key) \
+  tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
 
 /* The pushdown narrows the work, as eventmd_stats() shows. */
 static void test_pruning_stats(void **state) {
-  char *day = one("SELECT date FROM events WHERE date IS NOT NULL "
-                  "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
-  char *month = one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
-                    "ORDER BY +path LIMIT 1 OFFSET 900");
+  char *day =
+      one("SELECT date FROM events WHERE date IS NOT NULL "
+          "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *month =
+      one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
+          "ORDER BY +path LIMIT 1 OFFSET 900");
   sqlite3_int64 nday, outside, nmonth;
   (void)state;
   /* Files outside day folders have to be read for their dates. */
-  outside = tu_int(db, "SELECT count(*) FROM events WHERE path NOT GLOB '/news/*'");
+  outside =
+      tu_int(db, "SELECT count(*) FROM events WHERE path NOT GLOB '/news/*'");
   tu_exec(db, "SELECT count(*) FROM events"); /* folder summaries known */
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
   nday = tu_int(db, "SELECT count(*) FROM events WHERE date = '%q'", day);
@@ -285,14 +323,18 @@ static void test_pruning_stats(void **state) {
   /* The month joined to its sources parses each file exactly once (the
   ** files outside day folders are parsed for their dates). */
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 268435456)");
-  nmonth = tu_int(db, "SELECT count(*) FROM events WHERE date BETWEEN '%q-01' "
-                      "AND '%q-31' AND +path GLOB '/news/*'", month, month);
+  nmonth = tu_int(db,
+                  "SELECT count(*) FROM events WHERE date BETWEEN '%q-01' "
+                  "AND '%q-31' AND +path GLOB '/news/*'",
+                  month, month);
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)"); /* empty it */
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 268435456)");
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_exec(db, "SELECT count(*) FROM events e JOIN sources s ON s.event_path = e.path "
-              "WHERE e.date BETWEEN '%q-01' AND '%q-31' AND e.title IS NOT NULL",
-          month, month);
+  tu_exec(
+      db,
+      "SELECT count(*) FROM events e JOIN sources s ON s.event_path = e.path "
+      "WHERE e.date BETWEEN '%q-01' AND '%q-31' AND e.title IS NOT NULL",
+      month, month);
   assert_true(nmonth > 0);
   assert_int_equal(STAT("files_parsed"), nmonth + outside);
   free(day);

@@ -5,9 +5,9 @@
 */
 #include "testutil.h"
 
-#define SEED_REL                                                            \
-  "news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-"    \
-  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"     \
+#define SEED_REL                                                         \
+  "news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-" \
+  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"  \
   "cairo-have-agreed-to.md"
 
 static const char *EVENT_A =
@@ -38,11 +38,12 @@ static char *small_archive(void) {
 static void test_registered(void **state) {
   sqlite3 *db = tu_open();
   (void)state;
+  tu_expect(
+      db, "eventmd_changes\neventmd_events\neventmd_related\neventmd_sources\n",
+      "SELECT name FROM pragma_module_list WHERE name LIKE 'eventmd%%' "
+      "ORDER BY 1");
   tu_expect(db,
-            "eventmd_changes\neventmd_events\neventmd_related\neventmd_sources\n",
-            "SELECT name FROM pragma_module_list WHERE name LIKE 'eventmd%%' "
-            "ORDER BY 1");
-  tu_expect(db, "eventmd_attach\neventmd_config\neventmd_stats\neventmd_version\n",
+            "eventmd_attach\neventmd_config\neventmd_stats\neventmd_version\n",
             "SELECT DISTINCT name FROM pragma_function_list "
             "WHERE name LIKE 'eventmd%%' ORDER BY 1");
   tu_expect(db, EVENTMD_VERSION "\n", "SELECT eventmd_version()");
@@ -53,34 +54,43 @@ static void test_argument_errors(void **state) {
   sqlite3 *db = tu_open();
   char *d = small_archive();
   (void)state;
-  tu_expect(db,
-            "ERROR: eventmd: unknown argument 'colour' (expected root, max_size "
-            "or follow_symlinks)",
-            "CREATE VIRTUAL TABLE temp.t USING eventmd_events(root='%q', "
-            "colour=blue)", d);
+  tu_expect(
+      db,
+      "ERROR: eventmd: unknown argument 'colour' (expected root, max_size "
+      "or follow_symlinks)",
+      "CREATE VIRTUAL TABLE temp.t USING eventmd_events(root='%q', "
+      "colour=blue)",
+      d);
   tu_expect(db, "ERROR: eventmd: argument 'root' given twice",
             "CREATE VIRTUAL TABLE temp.t USING eventmd_events(root='%q', "
-            "root='%q')", d, d);
+            "root='%q')",
+            d, d);
   tu_expect(db, "ERROR: eventmd: malformed argument 'xyz': expected name=value",
             "CREATE VIRTUAL TABLE temp.t USING eventmd_events(xyz)");
-  tu_expect(db,
-            "ERROR: eventmd: malformed argument 'max_size=-4': max_size must be "
-            "a positive number of bytes",
-            "CREATE VIRTUAL TABLE temp.t USING eventmd_sources(root='%q', "
-            "max_size=-4)", d);
+  tu_expect(
+      db,
+      "ERROR: eventmd: malformed argument 'max_size=-4': max_size must be "
+      "a positive number of bytes",
+      "CREATE VIRTUAL TABLE temp.t USING eventmd_sources(root='%q', "
+      "max_size=-4)",
+      d);
   tu_expect(db,
             "ERROR: eventmd: malformed argument 'follow_symlinks=maybe': "
             "follow_symlinks must be 0 or 1",
             "CREATE VIRTUAL TABLE temp.t USING eventmd_related(root='%q', "
-            "follow_symlinks=maybe)", d);
-  tu_expect(db,
-            "ERROR: eventmd: root '/no/such/archive' is not a readable directory "
-            "(No such file or directory)",
-            "CREATE VIRTUAL TABLE temp.t USING eventmd_changes(root='/no/such/archive')");
-  tu_expect(db,
-            "ERROR: eventmd: root '/no/such/archive' is not a readable directory "
-            "(No such file or directory)",
-            "SELECT * FROM eventmd_events('/no/such/archive')");
+            "follow_symlinks=maybe)",
+            d);
+  tu_expect(
+      db,
+      "ERROR: eventmd: root '/no/such/archive' is not a readable directory "
+      "(No such file or directory)",
+      "CREATE VIRTUAL TABLE temp.t USING "
+      "eventmd_changes(root='/no/such/archive')");
+  tu_expect(
+      db,
+      "ERROR: eventmd: root '/no/such/archive' is not a readable directory "
+      "(No such file or directory)",
+      "SELECT * FROM eventmd_events('/no/such/archive')");
   tu_expect(db,
             "ERROR: eventmd: eventmd_sources needs a root folder: "
             "eventmd_sources('/path/to/archive')",
@@ -104,16 +114,21 @@ static void test_both_forms(void **state) {
   char *d = small_archive();
   char *a, *b;
   (void)state;
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q')", d);
-  a = tu_query(db, "SELECT path, date, title, summary, n_sources, n_related, "
-                   "root FROM ev ORDER BY path");
-  b = tu_query(db, "SELECT path, date, title, summary, n_sources, n_related, "
-                   "root FROM eventmd_events('%q') ORDER BY path", d);
+  tu_exec(db, "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q')",
+          d);
+  a = tu_query(db,
+               "SELECT path, date, title, summary, n_sources, n_related, "
+               "root FROM ev ORDER BY path");
+  b = tu_query(db,
+               "SELECT path, date, title, summary, n_sources, n_related, "
+               "root FROM eventmd_events('%q') ORDER BY path",
+               d);
   assert_string_equal(a, b);
   free(b);
-  b = sqlite3_mprintf("/news/2015/01/03/b.md|2015-01-03|Event B|~|2|0|%s\n"
-                      "/news/2015/1/2/a.md|2015-01-02|Event A|Summary A|1|1|%s\n",
-                      d, d);
+  b = sqlite3_mprintf(
+      "/news/2015/01/03/b.md|2015-01-03|Event B|~|2|0|%s\n"
+      "/news/2015/1/2/a.md|2015-01-02|Event A|Summary A|1|1|%s\n",
+      d, d);
   assert_string_equal(a, b);
   free(a);
   sqlite3_free(b);
@@ -125,10 +140,12 @@ static void test_both_forms(void **state) {
             "SELECT name, hidden FROM pragma_table_xinfo('ev')");
   tu_expect(db, "event_path\nordinal\nname\nurl\ndomain\nroot\n",
             "SELECT name FROM pragma_table_xinfo('eventmd_sources')");
-  tu_expect(db, "event_path\nordinal\ntitle\ntarget\ntarget_date\ncontext\nroot\n",
+  tu_expect(db,
+            "event_path\nordinal\ntitle\ntarget\ntarget_date\ncontext\nroot\n",
             "SELECT name FROM pragma_table_xinfo('eventmd_related')");
   tu_expect(db,
-            "event_path\nordinal\ntitle\ntarget\nchanged_at\nlabel\nis_current\nroot\n",
+            "event_path\nordinal\ntitle\ntarget\nchanged_at\nlabel\nis_"
+            "current\nroot\n",
             "SELECT name FROM pragma_table_xinfo('eventmd_changes')");
   /* The markdown column is the file's text. */
   tu_expect(db, "1\n",
@@ -153,27 +170,30 @@ static void test_seed_rows(void **state) {
   (void)state;
   seed = tu_slurp(sp && *sp ? sp : "../shared/seed/example-event.md", &len);
   if (!seed) {
-    fprintf(stderr, "\n*** SEED FILE MISSING (../shared/seed/example-event.md);"
-                    " set EVENTMD_SEED ***\n\n");
+    fprintf(stderr,
+            "\n*** SEED FILE MISSING (../shared/seed/example-event.md);"
+            " set EVENTMD_SEED ***\n\n");
     fail_msg("seed file missing");
   }
   tu_write(d, SEED_REL, seed, len);
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
-  tu_expect(db,
-            "2014-02-13|Russian leader makes surprise declaration of support for "
-            "Field Marshal Sisi's presidential bid - which has not yet been "
-            "announced|http://i.telegraph.co.uk/multimedia/archive/02820/"
-            "Abdel-Fattah-al-Si_2820907k.jpg|/news/2014/02/13/index.md|3|5|3|1|~\n",
-            "SELECT date, summary, cover_image, day_index, n_sources, n_related, "
-            "n_changes, is_current, problem FROM events");
+  tu_expect(
+      db,
+      "2014-02-13|Russian leader makes surprise declaration of support for "
+      "Field Marshal Sisi's presidential bid - which has not yet been "
+      "announced|http://i.telegraph.co.uk/multimedia/archive/02820/"
+      "Abdel-Fattah-al-Si_2820907k.jpg|/news/2014/02/13/index.md|3|5|3|1|~\n",
+      "SELECT date, summary, cover_image, day_index, n_sources, n_related, "
+      "n_changes, is_current, problem FROM events");
   tu_expect(db,
             "1|Al-Ahram|english.ahram.org.eg\n2|The Hindu|thehindu.com\n"
             "3|The Telegraph|telegraph.co.uk\n",
             "SELECT ordinal, name, domain FROM sources ORDER BY ordinal");
   tu_expect(db, "2017-10-09|Moscow\n",
             "SELECT target_date, context FROM related WHERE ordinal = 3");
-  tu_expect(db, "2017-08-25 03:40:01|First version|0\n",
-            "SELECT changed_at, label, is_current FROM changes WHERE ordinal = 1");
+  tu_expect(
+      db, "2017-08-25 03:40:01|First version|0\n",
+      "SELECT changed_at, label, is_current FROM changes WHERE ordinal = 1");
   tu_expect(db, "~|Current version|1|1\n",
             "SELECT changed_at, label, is_current, target = event_path "
             "FROM changes WHERE ordinal = 3");
@@ -203,7 +223,8 @@ static void test_live(void **state) {
   /* Same size, same second: the cache must still see the change (ctime and
   ** nanoseconds are part of the identity). */
   tu_writes(d, "news/2015/1/2/c.md", "# Event D\n");
-  tu_expect(db, "Event D\n", "SELECT title FROM events WHERE path LIKE '%%/c.md'");
+  tu_expect(db, "Event D\n",
+            "SELECT title FROM events WHERE path LIKE '%%/c.md'");
   /* An older mtime written back is still a change (ctime moves). */
   snprintf(path, sizeof(path), "%s/news/2015/1/2/c.md", d);
   tu_writes(d, "news/2015/1/2/c.md", "# Event E\n");
@@ -212,7 +233,8 @@ static void test_live(void **state) {
   utimensat(AT_FDCWD, path, ts, 0);
   tu_expect(db, "Event E|1000000000\n",
             "SELECT title, mtime FROM events WHERE path LIKE '%%/c.md'");
-  tu_expect(db, "1\n", "SELECT count(*) FROM sources WHERE event_path LIKE '%%/a.md'");
+  tu_expect(db, "1\n",
+            "SELECT count(*) FROM sources WHERE event_path LIKE '%%/a.md'");
   unlink(path);
   tu_expect(db, "2\n", "SELECT count(*) FROM events");
   tu_rmrf(d);
@@ -238,7 +260,8 @@ static void test_live_old_folders(void **state) {
   snprintf(path2, sizeof(path2), "%s/news/2015/1/2/renamed.md", d);
   assert_int_equal(rename(path, path2), 0);
   tu_expect(db, "/news/2015/1/2/a.md\n/news/2015/1/2/renamed.md\n",
-            "SELECT path FROM events WHERE path GLOB '/news/2015/1/2/*' ORDER BY path");
+            "SELECT path FROM events WHERE path GLOB '/news/2015/1/2/*' ORDER "
+            "BY path");
   unlink(path2);
   tu_expect(db, "2\n", "SELECT count(*) FROM events");
   /* A file directly in the (pruned) year folder 2015, dated by heading. */
@@ -269,21 +292,25 @@ static void test_problem_rows(void **state) {
   assert_int_equal(mkfifo(path, 0644), 0);
   snprintf(path, sizeof(path), "%s/p/link.md", d);
   assert_int_equal(symlink("nul2.md", path), 0);
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q', "
-              "max_size=200)", d);
-  tu_expect(db,
-            "/news/2015/01/04/diff.md|2015-01-04|date heading 2015-01-05 differs "
-            "from path\n"
-            "/p/big.md|~|too large\n"
-            "/p/fifo.md|~|not a regular file\n"
-            "/p/link.md|~|symbolic link not followed\n"
-            "/p/notitle.md|2015-01-01|no title\n"
-            "/p/nul.md|~|NUL bytes; no date\n"
-            "/p/nul2.md|2015-01-01|NUL bytes\n"
-            "/p/utf8.md|2015-01-01|invalid UTF-8\n"
-            "/p/\xEF\xBF\xBD\xEF\xBF\xBD.md|2015-01-01|file name is not valid UTF-8\n",
-            "SELECT path, date, problem FROM ev WHERE problem IS NOT NULL "
-            "ORDER BY path");
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q', "
+          "max_size=200)",
+          d);
+  tu_expect(
+      db,
+      "/news/2015/01/04/diff.md|2015-01-04|date heading 2015-01-05 differs "
+      "from path\n"
+      "/p/big.md|~|too large\n"
+      "/p/fifo.md|~|not a regular file\n"
+      "/p/link.md|~|symbolic link not followed\n"
+      "/p/notitle.md|2015-01-01|no title\n"
+      "/p/nul.md|~|NUL bytes; no date\n"
+      "/p/nul2.md|2015-01-01|NUL bytes\n"
+      "/p/utf8.md|2015-01-01|invalid UTF-8\n"
+      "/p/\xEF\xBF\xBD\xEF\xBF\xBD.md|2015-01-01|file name is not valid "
+      "UTF-8\n",
+      "SELECT path, date, problem FROM ev WHERE problem IS NOT NULL "
+      "ORDER BY path");
   /* Nothing is lost: the clean files are all there too. */
   tu_expect(db, "11\n", "SELECT count(*) FROM ev");
   tu_rmrf(d);
@@ -299,18 +326,20 @@ static void test_rowids(void **state) {
   char *d = small_archive();
   (void)state;
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
-  tu_expect(db, "1\n",
-            "SELECT (SELECT rowid FROM events WHERE path = '/news/2015/1/2/a.md') = "
-            "(SELECT rowid FROM events WHERE +path = '/news/2015/1/2/a.md')");
-  tu_expect(db, "1\n",
-            "SELECT (SELECT rowid FROM events WHERE path = '/news/2015/1/2/a.md') = "
-            "(SELECT rowid FROM events WHERE date = '2015-01-02')");
-  tu_expect(db, "3|3\n",
-            "SELECT count(*), count(DISTINCT rowid) FROM sources");
-  tu_expect(db, "1\n",
-            "SELECT (SELECT group_concat(rowid) FROM sources WHERE event_path = "
-            "'/news/2015/01/03/b.md') = (SELECT group_concat(rowid) FROM sources "
-            "WHERE +event_path = '/news/2015/01/03/b.md')");
+  tu_expect(
+      db, "1\n",
+      "SELECT (SELECT rowid FROM events WHERE path = '/news/2015/1/2/a.md') = "
+      "(SELECT rowid FROM events WHERE +path = '/news/2015/1/2/a.md')");
+  tu_expect(
+      db, "1\n",
+      "SELECT (SELECT rowid FROM events WHERE path = '/news/2015/1/2/a.md') = "
+      "(SELECT rowid FROM events WHERE date = '2015-01-02')");
+  tu_expect(db, "3|3\n", "SELECT count(*), count(DISTINCT rowid) FROM sources");
+  tu_expect(
+      db, "1\n",
+      "SELECT (SELECT group_concat(rowid) FROM sources WHERE event_path = "
+      "'/news/2015/01/03/b.md') = (SELECT group_concat(rowid) FROM sources "
+      "WHERE +event_path = '/news/2015/01/03/b.md')");
   tu_rmrf(d);
   free(d);
   sqlite3_close(db);
@@ -346,25 +375,32 @@ static void test_pushdown_plans(void **state) {
   /* One file read, no walk, for path =. */
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_expect(db, "Event A\n", "SELECT title FROM events WHERE path = '/news/2015/1/2/a.md'");
+  tu_expect(db, "Event A\n",
+            "SELECT title FROM events WHERE path = '/news/2015/1/2/a.md'");
   tu_expect(db, "0|1\n",
-            "SELECT json_extract(s, '$.folders_opened'), json_extract(s, '$.files_read') "
+            "SELECT json_extract(s, '$.folders_opened'), json_extract(s, "
+            "'$.files_read') "
             "FROM (SELECT eventmd_stats() s)");
   /* A metadata-only query reads no file. */
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_expect(db, "2\n", "SELECT count(*) FROM events WHERE size > 0 AND mtime > 0");
+  tu_expect(db, "2\n",
+            "SELECT count(*) FROM events WHERE size > 0 AND mtime > 0");
   tu_expect(db, "0\n", "SELECT json_extract(eventmd_stats(), '$.files_read')");
   /* One day: the other day folder is pruned, never opened. */
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
   tu_expect(db, "/news/2015/01/03/b.md\n",
             "SELECT path FROM events WHERE date = '2015-01-03'");
-  tu_expect(db, "1\n", "SELECT json_extract(eventmd_stats(), '$.folders_pruned')");
+  tu_expect(db, "1\n",
+            "SELECT json_extract(eventmd_stats(), '$.folders_pruned')");
   /* Bad path constraints match nothing and read nothing. */
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_expect(db, "0\n",
-            "SELECT count(*) FROM events WHERE path IN ('/news/../news/2015/1/2/a.md', "
-            "'//news/2015/1/2/a.md', '/news/2015/1/2/./a.md', 'news/2015/1/2/a.md', "
-            "'/.git/x.md', '/news/2015/1/2/index.md', '/news/2015/01/03/.hidden.md')");
+  tu_expect(
+      db, "0\n",
+      "SELECT count(*) FROM events WHERE path IN "
+      "('/news/../news/2015/1/2/a.md', "
+      "'//news/2015/1/2/a.md', '/news/2015/1/2/./a.md', 'news/2015/1/2/a.md', "
+      "'/.git/x.md', '/news/2015/1/2/index.md', "
+      "'/news/2015/01/03/.hidden.md')");
   tu_expect(db, "0\n", "SELECT json_extract(eventmd_stats(), '$.files_read')");
   tu_rmrf(d);
   free(d);
@@ -380,16 +416,22 @@ static void test_cache_one_parse(void **state) {
   (void)state;
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_expect(db, "3\n",
-            "SELECT count(*) FROM events e JOIN sources s ON s.event_path = e.path "
-            "LEFT JOIN related r ON r.event_path = e.path");
-  tu_expect(db, "2\n", "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
-  tu_expect(db, "2\n", "SELECT count(*) FROM events WHERE title LIKE 'Event%%'");
-  tu_expect(db, "2\n", "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
+  tu_expect(
+      db, "3\n",
+      "SELECT count(*) FROM events e JOIN sources s ON s.event_path = e.path "
+      "LEFT JOIN related r ON r.event_path = e.path");
+  tu_expect(db, "2\n",
+            "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
+  tu_expect(db, "2\n",
+            "SELECT count(*) FROM events WHERE title LIKE 'Event%%'");
+  tu_expect(db, "2\n",
+            "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
   /* With the cache off every statement parses again. */
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
-  tu_expect(db, "2\n", "SELECT count(*) FROM events WHERE title LIKE 'Event%%'");
-  tu_expect(db, "4\n", "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
+  tu_expect(db, "2\n",
+            "SELECT count(*) FROM events WHERE title LIKE 'Event%%'");
+  tu_expect(db, "4\n",
+            "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
   tu_rmrf(d);
   free(d);
   sqlite3_close(db);
@@ -417,25 +459,31 @@ static void test_symlinks(void **state) {
   assert_int_equal(symlink("..", p), 0);
   /* Not followed: the .md links are rows with a problem, nothing is read
   ** through them, folders behind links are not entered. */
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.plain USING eventmd_events(root='%q')", d);
+  tu_exec(db, "CREATE VIRTUAL TABLE temp.plain USING eventmd_events(root='%q')",
+          d);
   tu_expect(db,
             "/links/in.md|~|symbolic link not followed\n"
             "/links/out.md|~|symbolic link not followed\n",
-            "SELECT path, title, problem FROM plain WHERE path GLOB '/links/*' ORDER BY path");
+            "SELECT path, title, problem FROM plain WHERE path GLOB '/links/*' "
+            "ORDER BY path");
   tu_expect(db, "~\n", "SELECT title FROM plain WHERE path = '/links/out.md'");
   /* Followed: inside the root it is read; outside, a row says so and
   ** nothing is read; the loop back to the root ends with a row. */
-  tu_exec(db, "CREATE VIRTUAL TABLE temp.follow USING eventmd_events(root='%q', "
-              "follow_symlinks=1)", d);
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.follow USING eventmd_events(root='%q', "
+          "follow_symlinks=1)",
+          d);
   tu_expect(db,
             "/links/in.md|Event A|~\n"
             "/links/loop/|~|symbolic link loop\n"
             "/links/out.md|~|symbolic link leads outside the root\n"
             "/links/outdir/|~|symbolic link leads outside the root\n",
-            "SELECT path, title, problem FROM follow WHERE path GLOB '/links/*' ORDER BY path");
+            "SELECT path, title, problem FROM follow WHERE path GLOB "
+            "'/links/*' ORDER BY path");
   tu_expect(db, "~|symbolic link leads outside the root\n",
             "SELECT title, problem FROM follow WHERE path = '/links/out.md'");
-  tu_expect(db, "0\n", "SELECT count(*) FROM follow WHERE title LIKE '%%outside%%'");
+  tu_expect(db, "0\n",
+            "SELECT count(*) FROM follow WHERE title LIKE '%%outside%%'");
   tu_rmrf(d);
   tu_rmrf(out);
   free(d);
@@ -449,10 +497,10 @@ static void test_odd_names(void **state) {
   sqlite3 *db = tu_open();
   char *d = tu_tmpdir();
   static const char *names[] = {
-      "news/2015/1/2/with space.md", "news/2015/1/2/it's \"quoted\".md",
-      "news/2015/1/2/100% sure.md",  "news/2015/1/2/tab\there.md",
+      "news/2015/1/2/with space.md",  "news/2015/1/2/it's \"quoted\".md",
+      "news/2015/1/2/100% sure.md",   "news/2015/1/2/tab\there.md",
       "news/2015/1/2/Москва-каир.md", "news/2015/1/2/東京.md",
-      "news/2015/1/2/القاهرة.md",    "news/2015/1/2/ελληνικά.md"};
+      "news/2015/1/2/القاهرة.md",     "news/2015/1/2/ελληνικά.md"};
   size_t i;
   (void)state;
   for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -465,7 +513,8 @@ static void test_odd_names(void **state) {
   for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
     char want[300];
     snprintf(want, sizeof(want), "Title %zu|2015-01-02\n", i);
-    tu_expect(db, want, "SELECT title, date FROM events WHERE path = '/%q'", names[i]);
+    tu_expect(db, want, "SELECT title, date FROM events WHERE path = '/%q'",
+              names[i]);
   }
   tu_rmrf(d);
   free(d);
@@ -478,10 +527,11 @@ static void test_attach_all_or_nothing(void **state) {
   char *d = small_archive();
   (void)state;
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
-  tu_expect(db,
-            "ERROR: eventmd: root '/no/such/root' is not a readable directory (No "
-            "such file or directory)",
-            "SELECT eventmd_attach('/no/such/root')");
+  tu_expect(
+      db,
+      "ERROR: eventmd: root '/no/such/root' is not a readable directory (No "
+      "such file or directory)",
+      "SELECT eventmd_attach('/no/such/root')");
   tu_expect(db, "changes\nevents\nrelated\nsources\n",
             "SELECT name FROM sqlite_temp_master ORDER BY 1");
   tu_expect(db, "2\n", "SELECT count(*) FROM events");
@@ -499,12 +549,16 @@ static void test_nul_in_constraints(void **state) {
   char *d = small_archive();
   (void)state;
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
-  tu_expect(db, "1|1\n",
-            "SELECT (SELECT count(*) FROM events WHERE date < '2015-01-02'||char(0)), "
-            "(SELECT count(*) FROM events WHERE +date < '2015-01-02'||char(0))");
+  tu_expect(
+      db, "1|1\n",
+      "SELECT (SELECT count(*) FROM events WHERE date < "
+      "'2015-01-02'||char(0)), "
+      "(SELECT count(*) FROM events WHERE +date < '2015-01-02'||char(0))");
   tu_expect(db, "0\n",
-            "SELECT count(*) FROM events WHERE path = '/news/2015/1/2/a.md'||char(0)");
-  tu_expect(db, "ERROR: eventmd: root must be a folder path (it holds a NUL byte)",
+            "SELECT count(*) FROM events WHERE path = "
+            "'/news/2015/1/2/a.md'||char(0)");
+  tu_expect(db,
+            "ERROR: eventmd: root must be a folder path (it holds a NUL byte)",
             "SELECT count(*) FROM eventmd_events('%q'||char(0)||'zzz')", d);
   tu_rmrf(d);
   free(d);
@@ -515,11 +569,13 @@ static void test_nul_in_constraints(void **state) {
 static void test_rowids_53_bits(void **state) {
   sqlite3 *db = tu_open();
   (void)state;
-  tu_expect(db, "1|1\n",
-            "SELECT max(rowid) < 9007199254740992, count(*) = count(DISTINCT rowid) "
-            "FROM eventmd_sources('tests/sample')");
+  tu_expect(
+      db, "1|1\n",
+      "SELECT max(rowid) < 9007199254740992, count(*) = count(DISTINCT rowid) "
+      "FROM eventmd_sources('tests/sample')");
   tu_expect(db, "1\n",
-            "SELECT max(rowid) < 9007199254740992 FROM eventmd_events('tests/sample')");
+            "SELECT max(rowid) < 9007199254740992 FROM "
+            "eventmd_events('tests/sample')");
   sqlite3_close(db);
 }
 
@@ -534,11 +590,13 @@ static void test_directonly(void **state) {
   for (ts = 0; ts <= 1; ts++) {
     tu_exec(db, "PRAGMA trusted_schema=%d", ts);
     tu_exec(db, "DROP VIEW IF EXISTS main.v");
-    tu_exec(db, "CREATE VIEW main.v AS SELECT path FROM eventmd_events('%q')", d);
+    tu_exec(db, "CREATE VIEW main.v AS SELECT path FROM eventmd_events('%q')",
+            d);
     tu_expect(db, "ERROR: unsafe use of virtual table \"eventmd_events\"",
               "SELECT * FROM v");
   }
-  tu_exec(db, "CREATE TEMP VIEW tv AS SELECT path FROM eventmd_events('%q')", d);
+  tu_exec(db, "CREATE TEMP VIEW tv AS SELECT path FROM eventmd_events('%q')",
+          d);
   tu_expect(db, "2\n", "SELECT count(*) FROM tv");
   tu_rmrf(d);
   free(d);

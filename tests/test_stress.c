@@ -27,7 +27,9 @@ static double now(void) {
 
 static const char *corpus10k(void) {
   const char *d = getenv("EVENTMD_CORPUS10K");
-  if (!d) fail_msg("set EVENTMD_CORPUS10K to a 10,000-file corpus (tests/gen_corpus.py)");
+  if (!d)
+    fail_msg(
+        "set EVENTMD_CORPUS10K to a 10,000-file corpus (tests/gen_corpus.py)");
   return d;
 }
 
@@ -36,8 +38,8 @@ static const char *corpus10k(void) {
 */
 typedef struct interrupter {
   sqlite3 *db;
-  double delay;   /* seconds before interrupting */
-  double fired;   /* when it fired */
+  double delay; /* seconds before interrupting */
+  double fired; /* when it fired */
 } interrupter;
 
 static void *interrupt_later(void *arg) {
@@ -81,7 +83,8 @@ static void test_interrupts(void **state) {
       "SELECT count(*) FROM eventmd_events('%s') WHERE title = 'no such title'",
       "SELECT * FROM eventmd_sources('%s') WHERE domain = 'no.such.domain'",
       /* date order: the walk is done before the first row */
-      "SELECT path FROM eventmd_events('%s') WHERE summary = 'none' ORDER BY date",
+      "SELECT path FROM eventmd_events('%s') WHERE summary = 'none' ORDER BY "
+      "date",
       "SELECT count(*) FROM eventmd_events('%s') WHERE length(markdown) < 0",
   };
   size_t q;
@@ -117,10 +120,11 @@ static void test_interrupts(void **state) {
           sqlite3_progress_handler(db, 0, NULL, NULL);
         }
         late = ended - fired;
-        print_message("  %s, %d thread%s, query %zu: stopped %.1f ms after the %s\n",
-                      how ? "progress handler" : "sqlite3_interrupt", threads,
-                      threads > 1 ? "s" : "", q, late * 1e3,
-                      how ? "handler said stop" : "interrupt");
+        print_message(
+            "  %s, %d thread%s, query %zu: stopped %.1f ms after the %s\n",
+            how ? "progress handler" : "sqlite3_interrupt", threads,
+            threads > 1 ? "s" : "", q, late * 1e3,
+            how ? "handler said stop" : "interrupt");
         assert_int_equal(rc, SQLITE_INTERRUPT);
         assert_true(fired > 0);
         assert_true(late < 0.100 * tu_time_scale());
@@ -144,9 +148,11 @@ static void write_version(int i, int k, int atomic) {
   int j, n = 1 + k % 5, len;
   len = snprintf(buf, sizeof(buf),
                  "### [2015-01-02](/news/2015/1/2/index.md)\n\n# T%d\n\nS%d\n\n"
-                 "### Source:\n\n", k, k);
+                 "### Source:\n\n",
+                 k, k);
   for (j = 0; j < n; j++)
-    len += snprintf(buf + len, sizeof(buf) - (size_t)len, "1. [V%d](http://v%d.com/)\n", k, k);
+    len += snprintf(buf + len, sizeof(buf) - (size_t)len,
+                    "1. [V%d](http://v%d.com/)\n", k, k);
   snprintf(rel, sizeof(rel), "news/2015/1/2/f%02d.md", i);
   if (!atomic) {
     tu_write(conc_dir, rel, buf, (size_t)len);
@@ -168,9 +174,12 @@ static void *writer(void *arg) {
     int i = (int)(rand_r(&seed) % NFILES), op = (int)(rand_r(&seed) % 10);
     char path[4096];
     snprintf(path, sizeof(path), "%s/news/2015/1/2/f%02d.md", conc_dir, i);
-    if (op < 7) write_version(i, k++, 1);
-    else if (op < 9) unlink(path);
-    else write_version(i, k++, 1); /* (re)create */
+    if (op < 7)
+      write_version(i, k++, 1);
+    else if (op < 9)
+      unlink(path);
+    else
+      write_version(i, k++, 1); /* (re)create */
   }
   return NULL;
 }
@@ -180,10 +189,12 @@ static void *reader(void *arg) {
   sqlite3 *db = tu_open();
   char sql[8192];
   tu_exec(db, "SELECT eventmd_config('threads', %d)", threads);
-  snprintf(sql, sizeof(sql),
-           "SELECT title, summary, n_sources, (SELECT group_concat(DISTINCT name) "
-           "FROM eventmd_sources('%s') s WHERE s.event_path = e.path) "
-           "FROM eventmd_events('%s') e", conc_dir, conc_dir);
+  snprintf(
+      sql, sizeof(sql),
+      "SELECT title, summary, n_sources, (SELECT group_concat(DISTINCT name) "
+      "FROM eventmd_sources('%s') s WHERE s.event_path = e.path) "
+      "FROM eventmd_events('%s') e",
+      conc_dir, conc_dir);
   while (!__atomic_load_n(&stop_all, __ATOMIC_RELAXED)) {
     sqlite3_stmt *st;
     int rc;
@@ -202,7 +213,8 @@ static void *reader(void *arg) {
       k = atoi(t + 1);
       if (n != 1 + k % 5) __atomic_add_fetch(&torn, 1, __ATOMIC_RELAXED);
     }
-    if (rc != SQLITE_DONE) __atomic_add_fetch(&errors_seen, 1, __ATOMIC_RELAXED);
+    if (rc != SQLITE_DONE)
+      __atomic_add_fetch(&errors_seen, 1, __ATOMIC_RELAXED);
     sqlite3_finalize(st);
     __atomic_add_fetch(&scans, 1, __ATOMIC_RELAXED);
   }
@@ -213,7 +225,9 @@ static void *reader(void *arg) {
 static void test_concurrency(void **state) {
   pthread_t w, r1, r2;
   int i;
-  double seconds = getenv("EVENTMD_STRESS_SECONDS") ? atof(getenv("EVENTMD_STRESS_SECONDS")) : 3;
+  double seconds = getenv("EVENTMD_STRESS_SECONDS")
+                       ? atof(getenv("EVENTMD_STRESS_SECONDS"))
+                       : 3;
   (void)state;
   conc_dir = tu_tmpdir();
   for (i = 0; i < NFILES; i++) write_version(i, i, 0);
@@ -231,8 +245,10 @@ static void test_concurrency(void **state) {
   pthread_join(w, NULL);
   pthread_join(r1, NULL);
   pthread_join(r2, NULL);
-  print_message("  %ld scans by two connections while files changed: %ld torn rows, "
-                "%ld errors\n", scans, torn, errors_seen);
+  print_message(
+      "  %ld scans by two connections while files changed: %ld torn rows, "
+      "%ld errors\n",
+      scans, torn, errors_seen);
   assert_true(scans > 10);
   assert_int_equal(torn, 0);
   assert_int_equal(errors_seen, 0);
@@ -264,18 +280,37 @@ static void test_resources(void **state) {
   fds0 = open_fds();
   mem0 = sqlite3_memory_used();
   db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)"); /* memory: only SQLite's */
+  tu_exec(
+      db,
+      "SELECT eventmd_config('cache_bytes', 0)"); /* memory: only SQLite's */
   for (i = 0; i < 10000; i++) {
     char *r;
     switch (i % 8) {
-      case 0: r = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d); break;
-      case 1: r = tu_query(db, "SELECT * FROM eventmd_sources('/no/such/root')"); break;
-      case 2: r = tu_query(db, "SELECT title FROM eventmd_events('%q') WHERE path = "
-                               "'/news/2015/1/2/a.md'", d); break;
-      case 3: r = tu_query(db, "CREATE VIRTUAL TABLE temp.x USING eventmd_events(bad)"); break;
-      case 4: r = tu_query(db, "SELECT * FROM eventmd_events('%q') ORDER BY date", d); break;
-      case 5: r = tu_query(db, "SELECT * FROM eventmd_changes('%q') WHERE event_path IN "
-                               "('/x.md', '/news/2015/1/2/a.md')", d); break;
+      case 0:
+        r = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
+        break;
+      case 1:
+        r = tu_query(db, "SELECT * FROM eventmd_sources('/no/such/root')");
+        break;
+      case 2:
+        r = tu_query(db,
+                     "SELECT title FROM eventmd_events('%q') WHERE path = "
+                     "'/news/2015/1/2/a.md'",
+                     d);
+        break;
+      case 3:
+        r = tu_query(db,
+                     "CREATE VIRTUAL TABLE temp.x USING eventmd_events(bad)");
+        break;
+      case 4:
+        r = tu_query(db, "SELECT * FROM eventmd_events('%q') ORDER BY date", d);
+        break;
+      case 5:
+        r = tu_query(db,
+                     "SELECT * FROM eventmd_changes('%q') WHERE event_path IN "
+                     "('/x.md', '/news/2015/1/2/a.md')",
+                     d);
+        break;
       case 6: {
         /* Interrupted in the middle of a big scan. */
         sqlite3_stmt *st;
@@ -298,8 +333,10 @@ static void test_resources(void **state) {
       (void)mem1;
     }
   }
-  print_message("  fds: %d before, %d after 10,000 statements (the tables keep their "
-                "roots open)\n", fds0, open_fds());
+  print_message(
+      "  fds: %d before, %d after 10,000 statements (the tables keep their "
+      "roots open)\n",
+      fds0, open_fds());
   assert_true(open_fds() <= fds1 + 4); /* the four tables' roots at most */
   sqlite3_close(db);
   assert_int_equal(open_fds(), fds0);

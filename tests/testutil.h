@@ -106,15 +106,16 @@ static char *tu_query(sqlite3 *db, const char *fmt, ...) {
 }
 
 /* Assert that a query renders exactly as want. */
-#define tu_expect(db, want, ...)                 \
-  do {                                           \
-    char *got_ = tu_query(db, __VA_ARGS__);      \
-    if (strcmp(got_, want) != 0) {               \
-      print_error("query: %s\nwant: %s\ngot:  %s\n", #__VA_ARGS__, want, got_); \
-      free(got_);                                \
-      fail();                                    \
-    }                                            \
-    free(got_);                                  \
+#define tu_expect(db, want, ...)                                         \
+  do {                                                                   \
+    char *got_ = tu_query(db, __VA_ARGS__);                              \
+    if (strcmp(got_, want) != 0) {                                       \
+      print_error("query: %s\nwant: %s\ngot:  %s\n", #__VA_ARGS__, want, \
+                  got_);                                                 \
+      free(got_);                                                        \
+      fail();                                                            \
+    }                                                                    \
+    free(got_);                                                          \
   } while (0)
 
 /* One integer from a query. */
@@ -128,8 +129,10 @@ static inline sqlite3_int64 tu_int(sqlite3 *db, const char *fmt, ...) {
   va_end(ap);
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
     fail_msg("prepare %s: %s", sql, sqlite3_errmsg(db));
-  if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-  else fail_msg("no row from %s: %s", sql, sqlite3_errmsg(db));
+  if (sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  else
+    fail_msg("no row from %s: %s", sql, sqlite3_errmsg(db));
   sqlite3_finalize(st);
   sqlite3_free(sql);
   return v;
@@ -181,7 +184,8 @@ static void tu_write(const char *dir, const char *rel, const char *data,
   fclose(f);
 }
 
-static inline void tu_writes(const char *dir, const char *rel, const char *text) {
+static inline void tu_writes(const char *dir, const char *rel,
+                             const char *text) {
   tu_write(dir, rel, text, strlen(text));
 }
 
