@@ -50,8 +50,8 @@ PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
 SO   = $(OUT)/eventmd.so
 BINS = $(OUT)/bin/eventmd $(OUT)/bin/eventmd-snapshot
 
-.PHONY: all deps demo test check-c clean format bench asan ubsan tsan \
-        leakcheck fuzz analyze
+.PHONY: all deps demo test check-c clean format bench bench-snapshot asan \
+        ubsan tsan leakcheck fuzz analyze
 all: $(SO) $(BINS)
 
 deps:
@@ -185,6 +185,11 @@ $(BENCH)/%/expected.sql: tests/gen_corpus.py | deps
 	$(PYTHON) tests/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
 bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
 	$(OUT)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive
+# The snapshot: full build vs incremental refresh after 10 files change, on a
+# copy of the 100,000-file corpus.
+bench-snapshot: all $(BENCH)/100000/expected.sql
+	sh tests/bench_snapshot.sh $(OUT)/bin/eventmd-snapshot \
+	  $(BENCH)/100000/archive $(BENCH)/snapshot-work
 
 demo: all
 	@sh sql/demo.sh
