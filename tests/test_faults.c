@@ -372,32 +372,28 @@ static void test_changes_while_read(void **state) {
   }
 }
 
+/* The planned fault hits the root once, and the scan is an error naming the
+** root and the reason. */
+static void expect_root_error(sqlite3 *db, const char *d, const char *reason) {
+  char *got = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
+  char *want = sqlite3_mprintf(
+      "ERROR: eventmd: root '%s' is not a readable directory (%s)", d, reason);
+  assert_int_equal(plan.hits, 1);
+  assert_string_equal(got, want);
+  free(got);
+  sqlite3_free(want);
+}
+
 /* A failing root is an error that names it. */
 static void test_root_faults(void **state) {
-  char *d = archive(), *got, *want;
+  char *d = archive();
   sqlite3 *db = tu_open();
   (void)state;
   plan_set("open", d, F_FAIL, EACCES);
-  got = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
-  assert_int_equal(plan.hits, 1);
-  want = sqlite3_mprintf(
-      "ERROR: eventmd: root '%s' is not a readable directory "
-      "(Permission denied)",
-      d);
-  assert_string_equal(got, want);
-  free(got);
-  sqlite3_free(want);
+  expect_root_error(db, d, "Permission denied");
   /* The root listing fails (the walk reopens the root as "."). */
   plan_set("getdents64", ".", F_FAIL, EIO);
-  got = tu_query(db, "SELECT count(*) FROM eventmd_events('%q')", d);
-  assert_int_equal(plan.hits, 1);
-  want = sqlite3_mprintf(
-      "ERROR: eventmd: root '%s' is not a readable directory "
-      "(Input/output error)",
-      d);
-  assert_string_equal(got, want);
-  free(got);
-  sqlite3_free(want);
+  expect_root_error(db, d, "Input/output error");
   plan_set(NULL, NULL, F_NONE, 0);
   tu_expect(db, "6\n", "SELECT count(*) FROM eventmd_events('%q')", d);
   sqlite3_close(db);

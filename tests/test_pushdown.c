@@ -100,11 +100,16 @@ typedef struct pair {
   int ordered;          /* rows must come in the same order */
 } pair;
 
+/* The day with the most events (the first such, by date). */
+static char *busiest_day(void) {
+  return one(
+      "SELECT date FROM events WHERE date IS NOT NULL "
+      "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+}
+
 static void test_equivalence(void **state) {
   /* Values from the corpus: a day with events, a month, three paths. */
-  char *day =
-      one("SELECT date FROM events WHERE date IS NOT NULL "
-          "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *day = busiest_day();
   char *day2 =
       one("SELECT date FROM events WHERE +date IS NOT NULL "
           "ORDER BY +path LIMIT 1 OFFSET 100");
@@ -290,9 +295,7 @@ static void test_equivalence(void **state) {
 
 /* The pushdown narrows the work, as eventmd_stats() shows. */
 static void test_pruning_stats(void **state) {
-  char *day =
-      one("SELECT date FROM events WHERE date IS NOT NULL "
-          "GROUP BY date ORDER BY count(*) DESC, date LIMIT 1");
+  char *day = busiest_day();
   char *month =
       one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
           "ORDER BY +path LIMIT 1 OFFSET 900");
