@@ -39,13 +39,14 @@ OUT  ?= build
 DATA  = build
 SAN  ?=
 
-EXT_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c ext/walk.c \
+EXT_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c \
+          ext/walk.c ext/versions.c ext/folder.c \
           ext/readfile.c ext/cache.c ext/entry.c ext/dateorder.c \
           ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c \
           ext/table_sources.c ext/table_related.c ext/table_changes.c \
           ext/eventmd.c
 EXT_HDR = $(wildcard ext/*.h) include/eventmd.h
-PARSER_SRC = ext/text.c ext/arena.c ext/parse.c ext/guard.c
+PARSER_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c
 
 SO   = $(OUT)/eventmd.so
 BINS = $(OUT)/bin/eventmd $(OUT)/bin/eventmd-snapshot
@@ -76,7 +77,7 @@ $(OUT)/bin/eventmd: ext/eventmd-shell.sh
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
-TEST_NAMES = parse sql corpus pushdown patho faults oom stress
+TEST_NAMES = parse sql versions corpus pushdown patho faults oom stress
 TESTS = $(TEST_NAMES:%=$(OUT)/test_%)
 
 $(OUT)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
@@ -109,6 +110,7 @@ $(CORPUS10K)/expected.sql: tests/gen_corpus.py | deps
 check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 	$(OUT)/test_parse
 	$(OUT)/test_sql
+	$(OUT)/test_versions
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_pushdown
 	$(OUT)/test_patho

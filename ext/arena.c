@@ -50,11 +50,11 @@ static void *arena_alloc(emd_arena *a, size_t n) {
   emd_chunk *c = a->chunks;
   size_t need = HDR + ((n + ALIGN - 1) & ~(size_t)(ALIGN - 1));
   char *p;
-  if (n > ((size_t)1 << 40)) fail(a, 1);
-  if (a->budget && a->used + need > a->budget) fail(a, 2);
+  if (n > ((size_t)1 << 40)) fail(a, EMD_ARENA_NOMEM);
+  if (a->budget && a->used + need > a->budget) fail(a, EMD_ARENA_OVER_BUDGET);
   if (!c || c->size - c->used < need) {
     c = chunk_new(a, need);
-    if (!c) fail(a, 1);
+    if (!c) fail(a, EMD_ARENA_NOMEM);
   }
   p = CHUNK_DATA(c) + c->used;
   c->used += need;
@@ -68,7 +68,7 @@ static void *mem_calloc(size_t count, size_t size) {
   emd_arena *a = current;
   size_t n;
   void *p;
-  if (size && count > ((size_t)-1) / size) fail(a, 1);
+  if (size && count > ((size_t)-1) / size) fail(a, EMD_ARENA_NOMEM);
   n = count * size;
   p = arena_alloc(a, n);
   memset(p, 0, n);
@@ -91,7 +91,8 @@ static void *mem_realloc(void *old, size_t n) {
     size_t had = (oldn + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     size_t want = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
     if (c->size - c->used >= want - had) {
-      if (a->budget && a->used + (want - had) > a->budget) fail(a, 2);
+      if (a->budget && a->used + (want - had) > a->budget)
+        fail(a, EMD_ARENA_OVER_BUDGET);
       c->used += want - had;
       a->used += want - had;
       *(size_t *)((char *)old - HDR) = n;
@@ -126,7 +127,7 @@ void emd_arena_reset(emd_arena *a) {
     keep->next = NULL;
   }
   a->used = 0;
-  a->failed = 0;
+  a->failed = EMD_ARENA_OK;
   a->last = NULL;
 }
 

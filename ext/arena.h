@@ -23,13 +23,16 @@
 
 typedef struct emd_chunk emd_chunk;
 
+/* Why a parse was stopped (emd_arena.failed). */
+enum { EMD_ARENA_OK, EMD_ARENA_NOMEM, EMD_ARENA_OVER_BUDGET };
+
 typedef struct emd_arena {
   const eventmd_allocator *al; /* where chunks come from */
   emd_chunk *chunks;           /* newest first */
   size_t used;                 /* bytes handed out since the last reset */
   size_t budget;               /* bound on used for one parse; 0 = none */
   jmp_buf *escape;             /* longjmp target when over budget / OOM */
-  int failed;                  /* 1 = out of memory, 2 = over budget */
+  int failed;                  /* EMD_ARENA_* */
   char *last;                  /* the most recent allocation (for realloc) */
 } emd_arena;
 

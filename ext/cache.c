@@ -27,18 +27,17 @@ static int64_t ns(const struct timespec *t) {
   return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st, off_t size,
-                           const char *key, size_t keylen) {
-  emd_parsed *p = malloc(sizeof(*p) + keylen);
-  if (!p) {
-    eventmd_event_free(ev);
-    return NULL;
-  }
+emd_parsed *emd_parsed_new(const emd_rec *rec, const struct stat *st,
+                           off_t size, const char *key, size_t keylen) {
+  size_t at = (sizeof(emd_parsed) + keylen + 7) & ~(size_t)7;
+  emd_parsed *p = malloc(at + rec->size);
+  if (!p) return NULL;
   memset(p, 0, sizeof(*p));
   p->key = (char *)(p + 1);
   memcpy(p->key, key, keylen);
   p->keylen = keylen;
-  p->ev = ev;
+  memcpy((char *)p + at, rec, rec->size);
+  p->rec = (const emd_rec *)(void *)((char *)p + at);
   p->dev = st->st_dev;
   p->ino = st->st_ino;
   p->size = size;
@@ -54,10 +53,7 @@ emd_parsed *emd_parsed_ref(emd_parsed *p) {
 }
 
 void emd_parsed_release(emd_parsed *p) {
-  if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
-    eventmd_event_free(p->ev);
-    free(p);
-  }
+  if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
 }
 
 #define RACY_NS ((int64_t)2000000000)
@@ -223,7 +219,7 @@ static void put_locked(emd_cache *c, const char *key, size_t keylen,
   emd_parsed *old;
   size_t bytes;
   if (!c->limit || p->cached) return;
-  bytes = p->ev->mem_size + sizeof(*p) + keylen;
+  bytes = p->rec->size + sizeof(*p) + keylen;
   if (bytes > c->limit) return;
   if (c->count >= c->nslots) grow(c);
   if (!c->nslots) return;

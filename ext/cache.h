@@ -19,10 +19,10 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "eventmd.h"
+#include "record.h"
 
 typedef struct emd_parsed {
-  eventmd_event *ev; /* the parsed event (owned) */
+  const emd_rec *rec; /* the parsed file (stored after the key) */
   dev_t dev;         /* identity of the version parsed */
   ino_t ino;
   off_t size; /* bytes read */
@@ -50,15 +50,15 @@ size_t emd_cache_limit(emd_cache *c);
 size_t emd_cache_bytes(emd_cache *c);
 size_t emd_cache_count(emd_cache *c);
 
-/* A new entry holding ev (taken) for the version described by st, stored
-** under key; refs = 1.  NULL on out-of-memory (ev is then freed).
+/* A new entry holding a copy of rec for the version described by st, stored
+** under key; refs = 1.  NULL on out-of-memory.
 **
 ** Parsed events and their entries are the parser's memory: the C library's
 ** malloc, not SQLite's.  Read-ahead workers make them in parallel, and
 ** SQLite's allocator would serialise them on its global mutex.  The
 ** cache's own bound (cache_bytes) limits them. */
-emd_parsed *emd_parsed_new(eventmd_event *ev, const struct stat *st, off_t size,
-                           const char *key, size_t keylen);
+emd_parsed *emd_parsed_new(const emd_rec *rec, const struct stat *st,
+                           off_t size, const char *key, size_t keylen);
 emd_parsed *emd_parsed_ref(emd_parsed *p);
 void emd_parsed_release(emd_parsed *p);
 

@@ -110,7 +110,13 @@ static int stray_date(drec *r, const emd_scan_ctx *sc, emd_scratch *s,
     emd_entry_process(&one, &e, s);
     rc = e.rc;
     *gone = e.gone;
-    if (e.parsed && e.parsed->ev->date) memcpy(r->date, e.parsed->ev->date, 11);
+    if (e.parsed) {
+      emd_str hd = emd_rec_field(e.parsed->rec, EMD_F_HEADING_DATE);
+      if (hd.p && hd.n == EMD_DATE_LEN) {
+        memcpy(r->date, hd.p, EMD_DATE_LEN);
+        r->date[EMD_DATE_LEN] = 0;
+      }
+    }
   }
   emd_entry_free(&e);
   return rc;

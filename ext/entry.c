@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parser.h"
 #include "text.h"
 
 /* ------------------------------------------------------------------------
@@ -59,7 +60,7 @@ int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
   d[e->disp_len] = 0;
   e->disp = d;
   e->name_bad = !u.valid || u.has_nul;
-  if (!eventmd_path_date(e->path_date, d, (size_t)e->disp_len))
+  if (!emd_relpath_date(e->path_date, d, (size_t)e->disp_len))
     e->path_date[0] = 0;
   e->kind = kind;
   e->dir = emd_dir_ref(dir);
@@ -126,18 +127,17 @@ static const char *cache_key(const emd_scan_ctx *sc, const emd_entry *e,
 static int parse_bytes(const emd_scan_ctx *sc, const emd_entry *e,
                        emd_scratch *s, const emd_read *rd, const char *key,
                        size_t keylen, emd_parsed **out) {
-  eventmd_parse_options opts;
-  eventmd_event *ev = NULL;
+  const emd_rec *rec;
   if (!s->parser) {
     s->parser = eventmd_parser_new(NULL); /* the C library's malloc */
     if (!s->parser) return SQLITE_NOMEM;
   }
-  memset(&opts, 0, sizeof(opts));
-  opts.parser = s->parser;
   EMD_COUNT(&sc->conn->stats, files_parsed, 1);
-  if (eventmd_parse(&ev, rd->data, rd->len, e->disp, &opts) != EVENTMD_OK)
+  if (emd_parse_record(s->parser, rd->data, rd->len,
+                       e->daypage ? EMD_REC_DAYPAGE : EMD_REC_EVENT, 1,
+                       &rec) != EVENTMD_OK)
     return SQLITE_NOMEM;
-  *out = emd_parsed_new(ev, &rd->st, (off_t)rd->len, key, keylen);
+  *out = emd_parsed_new(rec, &rd->st, (off_t)rd->len, key, keylen);
   return *out ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -444,7 +444,7 @@ int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
 */
 char *emd_entry_problem(const emd_entry *e, int *nomem) {
   const char *parts[4];
-  char buf[256];
+  char buf[256], pbuf[1024];
   int n = 0, i;
   sqlite3_str *s;
   char *out;
@@ -469,8 +469,9 @@ char *emd_entry_problem(const emd_entry *e, int *nomem) {
             emd_read_problem(e->read_status, e->read_err, buf, sizeof(buf));
         if (p) parts[n++] = p;
       }
-      if (e->parsed && e->parsed->ev->problem)
-        parts[n++] = e->parsed->ev->problem;
+      if (e->parsed &&
+          emd_rec_problem(e->parsed->rec, e->path_date, pbuf, sizeof(pbuf)))
+        parts[n++] = pbuf;
   }
   if (n == 0) return NULL;
   s = sqlite3_str_new(NULL);

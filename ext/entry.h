@@ -14,8 +14,10 @@
 #include <sys/stat.h>
 
 #include "cache.h"
+#include "eventmd.h"
 #include "conn.h"
 #include "readfile.h"
+#include "text.h"
 #include "walk.h"
 
 /* Per-thread scratch memory, reused from one entry to the next. */
@@ -34,6 +36,7 @@ typedef struct emd_scan_ctx {
   size_t rootlen;        /* strlen(root) */
   const char *root_real; /* realpath of root when following links, or NULL */
   size_t max_size;       /* files larger than this are not read */
+  int follow_symlinks;   /* the table follows symbolic links */
   int want_parse;        /* the query shows parsed columns */
   int want_markdown;     /* the query shows the file's text */
 } emd_scan_ctx;
@@ -56,11 +59,13 @@ typedef struct emd_entry {
   int err;             /* errno of an EMD_ITEM_FOLDER entry */
   int have_stat;       /* st is set */
   struct stat st;      /* the file's stat() (of the version read, if read) */
-  char path_date[11];  /* date of the path, or "" */
-  int prepared;        /* read/parse done as far as asked */
-  emd_parsed *parsed;  /* the parsed file (a reference), or NULL */
-  int read_status;     /* EMD_READ_* of the read attempt */
-  int read_err;        /* errno of EMD_READ_ERROR */
+  char path_date[EMD_DATE_BUF]; /* date of the path, or "" */
+  int daypage; /* a day page: parsed for its links (folder.c) */
+  char heading_date[EMD_DATE_BUF]; /* the heading's date, when shown */
+  int prepared;                    /* read/parse done as far as asked */
+  emd_parsed *parsed;              /* the parsed file (a reference), or NULL */
+  int read_status;                 /* EMD_READ_* of the read attempt */
+  int read_err;                    /* errno of EMD_READ_ERROR */
   char *markdown;      /* file text, when the query shows it (owned) */
   size_t markdown_len; /* its length */
   int gone;            /* vanished since the walk: no row */

@@ -1,19 +1,25 @@
 /*
-** parse.c - parse one event file: bytes in, an eventmd_event out.
+** parse.c - parse one event file (or a day page): bytes in, a record out.
 **
 ** This unit has no SQLite in it.  cmark does all markdown parsing; this file
 ** only reads cmark's tree and applies the rules of SPEC §2:
 **
+**   Formats: [HTML](…) [JSON](…) [XML](…)          preamble: ignored
 **   ### [2014-02-13](/news/2014/02/13/index.md)   date heading -> day_index
+**   ##### Egypt–Russia relations                   topic heading
 **   # Title                                        first H1 -> title
 **   Summary paragraphs                             up to the next heading
-**   ### Source: / ### Related: / ### Changes:      sections; their list items
+**   ### Source: / ### Related: / ### Changes:      sections (also the Chinese
+**   ### 信息来源: / ### 有关:                          mirror's); their list items
 **                                                  become rows
 **
+** A day page (README.md, index.md) is read for its links to event files and
+** the topic headings above them (parse_daypage()).
+**
+** The result is a record (record.h): only what the tables show, in one block.
+** The public API (eventmd_parse) expands a record into an eventmd_event.
 ** The tree is read with explicit loops over first_child/next/parent (no
-** recursion, so deep input cannot exhaust the stack).  Every string of the
-** result lives in one allocation made at the end (see finish()), so a parsed
-** event is one block of memory that the cache can count and free at once.
+** recursion, so deep input cannot exhaust the stack).
 */
 #include <cmark.h>
 #include <setjmp.h>
@@ -22,6 +28,7 @@
 
 #include "arena.h"
 #include "eventmd.h"
+#include "parser.h"
 #include "text.h"
 
 #define NOSTR ((size_t)-1) /* offset meaning "SQL NULL" */
@@ -31,15 +38,17 @@ enum { SEC_NONE, SEC_SOURCES, SEC_RELATED, SEC_CHANGES };
 
 /* Rows while parsing: string offsets into the builder's pool. */
 typedef struct bsrc {
-  size_t name, url, domain;
+  size_t name, url;
 } bsrc;
 typedef struct brel {
-  size_t title, target, target_date, context;
+  size_t title, target, context;
 } brel;
 typedef struct bchg {
   size_t title, target, changed_at, label;
-  int is_current;
 } bchg;
+typedef struct bday {
+  size_t href, topic;
+} bday;
 
 /* A growable array of fixed-size rows. */
 typedef struct barray {
@@ -55,11 +64,9 @@ typedef struct builder {
   char *pool;                  /* every string, NUL-terminated */
   size_t npool;                /* bytes used in pool */
   size_t cappool;              /* bytes allocated for pool */
-  barray src, rel, chg;        /* rows of the three child tables */
-  size_t title, summary, cover, day_index, heading_date, path_date, date;
-  unsigned problems; /* EVENTMD_PROBLEM_* */
-  const char *guard; /* guard message when the file was not parsed */
-  int is_current;    /* computed at the end */
+  barray src, rel, chg, day;   /* rows of the lists */
+  size_t f[EMD_NFIELDS];       /* the event's strings (EMD_F_*) */
+  unsigned problems;           /* EMD_RP_* */
 } builder;
 
 /* ------------------------------------------------------------------------
@@ -305,48 +312,47 @@ static void item_basics(builder *b, cmark_node *item, cmark_node **link,
   }
 }
 
-/* Host of a URL, lower-cased, without port and leading "www.". */
-static size_t url_domain(builder *b, size_t url) {
-  const char *u = pool_at(b, url);
-  size_t hs, hl, at, i;
-  if (!u || !emd_url_host(u, strlen(u), &hs, &hl)) return NOSTR;
-  if (hl > 4 && emd_ascii_ieq(u + hs, 4, "www.")) {
-    hs += 4;
-    hl -= 4;
-  }
-  at = b->npool;
-  if (!pool_reserve(b, hl + 1)) return NOSTR;
-  u = b->pool + url; /* the pool may have moved */
-  for (i = 0; i < hl; i++) {
-    char c = u[hs + i];
-    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
-    b->pool[b->npool++] = c;
-  }
-  b->pool[b->npool++] = 0;
-  return at;
+/* Is the pool text at off, trimmed, equal to word (ASCII, any case)? */
+static int text_is(const builder *b, size_t off, const char *word) {
+  const char *s = pool_at(b, off);
+  return s && emd_ascii_ieq(s, strlen(s), word);
 }
 
+/* A source item.  Its first link is the source, unless its text is "Cover
+** Image": then it is the event's cover image and not a row.  A later link
+** with text "IMG" (the Chinese mirror's way) is the cover image too, and
+** the item stays a source.  The first cover image wins. */
 static void add_source(builder *b, cmark_node *item) {
-  cmark_node *link;
+  cmark_node *link, *n;
   size_t name, url;
   bsrc *r;
   item_basics(b, item, &link, &name, &url);
   if (b->oom) return;
-  if (link) {
-    const char *nm = pool_at(b, name);
-    if (emd_ascii_ieq(nm, strlen(nm), "cover image")) {
-      if (b->cover == NOSTR) b->cover = url;
-      return;
-    }
+  if (link && text_is(b, name, "cover image")) {
+    if (b->f[EMD_F_COVER] == NOSTR) b->f[EMD_F_COVER] = url;
+    return;
   }
   r = array_add(b, &b->src, sizeof(bsrc));
   if (!r) return;
   r->name = name;
   r->url = url;
-  r->domain = url_domain(b, url);
+  if (!link || b->f[EMD_F_COVER] != NOSTR) return;
+  for (n = tree_next(item, link, 0); n; n = tree_next(item, n, 1)) {
+    size_t mark = b->npool, t;
+    const char *u;
+    if (cmark_node_get_type(n) != CMARK_NODE_LINK) continue;
+    t = inline_text(b, n, 1);
+    u = cmark_node_get_url(n);
+    b->npool = mark;
+    if (t != NOSTR && u && text_is(b, t, "img")) {
+      b->f[EMD_F_COVER] = pool_str(b, u, strlen(u));
+      return;
+    }
+  }
 }
 
-/* Skip a case-insensitive prefix such as "Context:" in pool text at off. */
+/* Skip a prefix such as "Context:" (ASCII case ignored) and the white space
+** after it in pool text at off. */
 static size_t strip_prefix(builder *b, size_t off, const char *prefix) {
   const char *s = pool_at(b, off);
   size_t n = strlen(prefix);
@@ -357,6 +363,9 @@ static size_t strip_prefix(builder *b, size_t off, const char *prefix) {
 }
 
 static void add_related(builder *b, cmark_node *item) {
+  static const char *const prefixes[] = {
+      "context:", "\xe6\xb6\x88\xe6\x81\xaf:",
+      "\xe6\xb6\x88\xe6\x81\xaf\xef\xbc\x9a"};
   cmark_node *link, *ann;
   size_t title, target;
   brel *r;
@@ -367,17 +376,17 @@ static void add_related(builder *b, cmark_node *item) {
   if (!r) return;
   r->title = title;
   r->target = target;
-  r->target_date = NOSTR;
   r->context = NOSTR;
-  if (target != NOSTR) {
-    char d[11];
-    const char *t = pool_at(b, target);
-    if (eventmd_path_date(d, t, strlen(t))) r->target_date = pool_str(b, d, 10);
-  }
   if (ann) {
-    size_t c = inline_text(b, ann, 0);
+    size_t c = inline_text(b, ann, 0), k;
     if (c != NOSTR) {
-      c = strip_prefix(b, c, "context:");
+      for (k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+        size_t after = strip_prefix(b, c, prefixes[k]);
+        if (after != c) {
+          c = after;
+          break;
+        }
+      }
       if (!b->pool[c]) c = NOSTR;
     }
     r->context = c;
@@ -389,7 +398,8 @@ static int is_datetime(const char *s) {
   int hh, mm, ss, i;
   for (i = 0; i < 19; i++)
     if (!s[i]) return 0;
-  if (!emd_is_iso_date(s, 10) || s[10] != ' ' || s[13] != ':' || s[16] != ':')
+  if (!emd_is_iso_date(s, EMD_DATE_LEN) || s[10] != ' ' || s[13] != ':' ||
+      s[16] != ':')
     return 0;
   for (i = 11; i < 19; i++)
     if (i != 13 && i != 16 && (s[i] < '0' || s[i] > '9')) return 0;
@@ -412,7 +422,6 @@ static void add_change(builder *b, cmark_node *item) {
   r->target = target;
   r->changed_at = NOSTR;
   r->label = NOSTR;
-  r->is_current = 0;
   if (ann) {
     size_t a = inline_text(b, ann, 0), rest, end;
     if (a == NOSTR) return;
@@ -440,46 +449,57 @@ static void add_change(builder *b, cmark_node *item) {
       while (end > rest && emd_is_space((unsigned char)b->pool[end - 1])) end--;
       b->pool[end] = 0;
     }
-    if (end > rest) {
-      r->label = rest;
-      r->is_current =
-          emd_ascii_ieq(b->pool + rest, end - rest, "current version");
-    }
+    if (end > rest) r->label = rest;
   }
 }
 
-/* Section kind of a heading's text: "Source:", "Related", ... */
+/* Section kind of a heading's text: "Source:", "Related", "信息来源:" ... */
 static int section_kind(const char *s) {
+  static const char fullwidth_colon[] = "\xef\xbc\x9a";
   size_t n = strlen(s);
-  if (n && s[n - 1] == ':') n--;
+  if (n && s[n - 1] == ':')
+    n--;
+  else if (n >= 3 && !memcmp(s + n - 3, fullwidth_colon, 3))
+    n -= 3;
   while (n && emd_is_space((unsigned char)s[n - 1])) n--;
-  if (emd_ascii_ieq(s, n, "source") || emd_ascii_ieq(s, n, "sources"))
+  if (emd_ascii_ieq(s, n, "source") || emd_ascii_ieq(s, n, "sources") ||
+      emd_ascii_ieq(s, n, "\xe4\xbf\xa1\xe6\x81\xaf\xe6\x9d\xa5\xe6\xba\x90"))
     return SEC_SOURCES;
-  if (emd_ascii_ieq(s, n, "related")) return SEC_RELATED;
+  if (emd_ascii_ieq(s, n, "related") ||
+      emd_ascii_ieq(s, n, "\xe6\x9c\x89\xe5\x85\xb3"))
+    return SEC_RELATED;
   if (emd_ascii_ieq(s, n, "changes")) return SEC_CHANGES;
   return SEC_NONE;
+}
+
+/* Is the pool text at off shaped like a date ("2018-02-30" too)? */
+static int date_shaped(const builder *b, size_t off) {
+  const char *s = pool_at(b, off);
+  int y, m, d;
+  return s && emd_date_shape(s, strlen(s), &y, &m, &d);
 }
 
 /* Walk the document's top-level blocks (SPEC §2). */
 static void read_document(builder *b, cmark_node *doc) {
   cmark_node *c;
-  int section = SEC_NONE, in_summary = 0, summary_started = 0;
-  size_t summary_at = NOSTR;
+  int section = SEC_NONE, in_summary = 0, summary_started = 0, frozen = 0;
+  size_t summary_at = NOSTR, topic = NOSTR, topic_frozen = NOSTR;
   for (c = cmark_node_first_child(doc); c && !b->oom; c = cmark_node_next(c)) {
     cmark_node_type t = cmark_node_get_type(c);
     if (t == CMARK_NODE_HEADING) {
-      size_t mark = b->npool, text;
+      size_t mark, text;
+      char date[EMD_DATE_BUF];
       if (in_summary) {
         in_summary = 0;
         if (summary_started) {
           pool_putc(b, 0);
-          b->summary = summary_at;
+          b->f[EMD_F_SUMMARY] = summary_at;
         }
-        mark = b->npool;
       }
-      if (b->title == NOSTR && cmark_node_get_heading_level(c) == 1) {
-        b->title = inline_text(b, c, 0);
-        if (b->title == NOSTR) b->title = pool_str(b, "", 0); /* seen */
+      mark = b->npool;
+      if (b->f[EMD_F_TITLE] == NOSTR && cmark_node_get_heading_level(c) == 1) {
+        b->f[EMD_F_TITLE] = inline_text(b, c, 0);
+        if (b->f[EMD_F_TITLE] == NOSTR) b->f[EMD_F_TITLE] = pool_str(b, "", 0);
         in_summary = 1;
         summary_at = b->npool;
         section = SEC_NONE;
@@ -488,16 +508,33 @@ static void read_document(builder *b, cmark_node *doc) {
       text = inline_text(b, c, 1);
       if (text == NOSTR) return;
       section = section_kind(b->pool + text);
-      if (section == SEC_NONE && b->title == NOSTR &&
-          b->heading_date == NOSTR &&
-          emd_is_iso_date(b->pool + text, strlen(b->pool + text))) {
-        cmark_node *link = first_link(c);
-        const char *u = link ? cmark_node_get_url(link) : NULL;
-        b->heading_date = text; /* keep it */
-        if (u) b->day_index = pool_str(b, u, strlen(u));
-      } else {
-        b->npool = mark; /* heading text no longer needed */
+      if (section != SEC_NONE) {
+        /* Without an H1, the topic is the last heading before the first
+        ** section. */
+        if (b->f[EMD_F_TITLE] == NOSTR && !frozen) {
+          frozen = 1;
+          topic_frozen = topic;
+        }
+        b->npool = mark;
+        continue;
       }
+      if (b->f[EMD_F_TITLE] == NOSTR) {
+        const char *s = b->pool + text;
+        if (b->f[EMD_F_HEADING_DATE] == NOSTR &&
+            emd_parse_date(date, s, strlen(s))) {
+          cmark_node *link = first_link(c);
+          const char *u = link ? cmark_node_get_url(link) : NULL;
+          b->npool = mark;
+          b->f[EMD_F_HEADING_DATE] = pool_str(b, date, EMD_DATE_LEN);
+          if (u) b->f[EMD_F_DAY_INDEX] = pool_str(b, u, strlen(u));
+          continue;
+        }
+        if (*s && !date_shaped(b, text)) {
+          topic = text; /* keep it: the last one wins */
+          continue;
+        }
+      }
+      b->npool = mark; /* heading text no longer needed */
       continue;
     }
     if (in_summary) {
@@ -517,137 +554,103 @@ static void read_document(builder *b, cmark_node *doc) {
   }
   if (in_summary && summary_started) {
     pool_putc(b, 0);
-    b->summary = summary_at;
+    b->f[EMD_F_SUMMARY] = summary_at;
+  }
+  b->f[EMD_F_TOPIC] = b->f[EMD_F_TITLE] != NOSTR ? topic
+                      : frozen                   ? topic_frozen
+                                                 : topic;
+  if (b->f[EMD_F_TITLE] == NOSTR || !b->pool[b->f[EMD_F_TITLE]]) {
+    b->f[EMD_F_TITLE] = NOSTR;
+    b->problems |= EMD_RP_NO_TITLE;
+  }
+}
+
+/* Add a day page link (href of link) under topic. */
+static void add_daylink(builder *b, cmark_node *link, size_t topic) {
+  const char *u = cmark_node_get_url(link);
+  bday *r;
+  if (!u) return;
+  r = array_add(b, &b->day, sizeof(bday));
+  if (!r) return;
+  r->href = pool_str(b, u, strlen(u));
+  r->topic = topic;
+}
+
+/* A day page: each event is a heading (level 3 or more) linking to its file,
+** or, in the older form, a list item linking to it; topic headings (level 4
+** to 6, without a link) stand above the events they group. */
+static void read_daypage(builder *b, cmark_node *doc) {
+  cmark_node *c;
+  size_t topic = NOSTR;
+  for (c = cmark_node_first_child(doc); c && !b->oom; c = cmark_node_next(c)) {
+    cmark_node_type t = cmark_node_get_type(c);
+    if (t == CMARK_NODE_HEADING) {
+      int level = cmark_node_get_heading_level(c);
+      cmark_node *link = first_link(c);
+      if (link && level >= 3) {
+        add_daylink(b, link, topic);
+      } else if (!link && level >= 4) {
+        size_t text = inline_text(b, c, 0);
+        topic = text != NOSTR && !date_shaped(b, text) ? text : NOSTR;
+      } else {
+        topic = NOSTR;
+      }
+    } else if (t == CMARK_NODE_LIST) {
+      cmark_node *item;
+      for (item = cmark_node_first_child(c); item && !b->oom;
+           item = cmark_node_next(item)) {
+        cmark_node *link = first_link(item);
+        if (link) add_daylink(b, link, topic);
+      }
+    }
   }
 }
 
 /* ------------------------------------------------------------------------
-** The result: one allocation holding the event, its rows and its strings.
+** The result: a record (record.h).
 */
-#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
-
-static const char *fix(char *base, size_t off) {
-  return off == NOSTR ? NULL : base + off;
+static void put_field(emd_recbuf *rb, const builder *b, size_t off,
+                      int same_as_title) {
+  const char *s = pool_at(b, off);
+  emd_recbuf_str(rb, s, s ? strlen(s) : 0, same_as_title && s);
 }
 
-/* Append the problem text for the bits set, "; "-joined. */
-static size_t put_problems(builder *b) {
-  size_t at = b->npool;
-  int first = 1;
-#define PROBLEM(bit, text)            \
-  if (b->problems & (bit)) {          \
-    if (!first) pool_put(b, "; ", 2); \
-    pool_put(b, text, strlen(text));  \
-    first = 0;                        \
-  }
-  PROBLEM(EVENTMD_PROBLEM_UTF8, "invalid UTF-8")
-  PROBLEM(EVENTMD_PROBLEM_NUL, "NUL bytes")
-  PROBLEM(EVENTMD_PROBLEM_UNSAFE, b->guard ? b->guard : "not parsed")
-  PROBLEM(EVENTMD_PROBLEM_NO_TITLE, "no title")
-  PROBLEM(EVENTMD_PROBLEM_NO_DATE, "no date")
-#undef PROBLEM
-  if (b->problems & EVENTMD_PROBLEM_DATE_DIFF) {
-    /* Copy the date out first: pool_put() may move the pool it lives in. */
-    char hd[10];
-    int have = b->heading_date != NOSTR;
-    if (have) memcpy(hd, b->pool + b->heading_date, 10);
-    if (!first) pool_put(b, "; ", 2);
-    pool_put(b, "date heading ", 13);
-    if (have) pool_put(b, hd, 10);
-    pool_put(b, " differs from path", 18);
-    first = 0;
-  }
-  if (first) return NOSTR;
-  pool_putc(b, 0);
-  return b->oom ? NOSTR : at;
-}
-
-static int finish(builder *b, eventmd_event **out,
-                  const eventmd_allocator *ral) {
-  size_t problem = put_problems(b);
-  size_t nsrc = b->src.n, nrel = b->rel.n, nchg = b->chg.n, i;
-  size_t o_src = ALIGN8(sizeof(eventmd_event));
-  size_t o_rel = ALIGN8(o_src + nsrc * sizeof(eventmd_source));
-  size_t o_chg = ALIGN8(o_rel + nrel * sizeof(eventmd_related));
-  size_t o_pool = o_chg + nchg * sizeof(eventmd_change);
-  size_t total = o_pool + b->npool;
-  char *mem, *pool;
-  eventmd_event *ev;
-  if (b->oom) return EVENTMD_NOMEM;
-  mem = ral->xMalloc(ral->ctx, total);
-  if (!mem) return EVENTMD_NOMEM;
-  ev = (eventmd_event *)mem;
-  memset(ev, 0, sizeof(*ev));
-  pool = mem + o_pool;
-  if (b->npool) memcpy(pool, b->pool, b->npool);
-  ev->date = fix(pool, b->date);
-  ev->path_date = fix(pool, b->path_date);
-  ev->heading_date = fix(pool, b->heading_date);
-  ev->title = fix(pool, b->title);
-  ev->summary = fix(pool, b->summary);
-  ev->cover_image = fix(pool, b->cover);
-  ev->day_index = fix(pool, b->day_index);
-  ev->problem = fix(pool, problem);
-  ev->problems = b->problems;
-  ev->is_current = b->is_current;
-  ev->n_sources = (uint32_t)nsrc;
-  ev->n_related = (uint32_t)nrel;
-  ev->n_changes = (uint32_t)nchg;
-  ev->sources = (eventmd_source *)(mem + o_src);
-  ev->related = (eventmd_related *)(mem + o_rel);
-  ev->changes = (eventmd_change *)(mem + o_chg);
-  for (i = 0; i < nsrc; i++) {
-    const bsrc *s = (const bsrc *)b->src.a + i;
-    eventmd_source *d = (eventmd_source *)ev->sources + i;
-    d->name = fix(pool, s->name);
-    d->url = fix(pool, s->url);
-    d->domain = fix(pool, s->domain);
-  }
-  for (i = 0; i < nrel; i++) {
-    const brel *s = (const brel *)b->rel.a + i;
-    eventmd_related *d = (eventmd_related *)ev->related + i;
-    d->title = fix(pool, s->title);
-    d->target = fix(pool, s->target);
-    d->target_date = fix(pool, s->target_date);
-    d->context = fix(pool, s->context);
-  }
-  for (i = 0; i < nchg; i++) {
-    const bchg *s = (const bchg *)b->chg.a + i;
-    eventmd_change *d = (eventmd_change *)ev->changes + i;
-    d->title = fix(pool, s->title);
-    d->target = fix(pool, s->target);
-    d->changed_at = fix(pool, s->changed_at);
-    d->label = fix(pool, s->label);
-    d->is_current = s->is_current;
-  }
-  ev->mem_size = total;
-  ev->xFree = ral->xFree;
-  ev->pFreeCtx = ral->ctx;
-  *out = ev;
-  return EVENTMD_OK;
-}
-
-/* is_current, the effective date and the date problems. */
-static void conclude(builder *b, const char *path) {
+static const emd_rec *encode(builder *b, emd_recbuf *rb, int kind) {
   size_t i;
-  b->is_current = 1;
+  const char *title = pool_at(b, b->f[EMD_F_TITLE]);
+  int k;
+  if (b->oom) return NULL;
+  emd_recbuf_begin(rb, kind);
+  for (k = 0; k < EMD_NFIELDS; k++) put_field(rb, b, b->f[k], 0);
+  for (i = 0; i < b->src.n; i++) {
+    const bsrc *r = (const bsrc *)b->src.a + i;
+    emd_recbuf_row(rb, EMD_T_SOURCES);
+    put_field(rb, b, r->name, 0);
+    put_field(rb, b, r->url, 0);
+  }
+  for (i = 0; i < b->rel.n; i++) {
+    const brel *r = (const brel *)b->rel.a + i;
+    emd_recbuf_row(rb, EMD_T_RELATED);
+    put_field(rb, b, r->title, 0);
+    put_field(rb, b, r->target, 0);
+    put_field(rb, b, r->context, 0);
+  }
   for (i = 0; i < b->chg.n; i++) {
-    const bchg *c = (const bchg *)b->chg.a + i;
-    if (c->is_current) {
-      const char *t = pool_at(b, c->target);
-      b->is_current = path && t && strcmp(t, path) == 0;
-      break;
-    }
+    const bchg *r = (const bchg *)b->chg.a + i;
+    const char *t = pool_at(b, r->title);
+    emd_recbuf_row(rb, EMD_T_CHANGES);
+    put_field(rb, b, r->title, t && title && !strcmp(t, title));
+    put_field(rb, b, r->target, 0);
+    put_field(rb, b, r->changed_at, 0);
+    put_field(rb, b, r->label, 0);
   }
-  if (b->title == NOSTR || !b->pool[b->title]) {
-    b->title = NOSTR;
-    b->problems |= EVENTMD_PROBLEM_NO_TITLE;
+  for (i = 0; i < b->day.n; i++) {
+    const bday *r = (const bday *)b->day.a + i;
+    emd_recbuf_row(rb, EMD_T_DAYLINKS);
+    put_field(rb, b, r->href, 0);
+    put_field(rb, b, r->topic, 0);
   }
-  b->date = b->path_date != NOSTR ? b->path_date : b->heading_date;
-  if (b->date == NOSTR) b->problems |= EVENTMD_PROBLEM_NO_DATE;
-  if (b->path_date != NOSTR && b->heading_date != NOSTR &&
-      memcmp(b->pool + b->path_date, b->pool + b->heading_date, 10) != 0)
-    b->problems |= EVENTMD_PROBLEM_DATE_DIFF;
+  return emd_recbuf_end(rb, b->problems);
 }
 
 /* ------------------------------------------------------------------------
@@ -657,9 +660,19 @@ struct eventmd_parser {
   eventmd_allocator al; /* where everything comes from */
   emd_arena arena;      /* cmark's memory for one parse */
   builder b;            /* rows and strings being built (buffers kept) */
+  emd_recbuf rec;       /* the record of the last parse */
   char *repaired;       /* UTF-8 repaired copy of the input */
   size_t repaired_cap;  /* bytes allocated for repaired */
 };
+
+static void *rb_realloc(void *ctx, void *p, size_t n) {
+  const eventmd_allocator *al = ctx;
+  return al->xRealloc(al->ctx, p, n);
+}
+static void rb_free(void *ctx, void *p) {
+  const eventmd_allocator *al = ctx;
+  al->xFree(al->ctx, p);
+}
 
 eventmd_parser *eventmd_parser_new(const eventmd_allocator *alloc) {
   eventmd_parser *p;
@@ -670,6 +683,9 @@ eventmd_parser *eventmd_parser_new(const eventmd_allocator *alloc) {
   p->al = *alloc;
   p->arena.al = &p->al;
   p->b.al = &p->al;
+  p->rec.xRealloc = rb_realloc;
+  p->rec.xFree = rb_free;
+  p->rec.ctx = &p->al;
   return p;
 }
 
@@ -680,7 +696,9 @@ void eventmd_parser_free(eventmd_parser *p) {
   p->al.xFree(p->al.ctx, p->b.src.a);
   p->al.xFree(p->al.ctx, p->b.rel.a);
   p->al.xFree(p->al.ctx, p->b.chg.a);
+  p->al.xFree(p->al.ctx, p->b.day.a);
   p->al.xFree(p->al.ctx, p->repaired);
+  emd_recbuf_free(&p->rec);
   p->al.xFree(p->al.ctx, p);
 }
 
@@ -692,9 +710,13 @@ static size_t cmark_budget(size_t len) {
   return ((size_t)32 << 20) + 32 * len;
 }
 
-/* Parse text with cmark into the parser's arena and read the tree into b.
-** Returns 0, or the arena's failure (1 = out of memory, 2 = over budget). */
-static int run_cmark(eventmd_parser *p, const char *text, size_t len) {
+/* How a parse of cmark's tree ended. */
+enum { RUN_OK, RUN_NOMEM, RUN_OVER_BUDGET };
+
+/* Parse text with cmark into the parser's arena and read the tree into b
+** (as a day page when daypage).  Returns RUN_*. */
+static int run_cmark(eventmd_parser *p, const char *text, size_t len,
+                     int daypage) {
   jmp_buf env;
   cmark_parser *cp;
   cmark_node *doc;
@@ -705,48 +727,44 @@ static int run_cmark(eventmd_parser *p, const char *text, size_t len) {
     int why = p->arena.failed;
     emd_arena_use(NULL);
     emd_arena_reset(&p->arena);
-    return why ? why : 1;
+    return why == EMD_ARENA_OVER_BUDGET ? RUN_OVER_BUDGET : RUN_NOMEM;
   }
   cp = cmark_parser_new_with_mem(CMARK_OPT_DEFAULT, &emd_arena_mem);
   cmark_parser_feed(cp, text, len);
   doc = cmark_parser_finish(cp);
-  if (doc) read_document(&p->b, doc);
+  if (doc) {
+    if (daypage)
+      read_daypage(&p->b, doc);
+    else
+      read_document(&p->b, doc);
+  }
   /* No cmark_node_free / cmark_parser_free: the arena goes at once. */
   emd_arena_use(NULL);
   emd_arena_reset(&p->arena);
-  return 0;
+  return RUN_OK;
 }
 
-static int parse_with(eventmd_parser *p, eventmd_event **out, const char *bytes,
-                      size_t len, const char *path,
-                      const eventmd_parse_options *opts) {
+/* Parse bytes into p->b; EVENTMD_OK or EVENTMD_NOMEM. */
+static int parse_into(eventmd_parser *p, const char *bytes, size_t len,
+                      int daypage, int guarded) {
   builder *b = &p->b;
   emd_utf8_info u;
-  const char *text = bytes;
+  const char *text = bytes, *guard;
   size_t textlen = len;
-  int why;
+  int k, why;
 
   /* Reset the builder, keeping its buffers. */
   b->al = &p->al;
   b->oom = 0;
   b->npool = 0;
-  b->src.n = b->rel.n = b->chg.n = 0;
-  b->title = b->summary = b->cover = b->day_index = NOSTR;
-  b->heading_date = b->path_date = b->date = NOSTR;
+  b->src.n = b->rel.n = b->chg.n = b->day.n = 0;
+  for (k = 0; k < EMD_NFIELDS; k++) b->f[k] = NOSTR;
   b->problems = 0;
-  b->guard = NULL;
-  b->is_current = 0;
-
-  if (path) {
-    char d[11];
-    if (eventmd_path_date(d, path, strlen(path)))
-      b->path_date = pool_str(b, d, 10);
-  }
 
   emd_utf8_scan(&u, bytes, len);
-  if (u.has_nul) b->problems |= EVENTMD_PROBLEM_NUL;
+  if (u.has_nul) b->problems |= EMD_RP_NUL;
   if (!u.valid) {
-    b->problems |= EVENTMD_PROBLEM_UTF8;
+    b->problems |= EMD_RP_UTF8;
     if (u.repaired_len > p->repaired_cap) {
       char *r = p->al.xRealloc(p->al.ctx, p->repaired, u.repaired_len);
       if (!r) return EVENTMD_NOMEM;
@@ -757,42 +775,209 @@ static int parse_with(eventmd_parser *p, eventmd_event **out, const char *bytes,
     text = p->repaired;
   }
 
-  b->guard = (opts && opts->no_guard) ? NULL : eventmd_guard(text, textlen);
-  if (!b->guard) {
-    why = run_cmark(p, text, textlen);
-    if (why == 1) return EVENTMD_NOMEM;
-    if (why == 2)
-      b->guard =
+  guard = guarded ? eventmd_guard(text, textlen) : NULL;
+  if (!guard) {
+    why = run_cmark(p, text, textlen, daypage);
+    if (why == RUN_NOMEM) return EVENTMD_NOMEM;
+    if (why == RUN_OVER_BUDGET)
+      guard =
           "not parsed: markdown too complex (parsing it would need too "
           "much memory)";
   }
   if (b->oom) return EVENTMD_NOMEM;
-  if (b->guard) {
-    /* Not parsed (or not completely): no rows, only what the path gives. */
-    b->problems |= EVENTMD_PROBLEM_UNSAFE;
-    b->src.n = b->rel.n = b->chg.n = 0;
-    b->title = b->summary = b->cover = b->day_index = b->heading_date = NOSTR;
-    b->is_current = 1;
-    b->date = b->path_date;
-  } else {
-    conclude(b, path);
+  if (guard) {
+    /* Not parsed (or not completely): no rows, only the note. */
+    b->npool = 0;
+    b->src.n = b->rel.n = b->chg.n = b->day.n = 0;
+    for (k = 0; k < EMD_NFIELDS; k++) b->f[k] = NOSTR;
+    b->problems &= ~(unsigned)EMD_RP_NO_TITLE;
+    b->problems |= EMD_RP_PARTIAL;
+    b->f[EMD_F_NOTE] = pool_str(b, guard, strlen(guard));
   }
-  return finish(b, out, opts && opts->alloc ? opts->alloc : &p->al);
+  return b->oom ? EVENTMD_NOMEM : EVENTMD_OK;
+}
+
+int emd_parse_record(eventmd_parser *p, const char *bytes, size_t len, int kind,
+                     int guarded, const emd_rec **out) {
+  int rc = parse_into(p, bytes, len, kind == EMD_REC_DAYPAGE, guarded);
+  *out = NULL;
+  if (rc != EVENTMD_OK) return rc;
+  *out = encode(&p->b, &p->rec, kind);
+  return *out ? EVENTMD_OK : EVENTMD_NOMEM;
+}
+
+/* ------------------------------------------------------------------------
+** The public API: a record expanded into an eventmd_event.
+**
+** The event, its row arrays and its strings are one allocation, preceded
+** by a hidden header saying how to free it.
+*/
+typedef struct event_block {
+  eventmd_allocator al; /* how the block is freed */
+  size_t size;          /* bytes of the block */
+  eventmd_event ev;     /* what the caller sees */
+} event_block;
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+
+/* Copies strings into the block's pool as NUL-terminated C strings. */
+typedef struct expander {
+  char *pool; /* next free byte */
+} expander;
+
+static const char *xstr(expander *x, emd_str s) {
+  char *at;
+  if (!s.p) return NULL;
+  at = x->pool;
+  memcpy(at, s.p, s.n);
+  at[s.n] = 0;
+  x->pool += s.n + 1;
+  return at;
+}
+
+static const char *xbytes(expander *x, const char *s, size_t n) {
+  emd_str t;
+  t.p = s;
+  t.n = (uint32_t)n;
+  return xstr(x, t);
+}
+
+/* Bytes a string takes in the pool (with its NUL). */
+static size_t slen(emd_str s) {
+  return s.p ? (size_t)s.n + 1 : 0;
+}
+
+static int expand(const emd_rec *r, const char *path,
+                  const eventmd_allocator *al, eventmd_event **out) {
+  char pdate[EMD_DATE_BUF], problem[1024];
+  int have_pdate = path && emd_relpath_date(pdate, path, strlen(path));
+  uint32_t ns = r->n[EMD_T_SOURCES], nr = r->n[EMD_T_RELATED],
+           nc = r->n[EMD_T_CHANGES], i;
+  size_t plen =
+      emd_rec_problem(r, have_pdate ? pdate : NULL, problem, sizeof(problem));
+  size_t need = 0, o_src, o_rel, o_chg, o_pool, total;
+  emd_str row[EMD_ROW_MAXFIELDS], hd;
+  event_block *blk;
+  eventmd_event *ev;
+  expander x;
+  int k, current_seen = 0;
+
+  /* Sizes first. */
+  for (k = 0; k < EMD_NFIELDS; k++) need += slen(emd_rec_field(r, k));
+  need += 2 * EMD_DATE_BUF + plen + 1;
+  for (i = 0; i < ns; i++) {
+    emd_rec_row(r, EMD_T_SOURCES, i, row);
+    need += slen(row[0]) + 2 * slen(row[1]); /* the domain fits in the URL */
+  }
+  for (i = 0; i < nr; i++) {
+    emd_rec_row(r, EMD_T_RELATED, i, row);
+    need += slen(row[0]) + slen(row[1]) + slen(row[2]) + EMD_DATE_BUF;
+  }
+  for (i = 0; i < nc; i++) {
+    emd_rec_row(r, EMD_T_CHANGES, i, row);
+    need += slen(row[0]) + slen(row[1]) + slen(row[2]) + slen(row[3]);
+  }
+  o_src = ALIGN8(sizeof(event_block));
+  o_rel = ALIGN8(o_src + ns * sizeof(eventmd_source));
+  o_chg = ALIGN8(o_rel + nr * sizeof(eventmd_related));
+  o_pool = o_chg + nc * sizeof(eventmd_change);
+  total = o_pool + need;
+  blk = al->xMalloc(al->ctx, total);
+  if (!blk) return EVENTMD_NOMEM;
+  memset(blk, 0, sizeof(*blk));
+  blk->al = *al;
+  blk->size = total;
+  ev = &blk->ev;
+  x.pool = (char *)blk + o_pool;
+
+  ev->title = xstr(&x, emd_rec_field(r, EMD_F_TITLE));
+  ev->topic = xstr(&x, emd_rec_field(r, EMD_F_TOPIC));
+  ev->summary = xstr(&x, emd_rec_field(r, EMD_F_SUMMARY));
+  ev->cover_image = xstr(&x, emd_rec_field(r, EMD_F_COVER));
+  ev->day_index = xstr(&x, emd_rec_field(r, EMD_F_DAY_INDEX));
+  hd = emd_rec_field(r, EMD_F_HEADING_DATE);
+  ev->heading_date = xstr(&x, hd);
+  ev->path_date = have_pdate ? xbytes(&x, pdate, EMD_DATE_LEN) : NULL;
+  ev->date = ev->path_date ? ev->path_date : ev->heading_date;
+  ev->problem = plen ? xbytes(&x, problem, plen) : NULL;
+  if (r->problems & EMD_RP_UTF8) ev->problems |= EVENTMD_PROBLEM_UTF8;
+  if (r->problems & EMD_RP_NUL) ev->problems |= EVENTMD_PROBLEM_NUL;
+  if (r->problems & EMD_RP_PARTIAL) ev->problems |= EVENTMD_PROBLEM_UNSAFE;
+  if (r->problems & EMD_RP_NO_TITLE) ev->problems |= EVENTMD_PROBLEM_NO_TITLE;
+  if (!ev->date) ev->problems |= EVENTMD_PROBLEM_NO_DATE;
+  if (ev->path_date && ev->heading_date &&
+      strcmp(ev->path_date, ev->heading_date) != 0)
+    ev->problems |= EVENTMD_PROBLEM_DATE_DIFF;
+
+  ev->n_sources = ns;
+  ev->n_related = nr;
+  ev->n_changes = nc;
+  ev->sources = (const eventmd_source *)(void *)((char *)blk + o_src);
+  ev->related = (const eventmd_related *)(void *)((char *)blk + o_rel);
+  ev->changes = (const eventmd_change *)(void *)((char *)blk + o_chg);
+  for (i = 0; i < ns; i++) {
+    eventmd_source *d = (eventmd_source *)ev->sources + i;
+    size_t dl;
+    emd_rec_row(r, EMD_T_SOURCES, i, row);
+    d->name = xstr(&x, row[0]);
+    d->url = xstr(&x, row[1]);
+    d->domain = NULL;
+    if (row[1].p && emd_url_domain(row[1].p, row[1].n, x.pool, &dl)) {
+      d->domain = x.pool; /* written in place: the pool has room */
+      x.pool[dl] = 0;
+      x.pool += dl + 1;
+    }
+  }
+  for (i = 0; i < nr; i++) {
+    eventmd_related *d = (eventmd_related *)ev->related + i;
+    char td[EMD_DATE_BUF];
+    emd_rec_row(r, EMD_T_RELATED, i, row);
+    d->title = xstr(&x, row[0]);
+    d->target = xstr(&x, row[1]);
+    d->context = xstr(&x, row[2]);
+    d->target_date = row[1].p && eventmd_path_date(td, row[1].p, row[1].n)
+                         ? xbytes(&x, td, EMD_DATE_LEN)
+                         : NULL;
+  }
+  ev->is_current = 1;
+  for (i = 0; i < nc; i++) {
+    eventmd_change *d = (eventmd_change *)ev->changes + i;
+    emd_rec_row(r, EMD_T_CHANGES, i, row);
+    d->title = xstr(&x, row[0]);
+    d->target = xstr(&x, row[1]);
+    d->changed_at = xstr(&x, row[2]);
+    d->label = xstr(&x, row[3]);
+    d->is_current = emd_label_is_current(row[3]);
+    if (d->is_current && !current_seen) {
+      current_seen = 1;
+      ev->is_current = d->target && path && strcmp(d->target, path) == 0;
+    }
+  }
+  ev->mem_size = total - offsetof(event_block, ev);
+  *out = ev;
+  return EVENTMD_OK;
 }
 
 int eventmd_parse(eventmd_event **out, const char *bytes, size_t len,
                   const char *path, const eventmd_parse_options *opts) {
-  eventmd_parser *p = opts ? opts->parser : NULL;
+  eventmd_parser *p = opts ? opts->parser : NULL, *own = NULL;
+  const eventmd_allocator *al = opts && opts->alloc ? opts->alloc : &std_alloc;
+  const emd_rec *r;
   int rc;
   *out = NULL;
-  if (p) return parse_with(p, out, bytes, len, path, opts);
-  p = eventmd_parser_new(opts ? opts->alloc : NULL);
-  if (!p) return EVENTMD_NOMEM;
-  rc = parse_with(p, out, bytes, len, path, opts);
-  eventmd_parser_free(p);
+  if (!p) {
+    p = own = eventmd_parser_new(opts ? opts->alloc : NULL);
+    if (!p) return EVENTMD_NOMEM;
+  }
+  rc = emd_parse_record(p, bytes, len, EMD_REC_EVENT, 1, &r);
+  if (rc == EVENTMD_OK) rc = expand(r, path, al, out);
+  eventmd_parser_free(own);
   return rc;
 }
 
 void eventmd_event_free(eventmd_event *ev) {
-  if (ev) ev->xFree(ev->pFreeCtx, ev);
+  event_block *blk;
+  if (!ev) return;
+  blk = (event_block *)(void *)((char *)ev - offsetof(event_block, ev));
+  blk->al.xFree(blk->al.ctx, blk);
 }

@@ -183,6 +183,8 @@ int emd_cursor_start(emd_cursor *c) {
   c->sc.rootlen = strlen(c->root);
   c->sc.root_real = c->root_real;
   c->sc.max_size = tab->max_size;
+  c->sc.follow_symlinks = tab->follow_symlinks;
+  emd_links_init(&c->links, c->rootfd);
   c->sc.want_parse = tab->def->child || (c->flags & EMD_IDX_PARSE);
   c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
   if (c->mode == EMD_MODE_LOOKUP) {
@@ -240,12 +242,13 @@ int emd_cursor_start(emd_cursor *c) {
 /* Rows the current entry gives a child table. */
 static uint32_t child_rows(emd_cursor *c) {
   if (!c->cur || !c->cur->parsed) return 0;
-  return c->tab->def->nrows(c->cur->parsed->ev);
+  return emd_rec_count(c->cur->parsed->rec, c->tab->def->list);
 }
 
 int emd_cursor_next(emd_cursor *c) {
   const emd_table_def *def = c->tab->def;
   if (c->eof) return SQLITE_OK;
+  c->row_decoded = 0;
   if (def->child && c->cur && c->row + 1 < child_rows(c)) {
     c->row++;
     return SQLITE_OK;
@@ -299,24 +302,50 @@ const char *emd_row_path(emd_cursor *c, int *len) {
   return c->cur->disp;
 }
 
-const eventmd_event *emd_row_event(emd_cursor *c) {
+int emd_row_is_file(emd_cursor *c) {
+  return c->cur->kind != EMD_ITEM_FOLDER;
+}
+
+const emd_rec *emd_row_rec(emd_cursor *c) {
   emd_entry *e = c->cur;
   if (!e->prepared && emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead),
                                         0) != SQLITE_OK)
     return NULL;
-  return e->parsed ? e->parsed->ev : NULL;
+  return e->parsed ? e->parsed->rec : NULL;
 }
 
 const char *emd_row_date(emd_cursor *c) {
-  const eventmd_event *ev;
+  const emd_rec *r;
+  emd_str hd;
   if (c->cur->path_date[0]) return c->cur->path_date;
   if (c->cur->kind != EMD_ITEM_FILE) return NULL;
-  ev = emd_row_event(c);
-  return ev ? ev->date : NULL;
+  r = emd_row_rec(c);
+  if (!r) return NULL;
+  hd = emd_rec_field(r, EMD_F_HEADING_DATE);
+  if (!hd.p || hd.n != EMD_DATE_LEN) return NULL;
+  memcpy(c->cur->heading_date, hd.p, EMD_DATE_LEN);
+  c->cur->heading_date[EMD_DATE_LEN] = 0;
+  return c->cur->heading_date;
 }
 
-uint32_t emd_row_index(emd_cursor *c) {
-  return c->row;
+const emd_str *emd_row_fields(emd_cursor *c) {
+  if (!c->row_decoded) {
+    emd_rec_row(c->cur->parsed->rec, c->tab->def->list, c->row, c->fields);
+    c->row_decoded = 1;
+  }
+  return c->fields;
+}
+
+const emd_rowfolder *emd_row_folder(emd_cursor *c, int versions,
+                                    emd_rowfolder *out) {
+  if (emd_folder_row(out, &c->sc, &c->links, c->cur,
+                     emd_ahead_scratch(&c->ahead), versions) != SQLITE_OK)
+    return NULL;
+  return out;
+}
+
+emd_str emd_row_link(emd_cursor *c, emd_str href) {
+  return emd_links_norm(&c->links, href);
 }
 
 const char *emd_row_root(emd_cursor *c) {
@@ -328,6 +357,28 @@ int emd_row_stat(emd_cursor *c, sqlite3_int64 *size, sqlite3_int64 *mtime) {
   *size = (sqlite3_int64)c->cur->st.st_size;
   *mtime = (sqlite3_int64)c->cur->st.st_mtim.tv_sec;
   return 1;
+}
+
+void emd_result_domain(sqlite3_context *ctx, emd_str url) {
+  char *out;
+  size_t n;
+  if (!url.p) return;
+  out = sqlite3_malloc64(url.n + 1);
+  if (!out) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  if (emd_url_domain(url.p, url.n, out, &n))
+    sqlite3_result_text(ctx, out, (int)n, sqlite3_free);
+  else
+    sqlite3_free(out);
+}
+
+void emd_result_str(sqlite3_context *ctx, emd_str s) {
+  if (s.p)
+    sqlite3_result_text(ctx, s.n ? s.p : "", (int)s.n, SQLITE_TRANSIENT);
+  else
+    sqlite3_result_null(ctx);
 }
 
 void emd_result_text(sqlite3_context *ctx, const char *s) {
@@ -354,7 +405,7 @@ int emd_child_column(sqlite3_context *ctx, emd_cursor *c, int col,
 void emd_result_problem(sqlite3_context *ctx, emd_cursor *c) {
   int nomem;
   char *p;
-  if (c->cur->kind == EMD_ITEM_FILE) (void)emd_row_event(c);
+  if (c->cur->kind == EMD_ITEM_FILE) (void)emd_row_rec(c);
   p = emd_entry_problem(c->cur, &nomem);
   if (p)
     sqlite3_result_text(ctx, p, -1, sqlite3_free);

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "emd.h"
 #include "entry.h"
+#include "folder.h"
 #include "readahead.h"
 #include "walk.h"
 
@@ -27,10 +28,10 @@ typedef struct emd_table_def {
   int col_date;             /* date column, or -1 */
   int col_root;             /* hidden root column */
   int col_markdown;         /* hidden markdown column, or -1 */
-  int child;                /* 1: rows come from the parsed event's items */
+  int child;                /* 1: rows come from the parsed file's items */
+  int list;                 /* child tables: the record's list (EMD_T_*) whose
+                               items are the rows; -1 for eventmd_events */
   sqlite3_uint64 meta_cols; /* columns shown without parsing the file */
-  /* Rows one parsed event gives (child tables). */
-  uint32_t (*nrows)(const eventmd_event *ev);
   /* Show column col of the cursor's current row. */
   void (*column)(sqlite3_context *ctx, emd_cursor *cur, int col);
 } emd_table_def;
@@ -75,10 +76,13 @@ struct emd_cursor {
   char **df_strings;            /* storage for df's strings */
   int ndf_strings;
   emd_scan_ctx sc; /* what entry processing needs */
+  emd_links links; /* links as shown (site-language prefix rule) */
   emd_ahead ahead; /* entries, read ahead */
   emd_entry *cur;  /* the current entry, or NULL */
   uint32_t row;    /* child tables: index inside cur's items */
-  int eof;         /* no current row */
+  int row_decoded; /* fields[] hold row `row` of cur */
+  emd_str fields[EMD_ROW_MAXFIELDS]; /* the current child row's fields */
+  int eof;                           /* no current row */
 };
 
 /* Plan bits (idxNum); see the planner contract in vtab.c. */
@@ -111,10 +115,18 @@ const char *emd_row_path(emd_cursor *cur, int *len);
 /* The row's date: the path's date, else the date heading's (parses when
 ** needed); NULL when none. */
 const char *emd_row_date(emd_cursor *cur);
-/* The parsed event, or NULL when the file could not be parsed. */
-const eventmd_event *emd_row_event(emd_cursor *cur);
-/* 0-based index of a child row inside the event. */
-uint32_t emd_row_index(emd_cursor *cur);
+/* 1 when the row is a file (not a folder that could not be read). */
+int emd_row_is_file(emd_cursor *cur);
+/* The parsed file, or NULL when it could not be parsed. */
+const emd_rec *emd_row_rec(emd_cursor *cur);
+/* The fields of the current child row (see EMD_T_* for their order). */
+const emd_str *emd_row_fields(emd_cursor *cur);
+/* What the row's folder says of it (day page topic, versions).  NULL when
+** out of memory (the column is then an error). */
+const emd_rowfolder *emd_row_folder(emd_cursor *cur, int versions,
+                                    emd_rowfolder *out);
+/* A link as the tables show it (SPEC §2 "Links"). */
+emd_str emd_row_link(emd_cursor *cur, emd_str href);
 /* The root folder as given. */
 const char *emd_row_root(emd_cursor *cur);
 /* stat() of the file: 1 and *st set, or 0 when there is none (folders). */
@@ -126,6 +138,9 @@ void emd_result_markdown(sqlite3_context *ctx, emd_cursor *cur);
 
 /* Result helpers. */
 void emd_result_text(sqlite3_context *ctx, const char *s);
+void emd_result_str(sqlite3_context *ctx, emd_str s);
+/* The domain of a URL (eventmd_sources.domain), or NULL. */
+void emd_result_domain(sqlite3_context *ctx, emd_str url);
 
 /* The columns every child table has: event_path (0), ordinal (1) and the
 ** hidden root (col_root).  Sets the result and returns 1 when col is one of

@@ -42,20 +42,18 @@ enum {
   COL_ROOT
 };
 
-static uint32_t changes_rows(const eventmd_event *ev) {
-  return ev->n_changes;
-}
-
 static void changes_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
-  const eventmd_change *c;
+  const emd_str *f;
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
-  c = &emd_row_event(cur)->changes[emd_row_index(cur)];
+  f = emd_row_fields(cur); /* title, target, changed_at, label */
   switch (col) {
-    case COL_TITLE: emd_result_text(ctx, c->title); break;
-    case COL_TARGET: emd_result_text(ctx, c->target); break;
-    case COL_CHANGED_AT: emd_result_text(ctx, c->changed_at); break;
-    case COL_LABEL: emd_result_text(ctx, c->label); break;
-    case COL_IS_CURRENT: sqlite3_result_int(ctx, c->is_current); break;
+    case COL_TITLE: emd_result_str(ctx, f[0]); break;
+    case COL_TARGET: emd_result_str(ctx, emd_row_link(cur, f[1])); break;
+    case COL_CHANGED_AT: emd_result_str(ctx, f[2]); break;
+    case COL_LABEL: emd_result_str(ctx, f[3]); break;
+    case COL_IS_CURRENT:
+      sqlite3_result_int(ctx, emd_label_is_current(f[3]));
+      break;
     default: break;
   }
 }
@@ -70,6 +68,6 @@ const emd_table_def emd_changes_def = {
     COL_ROOT,
     -1,
     1,
+    EMD_T_CHANGES,
     0,
-    changes_rows,
     changes_column};

@@ -13,9 +13,12 @@
 **     event_path TEXT,   -- the event file's path (= eventmd_events.path)
 **     ordinal INTEGER,   -- 1-based position among the event's related items
 **     title TEXT,        -- link text
-**     target TEXT,       -- href (joins to eventmd_events.path), or NULL
+**     target TEXT,       -- href (joins to eventmd_events.path), or NULL;
+**                        -- "/zh/news/..." shows as "/news/..." when the
+**                        -- root has no folder zh
 **     target_date TEXT,  -- YYYY-MM-DD from the target's path, or NULL
-**     context TEXT,      -- "_Context: A, B_" gives "A, B"; NULL when absent
+**     context TEXT,      -- "_Context: A, B_" (or "_消息: A, B_") gives
+**                        -- "A, B"; NULL when absent
 **     root HIDDEN
 **   );
 **
@@ -38,19 +41,21 @@ enum {
   COL_ROOT
 };
 
-static uint32_t related_rows(const eventmd_event *ev) {
-  return ev->n_related;
-}
-
 static void related_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
-  const eventmd_related *r;
+  const emd_str *f;
+  emd_str target;
+  char date[EMD_DATE_BUF];
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
-  r = &emd_row_event(cur)->related[emd_row_index(cur)];
+  f = emd_row_fields(cur); /* title, target, context */
   switch (col) {
-    case COL_TITLE: emd_result_text(ctx, r->title); break;
-    case COL_TARGET: emd_result_text(ctx, r->target); break;
-    case COL_TARGET_DATE: emd_result_text(ctx, r->target_date); break;
-    case COL_CONTEXT: emd_result_text(ctx, r->context); break;
+    case COL_TITLE: emd_result_str(ctx, f[0]); break;
+    case COL_TARGET: emd_result_str(ctx, emd_row_link(cur, f[1])); break;
+    case COL_TARGET_DATE:
+      target = emd_row_link(cur, f[1]);
+      if (target.p && eventmd_path_date(date, target.p, target.n))
+        sqlite3_result_text(ctx, date, EMD_DATE_LEN, SQLITE_TRANSIENT);
+      break;
+    case COL_CONTEXT: emd_result_str(ctx, f[2]); break;
     default: break;
   }
 }
@@ -64,6 +69,6 @@ const emd_table_def emd_related_def = {
     COL_ROOT,
     -1,
     1,
+    EMD_T_RELATED,
     0,
-    related_rows,
     related_column};

@@ -31,18 +31,14 @@
 
 enum { COL_EVENT_PATH, COL_ORDINAL, COL_NAME, COL_URL, COL_DOMAIN, COL_ROOT };
 
-static uint32_t sources_rows(const eventmd_event *ev) {
-  return ev->n_sources;
-}
-
 static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
-  const eventmd_source *s;
+  const emd_str *f;
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
-  s = &emd_row_event(cur)->sources[emd_row_index(cur)];
+  f = emd_row_fields(cur); /* name, url */
   switch (col) {
-    case COL_NAME: emd_result_text(ctx, s->name); break;
-    case COL_URL: emd_result_text(ctx, s->url); break;
-    case COL_DOMAIN: emd_result_text(ctx, s->domain); break;
+    case COL_NAME: emd_result_str(ctx, f[0]); break;
+    case COL_URL: emd_result_str(ctx, f[1]); break;
+    case COL_DOMAIN: emd_result_domain(ctx, f[1]); break;
     default: break;
   }
 }
@@ -56,6 +52,6 @@ const emd_table_def emd_sources_def = {
     COL_ROOT,
     -1,
     1,
+    EMD_T_SOURCES,
     0,
-    sources_rows,
     sources_column};

@@ -134,24 +134,24 @@ static int is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-int emd_is_iso_date(const char *s, size_t len) {
-  int i;
-  if (len != 10 || s[4] != '-' || s[7] != '-') return 0;
-  for (i = 0; i < 10; i++) {
-    if (i == 4 || i == 7) continue;
-    if (!is_digit(s[i])) return 0;
-  }
-  return emd_valid_date((s[0] - '0') * 1000 + (s[1] - '0') * 100 +
-                            (s[2] - '0') * 10 + (s[3] - '0'),
-                        (s[5] - '0') * 10 + (s[6] - '0'),
-                        (s[8] - '0') * 10 + (s[9] - '0'));
+void emd_fmt_date(char o[EMD_DATE_BUF], int y, int m, int d) {
+  o[0] = (char)('0' + y / 1000 % 10);
+  o[1] = (char)('0' + y / 100 % 10);
+  o[2] = (char)('0' + y / 10 % 10);
+  o[3] = (char)('0' + y % 10);
+  o[4] = '-';
+  o[5] = (char)('0' + m / 10 % 10);
+  o[6] = (char)('0' + m % 10);
+  o[7] = '-';
+  o[8] = (char)('0' + d / 10 % 10);
+  o[9] = (char)('0' + d % 10);
+  o[EMD_DATE_LEN] = 0;
 }
 
-/* Value of a folder name of 1..maxlen digits, or -1. */
-static int seg_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
+int emd_seg_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
   int v = 0;
   size_t i;
-  if (n < minlen || n > maxlen) return -1;
+  if (n < minlen || n > maxlen || n > 9) return -1;
   for (i = 0; i < n; i++) {
     if (!is_digit(s[i])) return -1;
     v = v * 10 + (s[i] - '0');
@@ -159,11 +159,71 @@ static int seg_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
   return v;
 }
 
-int eventmd_path_date(char out[11], const char *path, size_t len) {
-  const char *p = path, *end = path + len;
+int emd_date_shape(const char *s, size_t n, int *y, int *m, int *d) {
+  const char *d1 = memchr(s, '-', n), *d2;
+  if (!d1) return 0;
+  d2 = memchr(d1 + 1, '-', n - (size_t)(d1 + 1 - s));
+  if (!d2) return 0;
+  *y = emd_seg_number(s, (size_t)(d1 - s), 4, 4);
+  *m = emd_seg_number(d1 + 1, (size_t)(d2 - d1 - 1), 1, 2);
+  *d = emd_seg_number(d2 + 1, n - (size_t)(d2 + 1 - s), 1, 2);
+  return *y >= 0 && *m >= 0 && *d >= 0;
+}
+
+int emd_parse_date(char out[EMD_DATE_BUF], const char *s, size_t n) {
+  int y, m, d;
+  if (!emd_date_shape(s, n, &y, &m, &d) || !emd_valid_date(y, m, d)) return 0;
+  emd_fmt_date(out, y, m, d);
+  return 1;
+}
+
+int emd_is_iso_date(const char *s, size_t len) {
+  char norm[EMD_DATE_BUF];
+  return len == EMD_DATE_LEN && emd_parse_date(norm, s, len) &&
+         memcmp(norm, s, EMD_DATE_LEN) == 0;
+}
+
+/* The first run of three folder names in p[0..end) forming a date: every
+** segment followed by a '/' is a folder name. */
+static int folders_date(char out[EMD_DATE_BUF], const char *p,
+                        const char *end) {
   const char *seg[3];
   size_t segn[3];
   int have = 0;
+  while (p < end) {
+    const char *s = p, *slash = memchr(p, '/', (size_t)(end - p));
+    if (!slash) break; /* the last segment is a file name, not a folder */
+    p = slash + 1;
+    if (slash == s) continue;
+    if (have == 3) {
+      seg[0] = seg[1];
+      segn[0] = segn[1];
+      seg[1] = seg[2];
+      segn[1] = segn[2];
+      have = 2;
+    }
+    seg[have] = s;
+    segn[have] = (size_t)(slash - s);
+    have++;
+    if (have == 3) {
+      int y = emd_seg_number(seg[0], segn[0], 4, 4);
+      int m = emd_seg_number(seg[1], segn[1], 1, 2);
+      int d = emd_seg_number(seg[2], segn[2], 1, 2);
+      if (y >= 0 && m >= 0 && d >= 0 && emd_valid_date(y, m, d)) {
+        emd_fmt_date(out, y, m, d);
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+int emd_relpath_date(char out[EMD_DATE_BUF], const char *path, size_t len) {
+  return folders_date(out, path, path + len);
+}
+
+int eventmd_path_date(char out[EMD_DATE_BUF], const char *path, size_t len) {
+  const char *p = path, *end = path + len;
   const char *q;
   /* Ignore a query or fragment. */
   q = memchr(p, '?', len);
@@ -182,44 +242,7 @@ int eventmd_path_date(char out[11], const char *path, size_t len) {
     }
     if (*q == '/') break;
   }
-  /* Walk folder names (every segment followed by a '/'), keeping the last
-  ** three; the first run that forms a date wins. */
-  while (p < end) {
-    const char *s = p, *slash = memchr(p, '/', (size_t)(end - p));
-    if (!slash) break; /* the last segment is a file name, not a folder */
-    p = slash + 1;
-    if (slash == s) continue;
-    if (have == 3) {
-      seg[0] = seg[1];
-      segn[0] = segn[1];
-      seg[1] = seg[2];
-      segn[1] = segn[2];
-      have = 2;
-    }
-    seg[have] = s;
-    segn[have] = (size_t)(slash - s);
-    have++;
-    if (have == 3) {
-      int y = seg_number(seg[0], segn[0], 4, 4);
-      int m = seg_number(seg[1], segn[1], 1, 2);
-      int d = seg_number(seg[2], segn[2], 1, 2);
-      if (y >= 0 && m >= 0 && d >= 0 && emd_valid_date(y, m, d)) {
-        out[0] = (char)('0' + y / 1000);
-        out[1] = (char)('0' + y / 100 % 10);
-        out[2] = (char)('0' + y / 10 % 10);
-        out[3] = (char)('0' + y % 10);
-        out[4] = '-';
-        out[5] = (char)('0' + m / 10);
-        out[6] = (char)('0' + m % 10);
-        out[7] = '-';
-        out[8] = (char)('0' + d / 10);
-        out[9] = (char)('0' + d % 10);
-        out[10] = 0;
-        return 1;
-      }
-    }
-  }
-  return 0;
+  return folders_date(out, p, end);
 }
 
 int emd_url_host(const char *url, size_t n, size_t *start, size_t *len) {
@@ -261,6 +284,22 @@ int emd_url_host(const char *url, size_t n, size_t *start, size_t *len) {
   if (h1 <= h0) return 0;
   *start = h0;
   *len = h1 - h0;
+  return 1;
+}
+
+int emd_url_domain(const char *url, size_t n, char *out, size_t *len) {
+  size_t hs, hl, i;
+  if (!emd_url_host(url, n, &hs, &hl)) return 0;
+  if (hl > 4 && emd_ascii_ieq(url + hs, 4, "www.")) {
+    hs += 4;
+    hl -= 4;
+  }
+  for (i = 0; i < hl; i++) {
+    char c = url[hs + i];
+    if (c >= 'A' && c <= 'Z') c = (char)(c + 32);
+    out[i] = c;
+  }
+  *len = hl;
   return 1;
 }
 

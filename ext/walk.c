@@ -39,6 +39,7 @@ emd_dir *emd_dir_ref(emd_dir *d) {
 
 void emd_dir_release(emd_dir *d) {
   if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (d->info_free) d->info_free(d->info);
     close(d->fd);
     emd_free(d);
   }
@@ -52,6 +53,8 @@ emd_dir *emd_dir_new(int fd) {
   }
   d->fd = fd;
   d->refs = 1;
+  d->info = NULL;
+  d->info_free = NULL;
   return d;
 }
 
@@ -84,22 +87,15 @@ int emd_datefilter_overlaps(const emd_datefilter *f, const char *dmin,
 /* ------------------------------------------------------------------------
 ** Names.
 */
+int emd_is_day_page_name(const char *name, size_t n) {
+  return emd_ascii_ieq(name, n, "index.md") ||
+         emd_ascii_ieq(name, n, "readme.md");
+}
+
 int emd_is_event_name(const char *name, size_t n) {
   if (n < 4 || name[0] == '.') return 0;
   if (memcmp(name + n - 3, ".md", 3) != 0) return 0;
-  return !(n == 8 && memcmp(name, "index.md", 8) == 0);
-}
-
-/* Value of a name made of minlen..maxlen ASCII digits, else -1. */
-static int name_number(const char *s, size_t n, size_t minlen, size_t maxlen) {
-  int v = 0;
-  size_t i;
-  if (n < minlen || n > maxlen) return -1;
-  for (i = 0; i < n; i++) {
-    if (s[i] < '0' || s[i] > '9') return -1;
-    v = v * 10 + (s[i] - '0');
-  }
-  return v;
+  return !emd_is_day_page_name(name, n);
 }
 
 /* ------------------------------------------------------------------------
@@ -128,18 +124,18 @@ typedef struct wframe {
   int year;       /* this folder's name as a year, else -1 */
   int month;      /* this folder's name as a month of a year folder, or -1 */
   int month_year; /* the year of that month */
-  char day[11];   /* date of the run this folder is in, or "" */
+  char day[EMD_DATE_BUF]; /* date of the run this folder is in, or "" */
 } wframe;
 
 struct emd_walk {
-  wframe *fr;         /* the stack */
-  int nfr;            /* frames in use */
-  int capfr;          /* frames allocated */
-  char *path;         /* relpath of the current entry */
-  size_t pathcap;     /* bytes allocated for path */
-  emd_walk_opts opts; /* options (pointers borrowed) */
-  emd_stats *stats;   /* counters, or NULL */
-  char day[11];       /* date of the last EMD_ITEM_DAY */
+  wframe *fr;             /* the stack */
+  int nfr;                /* frames in use */
+  int capfr;              /* frames allocated */
+  char *path;             /* relpath of the current entry */
+  size_t pathcap;         /* bytes allocated for path */
+  emd_walk_opts opts;     /* options (pointers borrowed) */
+  emd_stats *stats;       /* counters, or NULL */
+  char day[EMD_DATE_BUF]; /* date of the last EMD_ITEM_DAY */
 };
 
 static int path_set(emd_walk *w, size_t at, const char *s, size_t n,
@@ -278,43 +274,28 @@ static void frame_free(wframe *f) {
   f->ents = NULL;
 }
 
-/* "YYYY-MM-DD" (y 1..9999, m 1..12, d 1..31). */
-static void fmt_date(char o[11], int y, int m, int d) {
-  o[0] = (char)('0' + y / 1000 % 10);
-  o[1] = (char)('0' + y / 100 % 10);
-  o[2] = (char)('0' + y / 10 % 10);
-  o[3] = (char)('0' + y % 10);
-  o[4] = '-';
-  o[5] = (char)('0' + m / 10 % 10);
-  o[6] = (char)('0' + m % 10);
-  o[7] = '-';
-  o[8] = (char)('0' + d / 10 % 10);
-  o[9] = (char)('0' + d % 10);
-  o[10] = 0;
-}
-
 /* Date classification of a child folder `name` of parent (NULL: the root). */
 static void classify(wframe *child, const wframe *parent, const char *name,
                      size_t n) {
-  child->year = name_number(name, n, 4, 4);
+  child->year = emd_seg_number(name, n, 4, 4);
   if (child->year == 0) child->year = -1;
   child->month = -1;
   child->month_year = -1;
   child->day[0] = 0;
   if (!parent) return;
   if (parent->day[0]) {
-    memcpy(child->day, parent->day, 11);
+    memcpy(child->day, parent->day, EMD_DATE_BUF);
     return;
   }
   if (parent->month >= 0) {
-    int d = name_number(name, n, 1, 2);
+    int d = emd_seg_number(name, n, 1, 2);
     if (d > 0 && emd_valid_date(parent->month_year, parent->month, d)) {
-      fmt_date(child->day, parent->month_year, parent->month, d);
+      emd_fmt_date(child->day, parent->month_year, parent->month, d);
       return;
     }
   }
   if (parent->year > 0) {
-    int m = name_number(name, n, 1, 2);
+    int m = emd_seg_number(name, n, 1, 2);
     if (m >= 1 && m <= 12) {
       child->month = m;
       child->month_year = parent->year;
@@ -428,7 +409,7 @@ static void sums_record(emd_foldersums *s, const wframe *f) {
     return;
   for (i = 0; i < f->n; i++) {
     const went *e = &f->ents[i];
-    int v = name_number(e->name, e->len, 1, 2);
+    int v = emd_seg_number(e->name, e->len, 1, 2);
     if (e->type != DT_DIR)
       date_only = 0;
     else if (is_year && (v < 1 || v > 12))
@@ -553,13 +534,14 @@ static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
 }
 
 /* Date range of a year or month folder, as strings. */
-static void folder_range(const wframe *child, char lo[11], char hi[11]) {
+static void folder_range(const wframe *child, char lo[EMD_DATE_BUF],
+                         char hi[EMD_DATE_BUF]) {
   if (child->month >= 0) {
-    fmt_date(lo, child->month_year, child->month, 1);
-    fmt_date(hi, child->month_year, child->month, 31);
+    emd_fmt_date(lo, child->month_year, child->month, 1);
+    emd_fmt_date(hi, child->month_year, child->month, 31);
   } else {
-    fmt_date(lo, child->year, 1, 1);
-    fmt_date(hi, child->year, 12, 31);
+    emd_fmt_date(lo, child->year, 1, 1);
+    emd_fmt_date(hi, child->year, 12, 31);
   }
 }
 
@@ -758,7 +740,7 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
       ** only date folders: skip it unopened. */
       if (!child.day[0] && (child.year > 0 || child.month >= 0) &&
           w->opts.date && w->opts.sums && !follow) {
-        char lo[11], hi[11];
+        char lo[EMD_DATE_BUF], hi[EMD_DATE_BUF];
         folder_range(&child, lo, hi);
         if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
             sums_date_only(w->opts.sums, f->dir->fd, e->name,

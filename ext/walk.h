@@ -5,11 +5,14 @@
 ** (a stack of open folders, no recursion), with openat() and O_NOFOLLOW, and
 ** yields the entries that become rows of eventmd_events:
 **
-**   EMD_ITEM_FILE     a regular file named *.md other than index.md
+**   EMD_ITEM_FILE     a regular file named *.md other than a day page
+**                     (index.md, README.md, any case)
 **   EMD_ITEM_SPECIAL  a FIFO, socket or device named *.md (never opened)
 **   EMD_ITEM_LINK     a symbolic link named *.md that is not followed
 **   EMD_ITEM_FOLDER   a folder that could not be read (err says why), or a
 **                     followed link that loops or leads outside the root
+**   EMD_ITEM_DAY      a day folder, not entered (only when the options ask
+**                     for it: the date-ordered scan lists them later)
 **
 ** Names starting with '.' are skipped.  Entries come in byte order of their
 ** root-relative path ("path order", what ORDER BY path gives), day folders
@@ -27,8 +30,10 @@
 
 /* An open folder shared by the walker and the read-ahead workers. */
 typedef struct emd_dir {
-  int fd;   /* open directory descriptor */
-  int refs; /* references; the last release closes fd */
+  int fd;     /* open directory descriptor */
+  int refs;   /* references; the last release closes fd */
+  void *info; /* what the scan learnt of it (folder.c), or NULL */
+  void (*info_free)(void *); /* releases info */
 } emd_dir;
 
 /* A new shared folder owning fd (closed on failure); refs = 1. */
@@ -112,7 +117,10 @@ void emd_walk_close(emd_walk *w);
 ** through /proc/self/fd; 0 when that cannot be told). */
 int emd_fd_inside(int fd, const char *root_real);
 
-/* 1 when name is an event file name: *.md, not index.md, not hidden. */
+/* 1 when name is a day page's: index.md or README.md, ASCII case ignored. */
+int emd_is_day_page_name(const char *name, size_t n);
+
+/* 1 when name is an event file name: *.md, not a day page, not hidden. */
 int emd_is_event_name(const char *name, size_t n);
 
 #endif /* EVENTMD_WALK_H */

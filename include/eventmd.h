@@ -18,7 +18,8 @@
 **
 ** Ownership: an eventmd_event returned through **out belongs to the caller
 ** and is released with eventmd_event_free().  Every pointer inside it points
-** into the same single allocation and lives exactly as long as the event.
+** into the same single allocation and lives exactly as long as the event;
+** how it is freed is kept out of sight, in front of it.
 */
 #ifndef EVENTMD_H
 #define EVENTMD_H
@@ -31,9 +32,9 @@ extern "C" {
 #endif
 
 #define EVENTMD_VERSION_MAJOR 1
-#define EVENTMD_VERSION_MINOR 0
+#define EVENTMD_VERSION_MINOR 1
 #define EVENTMD_VERSION_PATCH 0
-#define EVENTMD_VERSION "1.0.0"
+#define EVENTMD_VERSION "1.1.0"
 
 /* ---------------------------------------------------------------------------
 ** 1. SQLite entry point.
@@ -58,15 +59,12 @@ int sqlite3_eventmd_init(struct sqlite3 *db, char **pzErrMsg,
 
 /* Problem bits found while parsing (eventmd_event.problems).  The text form
 ** is eventmd_event.problem. */
-#define EVENTMD_PROBLEM_UTF8 0x01 /* "invalid UTF-8" (bytes -> U+FFFD) */
-#define EVENTMD_PROBLEM_NUL 0x02  /* "NUL bytes" (NUL -> U+FFFD) */
-#define EVENTMD_PROBLEM_UNSAFE                                                 \
-  0x04                                 /* not handed to cmark, or cmark needed \
-                                          more memory than a file may use */
+#define EVENTMD_PROBLEM_UTF8 0x01      /* "invalid UTF-8" (bytes -> U+FFFD) */
+#define EVENTMD_PROBLEM_NUL 0x02       /* "NUL bytes" (NUL -> U+FFFD) */
+#define EVENTMD_PROBLEM_UNSAFE 0x04    /* "not parsed: ..." (see the guard) */
 #define EVENTMD_PROBLEM_NO_TITLE 0x08  /* "no title" */
 #define EVENTMD_PROBLEM_NO_DATE 0x10   /* "no date" */
-#define EVENTMD_PROBLEM_DATE_DIFF 0x20 /* "date heading X differs from path" \
-                                        */
+#define EVENTMD_PROBLEM_DATE_DIFF 0x20 /* "date heading X differs from path" */
 
 /* One row of eventmd_sources.  Strings are UTF-8; NULL means SQL NULL. */
 typedef struct eventmd_source {
@@ -78,7 +76,7 @@ typedef struct eventmd_source {
 /* One row of eventmd_related. */
 typedef struct eventmd_related {
   const char *title;       /* link text */
-  const char *target;      /* href, or NULL */
+  const char *target;      /* href as written, or NULL */
   const char *target_date; /* "YYYY-MM-DD" from the target's path, or NULL */
   const char *context;     /* the annotation without "Context:", or NULL */
 } eventmd_related;
@@ -86,33 +84,35 @@ typedef struct eventmd_related {
 /* One row of eventmd_changes. */
 typedef struct eventmd_change {
   const char *title;      /* link text */
-  const char *target;     /* href, or NULL */
+  const char *target;     /* href as written, or NULL */
   const char *changed_at; /* "YYYY-MM-DD HH:MM:SS", or NULL */
   const char *label;      /* e.g. "First version", "Current version", or NULL */
   int is_current;         /* 1 when label is "Current version" */
 } eventmd_change;
 
-/* A parsed event file. */
+/* A parsed event file.  The parser sees one file: what depends on the other
+** files of its folder (SPEC "Versions": the tables' is_current and
+** current_path, a topic taken from the day page) is not here. */
 typedef struct eventmd_event {
   const char *date;         /* effective date: path date, else heading date */
   const char *path_date;    /* date of the path given to the parser, or NULL */
-  const char *heading_date; /* text of the date heading, or NULL */
+  const char *heading_date; /* the date heading's date as YYYY-MM-DD, or NULL */
   const char *title;        /* plain text of the first H1, or NULL */
+  const char *topic;        /* the file's own topic heading, or NULL */
   const char *summary;      /* plain text of the summary blocks, or NULL */
-  const char *cover_image;  /* URL of the first Cover Image item, or NULL */
+  const char *cover_image;  /* URL of the first cover image, or NULL */
   const char *day_index;    /* href of the date heading's link, or NULL */
   const char *problem;      /* "; "-joined problem texts, or NULL when clean */
   unsigned problems;        /* EVENTMD_PROBLEM_* bits */
-  int is_current;     /* see SPEC: no current-version change, or it is us */
-  uint32_t n_sources; /* entries in sources[] */
-  uint32_t n_related; /* entries in related[] */
-  uint32_t n_changes; /* entries in changes[] */
+  int is_current;           /* 0 when the file's own first "Current version"
+                               item links to another path, else 1 */
+  uint32_t n_sources;       /* entries in sources[] */
+  uint32_t n_related;       /* entries in related[] */
+  uint32_t n_changes;       /* entries in changes[] */
   const eventmd_source *sources;
   const eventmd_related *related;
   const eventmd_change *changes;
-  size_t mem_size;               /* bytes held by this event (one allocation) */
-  void (*xFree)(void *, void *); /* how the event is released (private) */
-  void *pFreeCtx;                /* context of xFree (private) */
+  size_t mem_size; /* bytes held by this event (one allocation) */
 } eventmd_event;
 
 /* Allocator used for everything the parser returns and its scratch memory.
@@ -142,7 +142,6 @@ void eventmd_parser_free(eventmd_parser *p);
 typedef struct eventmd_parse_options {
   const eventmd_allocator *alloc; /* result memory; NULL: malloc/realloc/free */
   eventmd_parser *parser;         /* scratch to reuse, or NULL */
-  int no_guard; /* 1: skip the structural guard (testing only) */
 } eventmd_parse_options;
 
 /*
@@ -152,7 +151,8 @@ typedef struct eventmd_parse_options {
 **   bytes  the file's bytes (need not be NUL-terminated; may hold any bytes)
 **   len    number of bytes
 **   path   the file's root-relative path with a leading '/', or NULL; it
-**          gives the path date and decides is_current
+**          gives the path date (read literally from its folder names) and
+**          decides is_current
 **   opts   options, or NULL
 **
 ** Returns EVENTMD_OK or EVENTMD_NOMEM.  Bad input is never an error: it is
@@ -172,7 +172,7 @@ void eventmd_event_free(eventmd_event *ev);
 const char *eventmd_guard(const char *bytes, size_t len);
 
 /*
-** The date of a path: the first run of folders /YYYY/M/D/ (month and day one
+** The date of a link: the first run of folders /YYYY/M/D/ (month and day one
 ** or two digits, a real calendar date).  Writes "YYYY-MM-DD" and a NUL into
 ** out[11] and returns 1, or returns 0 when the path has no date.  A URL's
 ** scheme, host, query and fragment are ignored.

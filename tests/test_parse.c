@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "eventmd.h"
+#include "parser.h"
 
 #define SEED_PATH                                                         \
   "/news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-" \
@@ -72,7 +73,7 @@ static void put(char **buf, size_t *n, const char *s) {
 }
 
 /* One part of the event as text: "title", "summary", "date", "cover",
-** "day_index", "is_current", "problem", "counts", or rows of "sources",
+** "day_index", "is_current", "problem", "counts", "topic", or rows of "sources",
 ** "related", "changes" (fields joined by '|', rows by '\n'). */
 static char *render(const eventmd_event *ev, const char *what) {
   char *out = calloc(1, 1), num[32];
@@ -80,6 +81,8 @@ static char *render(const eventmd_event *ev, const char *what) {
   uint32_t i;
   if (!strcmp(what, "title"))
     put(&out, &n, ev->title);
+  else if (!strcmp(what, "topic"))
+    put(&out, &n, ev->topic);
   else if (!strcmp(what, "summary"))
     put(&out, &n, ev->summary);
   else if (!strcmp(what, "date"))
@@ -407,6 +410,86 @@ static const rule_case cases[] = {
      "B|https://user:pw@news.site.org/x?q#f|news.site.org\n"
      "C|mailto:a@b.c|~\nD|/relative/path|~\nE|//cdn.net/x|cdn.net\n"
      "F|http://[::1]:80/|[::1]"},
+    /* 1.1: date headings as the archive writes them. */
+    {"date heading: unpadded month and day are normalised",
+     "### [2018-03-2](/news/2018/03/2/index.md)\n\n# T\n", "/drafts/x.md",
+     "date", "2018-03-02"},
+    {"date heading: unpadded heading keeps its link as day_index",
+     "### [2018-3-2](/news/2018/03/2/index.md)\n\n# T\n", "/drafts/x.md",
+     "day_index", "/news/2018/03/2/index.md"},
+    {"date heading: unpadded heading that differs from the path",
+     "### [2018-03-1](/news/2018/03/1/index.md)\n\n# T\n",
+     "/news/2018/03/2/x.md", "problem",
+     "date heading 2018-03-01 differs from path"},
+    {"date heading: unpadded heading equal to the path is no problem",
+     "### [2018-03-2](/news/2018/03/2/index.md)\n\n# T\n",
+     "/news/2018/3/2/x.md", "problem", "~"},
+    {"date heading: three-digit day is not a date", "### 2018-03-002\n\n# T\n",
+     "/x.md", "date", "~"},
+    /* 1.1: topics. */
+    {"topic: the heading before the title",
+     "### [2018-03-2](/news/2018/03/2/index.md)\n##### 2018 Ouagadougou "
+     "attacks\n# T\n",
+     "/news/2018/03/2/x.md", "topic", "2018 Ouagadougou attacks"},
+    {"topic: the last heading before the title wins",
+     "##### First\n### [2018-03-2](/news/2018/03/2/index.md)\n##### "
+     "Second\n# T\n",
+     "/news/2018/03/2/x.md", "topic", "Second"},
+    {"topic: a date-shaped heading is never a topic",
+     "### [2018-03-2](/news/2018/03/2/index.md)\n##### 2018-02-30\n# T\n",
+     "/news/2018/03/2/x.md", "topic", "~"},
+    {"topic: the date heading is not the topic",
+     "### [2018-03-2](/news/2018/03/2/index.md)\n# T\n", "/news/2018/03/2/x.md",
+     "topic", "~"},
+    {"topic: a section heading is not a topic",
+     "### Changes:\n##### Story\n### Related:\n# T\n", "/x.md", "topic",
+     "Story"},
+    {"topic: headings after the title are not topics", H "# T\n\n##### Later\n",
+     P, "topic", "~"},
+    {"topic: plain text of the heading", H "##### *Brexit* &amp; \\#EU\n# T\n",
+     P, "topic", "Brexit & #EU"},
+    {"topic: no H1, the heading before the first section",
+     H "##### Story\n### Source:\n1. [A](http://a.com/)\n##### Not\n", P,
+     "topic", "Story"},
+    {"preamble: the Formats line is neither summary nor topic",
+     "Formats: [HTML](2018/03/2/x.html) [JSON](2018/03/2/x.json) "
+     "[XML](2018/03/2/x.xml)\n### [2018-03-2](/news/2018/03/2/index.md)\n"
+     "# T\n\nthe summary\n",
+     "/news/2018/03/2/x.md", "summary", "the summary"},
+    /* 1.1: the Chinese mirror. */
+    {"mirror: 信息来源 is the sources section",
+     H "# T\n\n### 信息来源:\n\n1. [新华网](http://www.news.cn/a)\n", P,
+     "sources", "新华网|http://www.news.cn/a|news.cn"},
+    {"mirror: 有关 is the related section, 消息 its context",
+     H "# T\n\n### 有关:\n\n1. [标题](/zh/news/2019/03/3/x.md) _消息: "
+       "北京, 上海_\n",
+     P, "related", "标题|/zh/news/2019/03/3/x.md|2019-03-03|北京, 上海"},
+    {"mirror: full-width colons too",
+     H "# T\n\n### 有关：\n\n1. [a](/r.md) _消息：北京_\n", P, "related",
+     "a|/r.md|~|北京"},
+    {"mirror: [IMG] sets the cover image, the item stays a source",
+     H "# T\n\n### 信息来源:\n\n1. [A](http://a.com/x) "
+       "[IMG](http://img.cn/1.jpg)\n2. [B](http://b.com/y) "
+       "[img](http://img.cn/2.jpg)\n",
+     P, "cover", "http://img.cn/1.jpg"},
+    {"mirror: [IMG] items are sources rows",
+     H "# T\n\n### 信息来源:\n\n1. [A](http://a.com/x) "
+       "[IMG](http://img.cn/1.jpg)\n",
+     P, "sources", "A|http://a.com/x|a.com"},
+    {"mirror: a Cover Image item before an [IMG] wins",
+     H "# T\n\n### Source:\n\n1. [Cover Image](http://c/0.jpg)\n2. "
+       "[A](http://a.com/x) [IMG](http://img.cn/1.jpg)\n",
+     P, "cover", "http://c/0.jpg"},
+    /* 1.1: section order. */
+    {"sections: Changes before Related (newer files)",
+     H "# T\n\n### Changes:\n\n1. [v](/v.md) _(Update)_\n\n### "
+       "Related:\n\n1. [r](/r.md)\n2. [s](/s.md)\n",
+     P, "counts", "0/2/1"},
+    /* 1.1: a file's own path date is read literally. */
+    {"path date: '#' and '?' in folder names are plain characters", "# T\n",
+     "/a#b/2014/02/13/x.md", "date", "2014-02-13"},
+    {"path date: a '?' folder before the date run", "# T\n",
+     "/what?/2015/3/4/x.md", "date", "2015-03-04"},
     /* Bytes. */
     {"bytes: invalid UTF-8 replaced and reported", H "# caf\xE9 \xFF\n", P,
      "title", "caf\xEF\xBF\xBD \xEF\xBF\xBD"},
@@ -501,7 +584,7 @@ static void test_parse_nomem(void **state) {
   for (n = 0; n < 200 && !ok; n++) {
     fail_ctx f = {n, 0};
     eventmd_allocator al = {f_malloc, f_realloc, f_free, &f};
-    eventmd_parse_options o = {&al, NULL, 0};
+    eventmd_parse_options o = {&al, NULL};
     eventmd_event *ev = NULL;
     int rc = eventmd_parse(&ev, md, len, SEED_PATH, &o);
     if (rc == EVENTMD_OK) {
@@ -522,20 +605,21 @@ static void test_parse_nomem(void **state) {
 ** cmark keep ~180 bytes per byte stops at the arena's budget and says so,
 ** instead of exhausting (or aborting) the host. */
 static void test_arena_budget(void **state) {
-  size_t n = 2000000, i;
-  char *md = malloc(n);
-  eventmd_parse_options o = {NULL, NULL, 1};
-  eventmd_event *ev = NULL;
+  size_t n = 2000000, i, plen;
+  char *md = malloc(n), problem[256];
+  eventmd_parser *p = eventmd_parser_new(NULL);
+  const emd_rec *r = NULL;
   (void)state;
   for (i = 0; i < n; i += 2) memcpy(md + i, "[a", 2);
-  assert_int_equal(eventmd_parse(&ev, md, n, "/news/2014/02/13/x.md", &o),
+  assert_int_equal(emd_parse_record(p, md, n, EMD_REC_EVENT, 0, &r),
                    EVENTMD_OK);
-  assert_string_equal(ev->problem,
+  plen = emd_rec_problem(r, "2014-02-13", problem, sizeof(problem));
+  assert_true(plen > 0);
+  assert_string_equal(problem,
                       "not parsed: markdown too complex (parsing it would need "
                       "too much memory)");
-  assert_string_equal(ev->date, "2014-02-13");
-  assert_int_equal(ev->n_sources, 0);
-  eventmd_event_free(ev);
+  assert_int_equal(emd_rec_count(r, EMD_T_SOURCES), 0);
+  eventmd_parser_free(p);
   free(md);
 }
 
@@ -579,6 +663,79 @@ static void test_guard(void **state) {
   free(ok);
 }
 
+/* ------------------------------------------------------------------------
+** 3. Day pages: their links to event files and the topics above them.
+*/
+static char *daylinks(const char *md) {
+  eventmd_parser *p = eventmd_parser_new(NULL);
+  const emd_rec *r = NULL;
+  char *out = calloc(1, 1);
+  size_t n = 0;
+  uint32_t i;
+  assert_int_equal(emd_parse_record(p, md, strlen(md), EMD_REC_DAYPAGE, 1, &r),
+                   EVENTMD_OK);
+  for (i = 0; i < emd_rec_count(r, EMD_T_DAYLINKS); i++) {
+    emd_str f[EMD_ROW_MAXFIELDS];
+    char *a, *b;
+    emd_rec_row(r, EMD_T_DAYLINKS, i, f);
+    a = f[0].p ? strndup(f[0].p, f[0].n) : NULL;
+    b = f[1].p ? strndup(f[1].p, f[1].n) : NULL;
+    if (i) put(&out, &n, "\n");
+    put(&out, &n, a);
+    put(&out, &n, "|");
+    put(&out, &n, b);
+    free(a);
+    free(b);
+  }
+  eventmd_parser_free(p);
+  return out;
+}
+
+static void test_daypage(void **state) {
+  static const struct {
+    const char *rule, *md, *want;
+  } dcases[] = {
+      {"README.md: H3 links under H5 topics",
+       "Formats: [HTML](2018/03/2/index.html)  [JSON](2018/03/2/index.json)\n"
+       "## [2018-03-2](/news/2018/03/2/index.md)\n"
+       "##### Harbour fire\n"
+       "### [A fire destroys 12 boats. ](/news/2018/03/2/a-fire.md)\n"
+       "_Context: Harbour, Fire brigade_\n"
+       "##### 2018 city elections\n"
+       "### [Voters elect a mayor. ](/news/2018/03/2/voters.md)\n"
+       "The summary of the event, with [a link](/news/2018/03/2/not.md).\n"
+       "### [Turnout is high. ](/news/2018/03/2/turnout.md)\n"
+       "## [Previous Day...](/news/2018/03/1/index.md)\n",
+       "/news/2018/03/2/a-fire.md|Harbour fire\n"
+       "/news/2018/03/2/voters.md|2018 city elections\n"
+       "/news/2018/03/2/turnout.md|2018 city elections"},
+      {"index.md: a numbered list of links, no topics",
+       "### 2014-02-13\n\n1. [One](/news/2014/02/13/one.md)\n"
+       "2. [Two](/news/2014/02/13/two.md)\n",
+       "/news/2014/02/13/one.md|~\n/news/2014/02/13/two.md|~"},
+      {"an H2 ends a topic; a date-shaped H5 is no topic",
+       "##### Story\n## Other\n### [a](/a.md)\n##### 2018-3-2\n"
+       "### [b](/b.md)\n",
+       "/a.md|~\n/b.md|~"},
+      {"an event before any topic has none",
+       "## [2018-03-2](/news/2018/03/2/index.md)\n### [a](/a.md)\n"
+       "##### T\n### [b](/zh/news/2018/03/2/b.md)\n",
+       "/a.md|~\n/zh/news/2018/03/2/b.md|T"},
+  };
+  size_t i, failures = 0;
+  (void)state;
+  for (i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
+    char *got = daylinks(dcases[i].md);
+    if (strcmp(got, dcases[i].want) != 0) {
+      print_error("day page '%s':\n  want: %s\n  got:  %s\n", dcases[i].rule,
+                  dcases[i].want, got);
+      failures++;
+    }
+    free(got);
+  }
+  assert_int_equal(failures, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed),
@@ -586,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_seed_crlf),
       cmocka_unit_test(test_seed_bom),
       cmocka_unit_test(test_rules),
+      cmocka_unit_test(test_daypage),
       cmocka_unit_test(test_nul_bytes),
       cmocka_unit_test(test_one_allocation),
       cmocka_unit_test(test_parse_nomem),

@@ -134,9 +134,10 @@ static void test_both_forms(void **state) {
   sqlite3_free(b);
   /* Column order and hidden columns. */
   tu_expect(db,
-            "path|0\ndate|0\ntitle|0\nsummary|0\ncover_image|0\nday_index|0\n"
-            "is_current|0\nn_sources|0\nn_related|0\nn_changes|0\nsize|0\n"
-            "mtime|0\nproblem|0\nroot|1\nmarkdown|1\n",
+            "path|0\ndate|0\ntitle|0\ntopic|0\nsummary|0\ncover_image|0\n"
+            "day_index|0\nis_current|0\ncurrent_path|0\nn_sources|0\n"
+            "n_related|0\nn_changes|0\nsize|0\nmtime|0\nproblem|0\nroot|1\n"
+            "markdown|1\n",
             "SELECT name, hidden FROM pragma_table_xinfo('ev')");
   tu_expect(db, "event_path\nordinal\nname\nurl\ndomain\nroot\n",
             "SELECT name FROM pragma_table_xinfo('eventmd_sources')");

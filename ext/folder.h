@@ -1,0 +1,42 @@
+/*
+** folder.h - what a row needs from its folder and its root: the day page's
+** topics, the versions of the folder's event files (versions.c), and links
+** with the site-language prefix dropped (SPEC §2 "Links").
+**
+** A row's folder is worked out once per scan and kept on the folder's
+** emd_dir, which every entry of that folder shares; a lookup by path has a
+** folder of its own.  The folder's event files and day page are read
+** through the cache like any other file, so a lookup of one old version
+** reads its siblings, not the archive.  Only the connection's thread uses
+** this (column values), never the read-ahead workers.
+*/
+#ifndef EVENTMD_FOLDER_H
+#define EVENTMD_FOLDER_H
+
+#include "entry.h"
+#include "record.h"
+
+/* Links as a scan shows them: a leading "/xx/" (two lower-case letters)
+** before "news/" is dropped when the root has no folder xx. */
+typedef struct emd_links {
+  int rootfd;                   /* the scan's root folder (borrowed) */
+  unsigned char known[26 * 26]; /* per xx: 0 not checked, 1 folder, 2 none */
+} emd_links;
+
+void emd_links_init(emd_links *l, int rootfd);
+emd_str emd_links_norm(emd_links *l, emd_str href);
+
+/* What the folder says about entry e (an event file of it). */
+typedef struct emd_rowfolder {
+  int is_current;       /* SPEC "Versions" */
+  emd_str current_path; /* p == NULL: SQL NULL */
+  emd_str day_topic;    /* the day page's topic for e, or NULL */
+} emd_rowfolder;
+
+/* Fill *out for entry e.  versions: 0 when only day_topic is needed (the
+** day page is read, not the other files).  SQLITE_OK or SQLITE_NOMEM.  The
+** strings live as long as e's folder (e->dir). */
+int emd_folder_row(emd_rowfolder *out, const emd_scan_ctx *sc, emd_links *l,
+                   emd_entry *e, emd_scratch *s, int versions);
+
+#endif /* EVENTMD_FOLDER_H */
