@@ -96,7 +96,7 @@ $(OUT)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # Generated corpora: 2,400 files for the integration and pushdown tests,
-# 10,000 for the interrupt test.
+# 10,000 for the integration test at scale and the interrupt test.
 CORPUS    = $(DATA)/corpus-2400
 CORPUS10K = $(DATA)/corpus-10000
 $(CORPUS)/expected.sql: tests/gen_corpus.py | deps
@@ -112,6 +112,7 @@ check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 	$(OUT)/test_sql
 	$(OUT)/test_versions
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_corpus
+	EVENTMD_CORPUS=$(CORPUS10K) $(OUT)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_pushdown
 	$(OUT)/test_patho
 	$(OUT)/test_faults

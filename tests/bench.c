@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,10 +58,13 @@ typedef struct floor_acc {
   size_t rootlen;
 } floor_acc;
 
+/* An event file: *.md, not hidden, not a day page (index.md, README.md in
+** any case). */
 static int is_event(const char *name) {
   size_t n = strlen(name);
   return n > 3 && name[0] != '.' && !strcmp(name + n - 3, ".md") &&
-         strcmp(name, "index.md") != 0;
+         strcasecmp(name, "index.md") != 0 &&
+         strcasecmp(name, "readme.md") != 0;
 }
 
 static void floor_dir(const char *dir, floor_acc *acc) {

@@ -7,24 +7,39 @@ Usage:
 Writes
     DIR/archive/      the archive root: N event files laid out like the real archive
                       (ROOT/news/YYYY/MM/DD/<slug>.md, padded and unpadded folders, older
-                      versions, day index pages, a few drafts, problem files and non-event
-                      files that must produce no rows);
+                      versions, README.md / index.md day pages, a Chinese-mirror share, a
+                      few drafts, problem files, and pages and other files that must
+                      produce no rows);
     DIR/expected.sql  BEGIN; ... COMMIT; creating and filling exp_events, exp_sources,
                       exp_related and exp_changes with the rows the four eventmd tables must
-                      show for that archive.
+                      show for that archive (SPEC.md 1.1 and the 1.1 rules file).
 
 The expected rows come from the generator's own model of each event (the plain text it
-chose, the URLs it built, the timestamps it set), never from parsing the written files.
-The markdown writer escapes the model text so that a CommonMark parser (cmark, no smart
-punctuation) gives back exactly that text.  The same --seed (default 1) and --files give
-byte-identical output.  Python 3 standard library only.
+chose, the URLs it built, the timestamps it set, the Changes lists and day pages it
+decided), never from parsing the written files.  The markdown writer escapes the model
+text so that a CommonMark parser (cmark, no smart punctuation) gives back exactly that
+text.  The same --seed (default 1) and --files give byte-identical output.  Python 3
+standard library only.
 
 Decisions the extension has to agree with, beyond SPEC.md, are listed in MODEL NOTES below.
 """
 
 # MODEL NOTES (what the expected rows assume)
-#  * The date heading is always the first heading, `### [YYYY-MM-DD](href)`; day_index is
-#    that href.  Drafts (ROOT/drafts/<slug>.md) take their date from it.
+#  * Event files: newer ones ("newfmt") open with a `Formats: [HTML](slug.html) [JSON](…)
+#    [XML](…)` paragraph (ignored), then the date heading `### [date](href)`, then, mostly,
+#    a topic heading (`##### topic`, sometimes H4/H6), then the H1.  Older ones start with
+#    the date heading and have no topic heading.  The date heading is always the first
+#    heading; its text is spelled like its day folder (`2018-03-2`), zero-padded, or fully
+#    unpadded (`2018-3-2`); the row shows YYYY-MM-DD.  day_index is its href (normalised,
+#    see the mirror below).  Drafts (ROOT/drafts/<slug>.md) take their date from it.
+#  * topic: the file's own topic heading, else the topic its folder's day page gives it
+#    (the last H5 above its H3 link: an H5 is optional per link and carries on to the
+#    following links until the next H5 or the final H2), else NULL.  Topic texts are
+#    plain (EVENT_TOPICS / ZH_TOPICS), never date-shaped or a section name.  A day page
+#    may give a file that has its own topic a different one (the file's own wins).  The
+#    "no title" files follow the same rule (no H1: their headings before the first section).
+#  * Sections: Source, Related, Changes; newer files mostly put Changes before Related.
+#    Any of them may be missing (Related with no items may keep its heading).
 #  * Summary: only plain paragraphs, 0-3, joined by "\n\n".  Soft line breaks inside a
 #    paragraph become one space.  Inline emphasis / strong / code spans wrap single ASCII
 #    words only and vanish from the plain text.  No hard breaks, no inline HTML, no images.
@@ -32,6 +47,7 @@ Decisions the extension has to agree with, beyond SPEC.md, are listed in MODEL N
 #    plus backslash escapes of \ ` * _ [ ] < > # ~ & and of a leading - + = or "N." / "N)".
 #  * Link text may carry leading/trailing spaces (trimmed in the rows) and, rarely, an
 #    emphasised word (markers vanish; such emphasis is never the item's annotation).
+#  * List numbers often repeat (as in the seed); ordinals are positions.
 #  * Cover Image items: link text exactly "Cover Image" in some ASCII case, never padded;
 #    occasionally two of them (the first wins, neither is a sources row).  A Source section
 #    may hold only a Cover Image (n_sources 0).
@@ -41,11 +57,50 @@ Decisions the extension has to agree with, beyond SPEC.md, are listed in MODEL N
 #    upper/mixed case ("WWW.BBC.CO.UK" -> "bbc.co.uk"); "www3." is not stripped.
 #  * URLs contain no spaces, parentheses, backslashes or ';' (so no entity can appear in a
 #    destination); query strings may contain '&' followed by a name and '='.
-#  * related.target_date: path date of the target (first /YYYY/M/D/ run of folders);
-#    dangling targets use valid calendar dates or have no date run at all
-#    (/news/topics/<slug>.md, /news/2014/02/<slug>.md, /drafts/<slug>.md).
-#  * changes: labels "First version", "Update", "Current version"; every older version file
-#    carries the same full Changes list as the newest file.
+#  * related.target_date: path date of the (normalised) target (first /YYYY/M/D/ run of
+#    folders); dangling targets use valid calendar dates or have no date run at all
+#    (/news/topics/<slug>.md, /news/2014/02/<slug>.md, /drafts/<slug>.md).  A few dangling
+#    targets are /en/news/…: ROOT/en exists (it holds only a README.md), so they stay as
+#    written (target_date from the path).
+#  * Chinese mirror (about 7% of day folders, all their files and day pages): section
+#    headings `### 信息来源:` / `### 有关:` (sometimes a full-width `：` or no colon; Changes
+#    keeps its English heading and labels), related annotations `_消息: A, B_` (also
+#    `消息：`, `消息:`) -> context "A, B", the cover image as a later link `[IMG](url)`
+#    (sometimes `img`) in a source item (first in document order wins; the item stays a
+#    source, named by its first link), no Cover Image items, and every /news/ link written
+#    /zh/news/… (day_index, related targets, Changes targets, day-page links).  The root has
+#    no zh folder, so rows show the /news/… form.
+#  * Versions.  A group = the versions of one event in one day folder.  The newest version
+#    has the full Changes list (First version, Update…, Current version = itself); a lone
+#    version has that one-item list or none.  Each older version has, at random, the same
+#    full list (naming the newest current), its own history up to itself (naming ITSELF
+#    current), or no list.  Some groups have an orphan: their oldest file, in no Changes
+#    list and with none of its own.  Rarely the newest version is missing from the folder
+#    (named by the lists and the day page, not written).  Labels: "First version",
+#    "Update", "Current version"; changed_at = the listed version's timestamp.
+#  * Day pages per day folder (kinds in DAYPAGE_KINDS): none; README.md; README.md and an
+#    identical index.md; README.md and an older index.md; an older index.md only; a newer
+#    index.md only.  The newer form (SPEC §2: Formats line, `## [date](…/index.md)`, per
+#    event an optional `##### topic`, `### [title ](path)`, maybe a `_Context: …_` line and
+#    a summary, then `## [Previous Day...](…)`) links each group's newest version (the
+#    missing one too), never an orphan, not always an untitled file.  The older form
+#    (`### YYYY-MM-DD` + a numbered list) links every file of the folder, old versions and
+#    orphans included (and a missing newest).  The folder's day page = README.md, else
+#    index.md.
+#  * is_current / current_path are computed from that model (resolve_folder) with the
+#    rules file's Versions rules: (a) listed by another file of the folder with a label
+#    other than Current version, (b) own first Current version item names another path,
+#    (c) the day page links an event file of the folder but not this one; succ = the
+#    lister with the most items, then the smallest path, else the own Current target;
+#    current_path follows succ (stops outside the folder, or where a cycle closes; NULL
+#    when the file has no succ).  Note: two older versions that both carry the full list
+#    list each other as older, so with the path tie-break they can point at each other
+#    (a 2-cycle) instead of at the newest version; the rows show what the rules give.
+#  * Files that give no rows: day pages anywhere (README.md, index.md, any ASCII case:
+#    ROOT/README.md, ROOT/index.md, ROOT/news/README.md, a year index.md, a month
+#    readme.md, ROOT/opinion/*/README.md|Readme.md|INDEX.md, some of them looking like
+#    event files or linking event files of other folders: no effect on those), dot files
+#    and folders (.git, .trash, .hidden, .draft.md), notes.txt, cover.jpg.
 #  * Problem files: "no title" files have no H1 and no paragraphs (summary NULL);
 #    "date heading X differs from path" files have heading date = path date +/- 1..3 days.
 #  * mtime = the version's timestamp (UTC epoch seconds), set with os.utime.
@@ -208,6 +263,19 @@ TOPICS = [
     "COVID-19 pandemic", "Greek government-debt crisis", "Arab Spring",
     "European migrant crisis", "Israeli-Palestinian conflict", "Climate change",
     "2011 Tōhoku earthquake", "Venezuelan crisis",
+]
+# Topic headings (`##### topic` in newer event files, H5 topics on day pages).  Plain text
+# that is never date-shaped and never a section name; specials go through esc().
+EVENT_TOPICS = TOPICS + [
+    "2018 Ouagadougou attacks", "2015 Paris attacks", "Côte d'Ivoire crisis",
+    "AT&T–Time Warner merger", "#MeToo movement", "Hurricane Maria",
+    "2017 Catalan independence referendum", "Sisi's presidency", "Rock & Roll Hall of Fame",
+    "\"Yellow vests\" protests", "2019 Hong Kong protests", "Notre-Dame de Paris fire",
+]
+# Topics of the Chinese mirror's events.
+ZH_TOPICS = [
+    "2019年香港反修例运动", "中美贸易战", "新型冠状病毒肺炎疫情", "叙利亚内战", "英国脱欧",
+    "2018年瓦加杜古袭击事件", "朝鲜核问题", "埃及与俄罗斯关系",
 ]
 CONTEXT_TERMS = [
     "Moscow", "Sergey Lavrov", "Cairo", "Côte d'Ivoire", "São Paulo", "Москва",
@@ -545,6 +613,11 @@ def pick_style(d, rng):
     return "pad" if padded else "nopad"
 
 
+def date_text(folder):
+    """The date as its day folder spells it: /news/2018/03/2 -> '2018-03-2'."""
+    return "-".join(folder.rsplit("/", 3)[1:])
+
+
 def fmt_ts(t):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
 
@@ -554,21 +627,35 @@ def fmt_ts(t):
 # ---------------------------------------------------------------------------------------
 
 class Group:
-    """Versions of one event: files (plan indices, oldest first) and their timestamps."""
-    __slots__ = ("files", "times", "has_changes")
+    """Versions of one event.  files: plan indices of the written files, oldest first;
+    times: their timestamps (= mtimes).  orphan: files[0] is an old version that no
+    Changes list names.  phantom: (path, title, time) of a newest version that Changes
+    lists and the day page name but that is not in the folder, else None.  has_changes:
+    whether a single-version event has a Changes list.  topic: the event's topic text."""
+    __slots__ = ("files", "times", "has_changes", "orphan", "phantom", "topic")
 
     def __init__(self):
         self.files, self.times, self.has_changes = [], [], True
+        self.orphan, self.phantom, self.topic = False, None, None
 
 
 class FileModel:
     """One event file: root-relative path, path date (heading date for drafts), model
-    title, kind ('event', 'draft', 'notitle', 'mismatch'), its Group and version index."""
-    __slots__ = ("path", "date", "title", "kind", "group", "vidx")
+    title, kind ('event', 'draft', 'notitle', 'mismatch'), its Group and version index.
+    Filled in by make_model: zh (Chinese-mirror folder), newfmt (Formats line, sections
+    Changes before Related), own_topic (its topic heading or None), chg (its Changes
+    items: (target, title, changed_at, label), targets normalised), and the expected
+    topic, is_current and current_path."""
+    __slots__ = ("path", "date", "title", "kind", "group", "vidx", "zh", "newfmt",
+                 "own_topic", "chg", "topic", "is_current", "current_path")
 
     def __init__(self, path, date, title, kind, group, vidx):
         self.path, self.date, self.title, self.kind = path, date, title, kind
         self.group, self.vidx = group, vidx
+        self.zh = self.newfmt = False
+        self.own_topic = self.topic = self.current_path = None
+        self.chg = ()
+        self.is_current = 1
 
 
 def make_plan(n_files, rng):
@@ -605,7 +692,7 @@ def make_plan(n_files, rng):
     def unique(folder, slug):
         s = used.setdefault(folder, set())
         base, k = slug, 2
-        while slug in s or slug == "index":
+        while slug in s or slug in ("index", "readme"):
             slug = "%s-%d" % (base, k)
             k += 1
         s.add(slug)
@@ -613,25 +700,32 @@ def make_plan(n_files, rng):
 
     def add_group(kind, k, folder, d):
         g = Group()
+        # Rarely the newest version is named (Changes lists, day page) but missing.
+        n_v = k + 1 if kind == "event" and rng.random() < 0.012 else k
         title = make_title(rng)
         titles = [title]
-        for _ in range(k - 1):
+        for _ in range(n_v - 1):
             titles.append(version_title(titles[-1], rng))
         titles.reverse()                          # oldest first
         keep_u = rng.random() < 0.3
         t = calendar.timegm(d.timetuple()) + rng.randint(3600, 3 * 86400)
         t = max(t, HISTORY_START + rng.randint(0, 400 * 86400))
-        for v in range(k):
+        for v in range(n_v):
             slug = unique(folder, slugify(titles[v], keep_u))
+            path = "%s/%s.md" % (folder, slug)
+            if v == k:
+                g.phantom = (path, titles[v], t)
+                break
             idx = len(files)
-            files.append(FileModel("%s/%s.md" % (folder, slug), d, titles[v], kind, g, v))
+            files.append(FileModel(path, d, titles[v], kind, g, v))
             g.files.append(idx)
             g.times.append(t)
             t += rng.randint(600, 5 * 86400)
             if folder in folders:
                 folders[folder][1].append(idx)
-        if k == 1 and (kind != "event" or rng.random() < 0.3):
+        if n_v == 1 and (kind != "event" or rng.random() < 0.3):
             g.has_changes = kind == "draft" and rng.random() < 0.5
+        g.orphan = k >= 2 and rng.random() < 0.12
         return g
 
     left = n_regular
@@ -653,13 +747,214 @@ def make_plan(n_files, rng):
 
 
 # ---------------------------------------------------------------------------------------
+# The versions model: Changes lists, day pages, and what the Versions rules make of them
+# ---------------------------------------------------------------------------------------
+
+# Day pages of a day folder: README.md (newer form), index.md in the newer form (the same
+# text as README.md) or the older form (a numbered list linking every file, old versions
+# too), in these combinations (weights).
+DAYPAGE_KINDS = [("none", 8), ("readme", 14), ("readme+index", 35), ("readme+oldindex", 18),
+                 ("oldindex", 15), ("newindex", 10)]
+_DAYPAGE_TOTAL = sum(w for _, w in DAYPAGE_KINDS)
+
+
+def pick_daypage_kind(rng):
+    r = rng.random() * _DAYPAGE_TOTAL
+    acc = 0
+    for k, w in DAYPAGE_KINDS:
+        acc += w
+        if r < acc:
+            return k
+    return DAYPAGE_KINDS[-1][0]
+
+
+class DayFolder:
+    """A day folder's pages.  kind: see DAYPAGE_KINDS; zh: a Chinese-mirror folder (links
+    written /zh/news/...).  entries: the newer form's H3 links in order, (path, title, h5)
+    with h5 the H5 topic heading written just before that link or None (README.md, and
+    index.md in the kinds 'readme+index' / 'newindex'); old_links: the older index.md's
+    list, (path, title)."""
+    __slots__ = ("kind", "zh", "entries", "old_links")
+
+    def __init__(self, kind, zh):
+        self.kind, self.zh, self.entries, self.old_links = kind, zh, None, None
+
+    def links_and_topics(self):
+        """(set of linked paths, {path: topic}) of the folder's day page (README.md, else
+        index.md), or (None, None) when it has none.  A link's topic is the last H5
+        heading before it (H3 links do not end a topic); the first link of a path wins."""
+        if self.entries is not None:
+            topics, cur = {}, None
+            for p, _t, h5 in self.entries:
+                if h5 is not None:
+                    cur = h5
+                topics.setdefault(p, cur)
+            return set(topics), topics
+        if self.old_links is not None:
+            return set(p for p, _t in self.old_links), {}
+        return None, None
+
+
+def changes_list(chain, upto):
+    """Changes items naming chain[0..upto] (chain: (path, title, time) oldest first), the
+    last one current: (target, title, changed_at, label)."""
+    items = []
+    for i in range(upto + 1):
+        p, title, t = chain[i]
+        if i == upto:
+            items.append((p, title, None, "Current version"))
+        else:
+            items.append((p, title, fmt_ts(t), "First version" if i == 0 else "Update"))
+    return items
+
+
+def own_current(fm):
+    """Normalised target of fm's first `Current version` item (None: no item or no link)."""
+    for t, _title, _at, label in fm.chg:
+        if label.lower() == "current version":
+            return t
+    return None
+
+
+def resolve_folder(fms, links, topics):
+    """The rules file's Versions rules over the model of one folder: fms its event files,
+    links the paths its day page links (None: no day page), topics {path: day-page topic}.
+    Sets topic, is_current and current_path of every file in fms."""
+    by_path = {f.path: f for f in fms}
+    listers = {}          # path -> files that list it with a label other than current
+    for g in fms:
+        for t, _title, _at, label in g.chg:
+            if t is not None and t != g.path and label.lower() != "current version":
+                ls = listers.setdefault(t, [])
+                if g not in ls:
+                    ls.append(g)
+    page = links is not None and any(p in by_path for p in links)
+
+    def succ(f):
+        ls = listers.get(f.path)
+        if ls:
+            return min(ls, key=lambda g: (-len(g.chg), g.path)).path
+        c = own_current(f)
+        return c if c is not None and c != f.path else None
+
+    for f in fms:
+        c = own_current(f)
+        sup = (f.path in listers                                   # (a)
+               or (c is not None and c != f.path)                  # (b)
+               or (page and f.path not in links))                  # (c)
+        f.is_current = 0 if sup else 1
+        if not sup:
+            f.current_path = f.path
+        else:
+            x, visited = f.path, {f.path}
+            while True:
+                s = succ(by_path[x])
+                if s is None:
+                    break
+                if s not in by_path:        # a path outside the folder's event files
+                    x = s
+                    break
+                if s in visited:            # the cycle closes
+                    break
+                visited.add(s)
+                x = s
+            f.current_path = None if x == f.path else x
+        f.topic = f.own_topic if f.own_topic is not None else (topics or {}).get(f.path)
+
+
+def make_model(files, folders, rng):
+    """Choose every file's Changes list, format and topic heading and every day folder's
+    pages; then compute topic, is_current and current_path from that model alone.
+    Returns {day folder: DayFolder} for the folders that hold event files."""
+    meta = {}
+    for folder, (d, idxs) in folders.items():
+        if idxs:
+            meta[folder] = DayFolder(pick_daypage_kind(rng), rng.random() < 0.07)
+    seen = set()
+    for fm in files:
+        g = fm.group
+        if id(g) in seen:
+            continue
+        seen.add(id(g))
+        dm = meta.get(fm.path.rsplit("/", 1)[0])
+        zh = dm is not None and dm.zh
+        g.topic = rng.choice(ZH_TOPICS if zh and rng.random() < 0.7 else EVENT_TOPICS)
+        start = 1 if g.orphan else 0
+        chain = [(files[i].path, files[i].title, g.times[j])
+                 for j, i in enumerate(g.files) if j >= start]
+        if g.phantom:
+            chain.append(g.phantom)
+        full = changes_list(chain, len(chain) - 1)
+        last = len(g.files) - 1
+        for j, i in enumerate(g.files):
+            f = files[i]
+            f.zh = zh
+            if j < start:                                   # the orphan: no list, old form
+                continue
+            if j == last and g.phantom is None:             # the newest version
+                f.chg = full if len(chain) > 1 or g.has_changes else ()
+                f.newfmt = rng.random() < 0.5
+            else:                                           # an older version
+                r = rng.random()
+                f.chg = full if r < 0.4 else changes_list(chain, j - start) if r < 0.75 else ()
+                f.newfmt = rng.random() < 0.2
+            if f.newfmt and rng.random() < 0.8:
+                f.own_topic = g.topic
+    # Day pages: the newer form links each event's newest version (the missing one of a
+    # phantom group; orphans never; untitled files not always) under an optional H5 topic.
+    for folder, dm in meta.items():
+        idxs = folders[folder][1]
+        if dm.kind in ("readme", "readme+index", "readme+oldindex", "newindex"):
+            entries, seen = [], set()
+            for i in idxs:
+                g = files[i].group
+                if id(g) in seen:
+                    continue
+                seen.add(id(g))
+                if g.phantom:
+                    p, t, own = g.phantom[0], g.phantom[1], None
+                else:
+                    nf = files[g.files[-1]]
+                    if nf.kind == "notitle" and rng.random() < 0.3:
+                        continue
+                    p, t, own = nf.path, nf.title, nf.own_topic
+                if own is not None:
+                    h5 = own
+                    if rng.random() < 0.1:                      # the page's topic differs
+                        h5 = rng.choice([x for x in EVENT_TOPICS if x != own])
+                else:
+                    h5 = g.topic if rng.random() < 0.65 else None
+                entries.append((p, t, h5))
+            dm.entries = entries
+        if dm.kind in ("readme+oldindex", "oldindex"):
+            old = []
+            for i in idxs:
+                f = files[i]
+                old.append((f.path, f.title))
+                g = f.group
+                if g.phantom is not None and i == g.files[-1]:
+                    old.append((g.phantom[0], g.phantom[1]))
+            dm.old_links = old
+    # The rules, folder by folder (drafts too: no day page there).
+    by_folder = {}
+    for f in files:
+        by_folder.setdefault(f.path.rsplit("/", 1)[0], []).append(f)
+    for folder, fms in by_folder.items():
+        dm = meta.get(folder)
+        links, topics = dm.links_and_topics() if dm is not None else (None, None)
+        resolve_folder(fms, links, topics)
+    return meta
+
+
+# ---------------------------------------------------------------------------------------
 # Expected rows (SQL)
 # ---------------------------------------------------------------------------------------
 
 TABLES = {
-    "exp_events": "path TEXT, date TEXT, title TEXT, summary TEXT, cover_image TEXT, "
-                  "day_index TEXT, is_current INT, n_sources INT, n_related INT, "
-                  "n_changes INT, size INT, mtime INT, problem TEXT",
+    "exp_events": "path TEXT, date TEXT, title TEXT, topic TEXT, summary TEXT, "
+                  "cover_image TEXT, day_index TEXT, is_current INT, current_path TEXT, "
+                  "n_sources INT, n_related INT, n_changes INT, size INT, mtime INT, "
+                  "problem TEXT",
     "exp_sources": "event_path TEXT, ordinal INT, name TEXT, url TEXT, domain TEXT",
     "exp_related": "event_path TEXT, ordinal INT, title TEXT, target TEXT, "
                    "target_date TEXT, context TEXT",
@@ -714,13 +1009,17 @@ SOURCE_HEADINGS = (["### Source:"] * 12 + ["### Sources"] * 3 + ["### Sources:"]
                    + ["### Source", "## Sources:", "### SOURCE:"])
 RELATED_HEADINGS = ["### Related:"] * 15 + ["### Related"] * 3 + ["## Related:", "### RELATED"]
 CHANGES_HEADINGS = ["### Changes:"] * 16 + ["### Changes"] * 2 + ["## Changes:", "### CHANGES:"]
+# The Chinese mirror's section names (Changes keeps its English name there).
+ZH_SOURCE_HEADINGS = ["### 信息来源:"] * 8 + ["### 信息来源：", "### 信息来源"]
+ZH_RELATED_HEADINGS = ["### 有关:"] * 8 + ["### 有关：", "### 有关"]
+ZH_CONTEXT = ["消息: "] * 6 + ["消息：", "消息:"]
 
 
 class Writer:
     """Writes the event files group by group (all versions of an event share one body:
     summary, sources, related) and streams each file's expected rows to the SqlOut.
-    Every value that goes into a row is chosen here or in the plan; the markdown is
-    produced from those values, never read back."""
+    Every value that goes into a row is chosen here, in the plan or in the model
+    (make_model); the markdown is produced from those values, never read back."""
 
     def __init__(self, root, files, folders, by_date, sql, rng):
         self.root, self.files, self.folders, self.by_date = root, files, folders, by_date
@@ -735,11 +1034,14 @@ class Writer:
 
     def make_body(self, gfiles):
         rng = self.rng
+        zh = self.files[gfiles[0]].zh
         body = {}
         r = rng.random()
         n_par = 0 if r < 0.15 else 1 if r < 0.70 else 2 if r < 0.92 else 3
         body["paras"] = [make_paragraph(rng) for _ in range(n_par)]
-        # Sources: list of (name, url, domain) and cover images (text, url) with positions.
+        # Sources: items ("s", (name, url, domain), [IMG links (text, url)]) and
+        # ("c", (text, url), None) for Cover Image items; the mirror puts its cover image
+        # as an [IMG](url) link inside a source item instead.
         if rng.random() < 0.02:
             body["sources"] = None                      # no Source section at all
         else:
@@ -751,16 +1053,22 @@ class Writer:
                 srcs.append((name, url, domain_of(h)))
             covers = []
             if rng.random() < 0.8 or n_src == 0:
-                covers.append((rng.choice(COVER_TEXTS), cover_url(rng)))
+                covers.append(cover_url(rng))
                 if rng.random() < 0.02:
-                    covers.append((rng.choice(COVER_TEXTS), cover_url(rng)))
-            # Item order: sources with the cover(s) usually last, sometimes inside.
-            items = [("s", s) for s in srcs]
-            for c in covers:
-                pos = len(items) if rng.random() < 0.85 else rng.randint(0, len(items))
-                items.insert(pos, ("c", c))
+                    covers.append(cover_url(rng))
+            items = [("s", s, []) for s in srcs]
+            if zh:
+                for c in covers:                # IMG on the first item, or another one
+                    if items:
+                        k = 0 if rng.random() < 0.7 else rng.randrange(len(items))
+                        items[k][2].append(("IMG" if rng.random() < 0.9 else "img", c))
+            else:
+                # Item order: sources with the cover(s) usually last, sometimes inside.
+                for c in covers:
+                    pos = len(items) if rng.random() < 0.85 else rng.randint(0, len(items))
+                    items.insert(pos, ("c", (rng.choice(COVER_TEXTS), c), None))
             body["sources"] = items
-            body["src_heading"] = rng.choice(SOURCE_HEADINGS)
+            body["src_heading"] = rng.choice(ZH_SOURCE_HEADINGS if zh else SOURCE_HEADINGS)
         # Related.
         n_rel = rng.choice((0, 0, 1, 2, 3, 3, 4, 5, 5, 6, 6))
         own = set(self.files[i].path for i in gfiles)
@@ -769,12 +1077,13 @@ class Writer:
             rel.append(self.related_item(own))
         body["related"] = rel
         body["rel_empty_heading"] = n_rel == 0 and rng.random() < 0.05
-        body["rel_heading"] = rng.choice(RELATED_HEADINGS)
+        body["rel_heading"] = rng.choice(ZH_RELATED_HEADINGS if zh else RELATED_HEADINGS)
         body["chg_heading"] = rng.choice(CHANGES_HEADINGS)
         return body
 
     def related_item(self, own):
-        """(title, target, target_date, context) of one related item."""
+        """(title, target, target_date, context) of one related item (target as the row
+        shows it; the mirror writes /news/ targets as /zh/news/)."""
         rng = self.rng
         r = rng.random()
         title = target = tdate = None
@@ -795,6 +1104,8 @@ class Writer:
                 folder = self.by_date.get(d) or folder_for(d, pick_style(d, rng))
                 target = "%s/%s-%d.md" % (folder, slug[:120].rstrip("-"), rng.randint(2, 9))
                 tdate = d.isoformat()
+                if rng.random() < 0.015:
+                    target = "/en" + target     # ROOT/en exists: the prefix stays
             elif r < 0.85:
                 target = "/news/topics/%s.md" % slug
             elif r < 0.95:
@@ -818,16 +1129,30 @@ class Writer:
         rng, sql = self.rng, self.sql
         path = fm.path
         newest = v == len(g.files) - 1
+        pfx = "/zh" if fm.zh else ""    # the mirror's links; the rows show them without it
         out = []
         problem = None
-        # Date heading.
+        # Newer files open with the Formats line (a paragraph: no rows).
+        if fm.newfmt:
+            slug = path.rsplit("/", 1)[1][:-3]
+            sep = " " if rng.random() < 0.7 else "  "
+            out.append("Formats: [HTML](%s.html)%s[JSON](%s.json)%s[XML](%s.xml)\n\n"
+                       % (slug, sep, slug, sep, slug))
+        # Date heading, spelled like its day folder, padded, or unpadded.
         hdate = fm.date
         if fm.kind == "mismatch":
             hdate = fm.date + datetime.timedelta(days=rng.choice((-3, -2, -1, 1, 2, 3)))
             problem = "date heading %s differs from path" % hdate.isoformat()
         hfolder = self.by_date.get(hdate) or folder_for(hdate, pick_style(hdate, rng))
         day_index = hfolder + "/index.md"
-        out.append("### [%s](%s)\n\n" % (hdate.isoformat(), day_index))
+        r = rng.random()
+        htext = (date_text(hfolder) if r < 0.6 else hdate.isoformat() if r < 0.95
+                 else "%d-%d-%d" % (hdate.year, hdate.month, hdate.day))
+        out.append("### [%s](%s%s)\n\n" % (htext, pfx, day_index))
+        # Topic heading (newer files).
+        if fm.own_topic is not None:
+            level = "#####" if rng.random() < 0.9 else rng.choice(("####", "######"))
+            out.append("%s %s\n\n" % (level, inline(fm.own_topic, rng, 0.03)))
         # Title and summary.
         if fm.kind == "notitle":
             title = summary = None
@@ -844,64 +1169,70 @@ class Writer:
             summary = "\n\n".join(paras) if paras else None
         out.append("\n")
         # Sources.
+        src = []
         cover = None
         n_src = 0
         items = body["sources"]
         if items is not None:
-            out.append(body["src_heading"] + ("\n\n" if rng.random() < 0.9 else "\n"))
+            src.append(body["src_heading"] + ("\n\n" if rng.random() < 0.9 else "\n"))
             # Like the seed, a trailing Cover Image item often repeats the previous number.
-            cover_last = items[-1][0] == "c" and rng.random() < 0.5
+            cover_last = bool(items) and items[-1][0] == "c" and rng.random() < 0.5
             nums = numbering(len(items), rng, repeat_last=cover_last)
-            for num, (typ, it) in zip(nums, items):
+            for num, (typ, it, imgs) in zip(nums, items):
                 if typ == "c":
-                    out.append("%d. [%s](%s)\n" % (num, it[0], it[1]))
+                    src.append("%d. [%s](%s)\n" % (num, it[0], it[1]))
                     if cover is None:
                         cover = it[1]
                 else:
                     name, url, dom = it
                     n_src += 1
                     pad = rng.random() < 0.02
-                    out.append("%d. [%s%s%s](%s)\n" % (num, " " if pad else "", inline(name, rng),
-                                                       " " if pad else "", url))
+                    line = "%d. [%s%s%s](%s)" % (num, " " if pad else "", inline(name, rng),
+                                                 " " if pad else "", url)
+                    for txt, iurl in imgs:
+                        line += " [%s](%s)" % (txt, iurl)
+                        if cover is None:
+                            cover = iurl
+                    src.append(line + "\n")
                     sql.add("exp_sources", path, n_src, name, url, dom)
-            out.append("\n")
+            src.append("\n")
         # Related (older versions may know fewer related events).
+        relmd = []
         rel = body["related"]
         if not newest and rel and rng.random() < 0.4:
             rel = rel[:rng.randrange(len(rel))]
         if rel or body["rel_empty_heading"]:
-            out.append(body["rel_heading"] + "\n\n")
+            relmd.append(body["rel_heading"] + "\n\n")
             for num, (rt, target, tdate, ctx) in zip(numbering(len(rel), rng), rel):
                 r = rng.random()
                 pre, post = (" ", " ") if r < 0.3 else ("", " ") if r < 0.6 else ("", "")
-                line = "%d. [%s%s%s](%s)" % (num, pre, inline(rt, rng, 0.03), post, target)
+                href = pfx + target if target.startswith("/news/") else target
+                line = "%d. [%s%s%s](%s)" % (num, pre, inline(rt, rng, 0.03), post, href)
                 if ctx is not None:
-                    line += " _Context: %s_" % inline(ctx, rng)
-                out.append(line + "\n")
+                    line += " _%s%s_" % (rng.choice(ZH_CONTEXT) if fm.zh else "Context: ",
+                                         inline(ctx, rng))
+                relmd.append(line + "\n")
             for o, (rt, target, tdate, ctx) in enumerate(rel, 1):
                 sql.add("exp_related", path, o, rt, target, tdate, ctx)
-            out.append("\n")
-        # Changes: the full version history, the newest version being current.
-        n_chg = 0
-        is_current = 1
-        if g.has_changes:
-            out.append(body["chg_heading"] + "\n\n")
-            k = len(g.files)
-            cur_path = self.files[g.files[-1]].path
-            is_current = 1 if cur_path == path else 0
-            for o, num in enumerate(numbering(k, rng), 1):
-                vf = self.files[g.files[o - 1]]
-                if o < k:
-                    label = "First version" if o == 1 else "Update"
-                    at = fmt_ts(g.times[o - 1])
-                    ann = "%s (%s)" % (at, label)
-                else:
-                    label, at, ann = "Current version", None, "(Current version)"
-                out.append("%d. [%s](%s) _%s_\n" % (num, inline(vf.title, rng, 0.03), vf.path, ann))
-                sql.add("exp_changes", path, o, vf.title, vf.path, at, label,
+            relmd.append("\n")
+        # Changes: the list the model chose for this file.
+        chgmd = []
+        chg = fm.chg
+        if chg:
+            chgmd.append(body["chg_heading"] + "\n\n")
+            for o, (num, (target, ct, at, label)) in enumerate(
+                    zip(numbering(len(chg), rng), chg), 1):
+                ann = "%s (%s)" % (at, label) if at is not None else "(%s)" % label
+                chgmd.append("%d. [%s](%s%s) _%s_\n" % (num, inline(ct, rng, 0.03), pfx, target,
+                                                        ann))
+                sql.add("exp_changes", path, o, ct, target, at, label,
                         1 if label == "Current version" else 0)
-            n_chg = k
-            out.append("\n")
+            chgmd.append("\n")
+        # Newer files mostly put Changes before Related.
+        if fm.newfmt and rng.random() < 0.8:
+            out += src + chgmd + relmd
+        else:
+            out += src + relmd + chgmd
         text = "".join(out).rstrip("\n") + "\n"
         if rng.random() < 0.03:
             text = text.replace("\n", "\r\n")
@@ -912,12 +1243,13 @@ class Writer:
             fh.write(data)
         os.utime(full, (mtime, mtime))
         self.sizes.append(len(data))
-        sql.add("exp_events", path, fm.date.isoformat(), title, summary, cover, day_index,
-                is_current, n_src, len(rel), n_chg, len(data), mtime, problem)
+        sql.add("exp_events", path, fm.date.isoformat(), title, fm.topic, summary, cover,
+                day_index, fm.is_current, fm.current_path, n_src, len(rel), len(chg),
+                len(data), mtime, problem)
 
 
 # ---------------------------------------------------------------------------------------
-# Non-event files
+# Day pages and non-event files
 # ---------------------------------------------------------------------------------------
 
 EXTRA_MTIME = calendar.timegm((2025, 1, 1, 0, 0, 0))   # mtime of every non-event file
@@ -935,21 +1267,69 @@ def write_text(full, text):
 
 
 def event_like(rng):
-    """A valid-looking event file for places that must be skipped (dot names)."""
+    """A valid-looking event file for places that must be skipped (dot names, pages)."""
     d = SPAN_START + datetime.timedelta(days=rng.randrange(8000))
     return ("### [%s](%s/index.md)\n\n# %s\n\n### Source:\n\n1. [Reuters](https://www.reuters.com/x)\n"
             % (d.isoformat(), folder_for(d, "pad"), inline(make_title(rng), rng)))
 
 
-def write_extras(root, files, folders, rng):
-    """Day index pages and the non-event files that must not produce rows."""
+def newer_day_page(folder, dm, prev, rng):
+    """README.md (and the newer index.md): Formats line, H2 date link, per event an
+    optional H5 topic, an H3 link and maybe a context line and a summary; Previous Day."""
+    pfx = "/zh" if dm.zh else ""
+    rel = folder[len("/news/"):]
+    out = ["Formats: [HTML](%s/index.html)  [JSON](%s/index.json)  [XML](%s/index.xml)\n\n"
+           % (rel, rel, rel),
+           "## [%s](%s%s/index.md)\n\n" % (date_text(folder), pfx, folder)]
+    for p, t, h5 in dm.entries:
+        if h5 is not None:
+            out.append("##### %s\n\n" % inline(h5, rng))
+        pad = " " if rng.random() < 0.7 else ""
+        out.append("### [%s%s](%s%s)\n\n" % (inline(t, rng, 0.03), pad, pfx, p))
+        if rng.random() < 0.6:
+            out.append("_%s%s_\n\n" % (rng.choice(ZH_CONTEXT) if dm.zh else "Context: ",
+                                       inline(make_context(rng), rng)))
+        if rng.random() < 0.4:
+            out.append(paragraph_md(make_paragraph(rng), rng) + "\n\n")
+    out.append("## [Previous Day...](%s%s/index.md)\n" % (pfx, prev))
+    return "".join(out)
+
+
+def older_index(folder, d, dm, rng):
+    """The older index.md: an H3 date and a numbered list linking every file."""
+    pfx = "/zh" if dm.zh else ""
+    out = ["### %s\n\n" % (d.isoformat() if rng.random() < 0.7 else date_text(folder))]
+    for n, (p, t) in zip(numbering(len(dm.old_links), rng), dm.old_links):
+        out.append("%d. [%s](%s%s)\n" % (n, inline(t, rng), pfx, p))
+    return "".join(out)
+
+
+def write_day_pages(root, folders, meta, rng):
+    prev = None
     for folder, (d, idxs) in folders.items():
-        if not idxs:
-            continue
-        lines = ["### %s\n\n" % d.isoformat()]
-        for n, i in enumerate(idxs, 1):
-            lines.append("%d. [%s](%s)\n" % (n, inline(files[i].title, rng), files[i].path))
-        write_text(root + folder + "/index.md", "".join(lines))
+        dm = meta.get(folder)
+        if prev is None:
+            prev = folder_for(d - datetime.timedelta(days=1), "pad")
+        if dm is not None:
+            crlf = rng.random() < 0.03
+            pages = []
+            if dm.entries is not None:
+                text = newer_day_page(folder, dm, prev, rng)
+                if dm.kind != "newindex":
+                    pages.append(("README.md", text))
+                if dm.kind in ("readme+index", "newindex"):
+                    pages.append(("index.md", text))
+            if dm.old_links is not None:
+                pages.append(("index.md", older_index(folder, d, dm, rng)))
+            for name, text in pages:
+                write_text(root + folder + "/" + name,
+                           text.replace("\n", "\r\n") if crlf else text)
+        prev = folder
+
+
+def write_extras(root, files, folders, meta, rng):
+    """Day pages and the non-event files that must not produce rows."""
+    write_day_pages(root, folders, meta, rng)
     used = [f for f, (d, idxs) in folders.items() if idxs]
     # Per-day clutter: dot files, notes, images (each kind at least once).
     for kind in ("draft", "notes", "jpg"):
@@ -962,9 +1342,25 @@ def write_extras(root, files, folders, rng):
             else:
                 write_bytes(root + f + "/cover.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
                             + bytes(rng.randrange(256) for _ in range(64)))
-    # Root-level non-events.
+    # Pages at the root and outside the day folders: day-page names, so no rows (some
+    # look like event files; some link event files of other folders).
+    some = [files[i] for i in range(0, len(files), max(1, len(files) // 5))][:5]
+    links = "".join("### [%s](%s)\n\n" % (inline(f.title, rng), f.path) for f in some)
+    write_text(root + "/README.md", "# Current events\n\n## [News](/news/README.md)\n\n"
+               "### [Opinion](/opinion/README.md)\n\n" + links)
     write_text(root + "/index.md", "# News archive\n\n1. [News](/news/index.md)\n")
+    write_text(root + "/news/README.md", "Formats: [HTML](index.html)\n\n## News\n\n" + links)
     write_text(root + "/news/index.md", "# News\n")
+    write_text(root + "/opinion/README.md",
+               "# Opinion\n\n1. [A page](/opinion/some-page/README.md)\n")
+    write_text(root + "/opinion/some-page/README.md", event_like(rng))
+    write_text(root + "/opinion/another-page/Readme.md", event_like(rng))
+    write_text(root + "/opinion/a-third-page/INDEX.md", event_like(rng))
+    write_text(root + "/en/README.md", "# English edition\n\n### [News](/en/news/README.md)\n")
+    if used:
+        month = used[0].rsplit("/", 1)[0]           # /news/YYYY/MM: a month folder
+        write_text(root + month + "/readme.md", "## Month\n\n" + links)
+        write_text(root + month.rsplit("/", 1)[0] + "/index.md", "## Year\n\n" + links)
     write_text(root + "/notes.txt", "Archive notes.\n")
     write_text(root + "/.git/HEAD", "ref: refs/heads/main\n")
     write_text(root + "/.git/objects/info/packed.md", event_like(rng))
@@ -991,6 +1387,7 @@ def main(argv=None):
     t0 = time.time()
     rng = random.Random(args.seed)
     files, folders, by_date = make_plan(args.files, rng)
+    meta = make_model(files, folders, random.Random(args.seed * 15485863 + 3))
     for f in set(os.path.dirname(root + fm.path) for fm in files):
         os.makedirs(f, exist_ok=True)
     sql = SqlOut(os.path.join(os.path.abspath(args.out), "expected.sql"))
@@ -1002,7 +1399,7 @@ def main(argv=None):
             seen.add(id(g))
             w.write_group(g)
     sql.close()
-    write_extras(root, files, folders, random.Random(args.seed * 104729 + 2))
+    write_extras(root, files, folders, meta, random.Random(args.seed * 104729 + 2))
     sizes = sorted(w.sizes) or [0]
     print("gen_corpus: %d event files in %d day folders, median size %d B, %.1fs -> %s"
           % (len(files), sum(1 for v in folders.values() if v[1]), sizes[len(sizes) // 2],

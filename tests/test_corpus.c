@@ -24,8 +24,8 @@ static const struct {
   const char *cols;
 } tables[] = {
     {"events",
-     "path, date, title, summary, cover_image, day_index, is_current, "
-     "n_sources, n_related, n_changes, size, mtime, problem"},
+     "path, date, title, topic, summary, cover_image, day_index, is_current, "
+     "current_path, n_sources, n_related, n_changes, size, mtime, problem"},
     {"sources", "event_path, ordinal, name, url, domain"},
     {"related", "event_path, ordinal, title, target, target_date, context"},
     {"changes",

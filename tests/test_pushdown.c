@@ -1,6 +1,9 @@
 /*
 ** test_pushdown.c - constraint pushdown and ORDER BY never change rows.
 **
+** (Defeated joins name their order with CROSS JOIN: left to itself,
+** SQLite may nest a full scan inside a full scan inside a full scan.)
+**
 ** Each query runs twice on a generated corpus: as written (constraints
 ** pushed into eventmd) and with pushdown defeated (`+date`, `+path`: SQLite
 ** then scans everything and filters or sorts itself).  The rows must be the
@@ -9,6 +12,7 @@
 **
 **   EVENTMD_CORPUS=build/corpus-2400 build/test_pushdown
 */
+#include <regex.h>
 #include <time.h>
 
 #include "testutil.h"
@@ -122,6 +126,9 @@ static void test_equivalence(void **state) {
   char *month =
       one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
           "ORDER BY +path LIMIT 1 OFFSET 900");
+  char *oldv = one(
+      "SELECT path FROM events WHERE NOT is_current AND +current_path IS "
+      "NOT NULL ORDER BY +path LIMIT 1 OFFSET 3");
   static const pair pairs[] = {
       {"path =", "SELECT * FROM events WHERE path = '{P1}'",
        "SELECT * FROM events WHERE +path = '{P1}'", 0},
@@ -203,18 +210,18 @@ static void test_equivalence(void **state) {
       {"join related target to events",
        "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
        "ON e.path = r.target WHERE r.event_path IN ('{P1}', '{P2}')",
-       "SELECT r.event_path, r.ordinal, e.title FROM related r JOIN events e "
-       "ON +e.path = +r.target WHERE +r.event_path IN ('{P1}', '{P2}')",
+       "SELECT r.event_path, r.ordinal, e.title FROM related r CROSS JOIN "
+       "events e ON +e.path = +r.target WHERE +r.event_path IN ('{P1}', "
+       "'{P2}')",
        0},
       {"join changes target to events",
        "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN "
        "changes c "
        "ON c.event_path = e0.path JOIN events e ON e.path = c.target "
        "WHERE e0.date = '{D}'",
-       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 JOIN "
-       "changes c "
-       "ON +c.event_path = +e0.path JOIN events e ON +e.path = +c.target "
-       "WHERE +e0.date = '{D}'",
+       "SELECT c.event_path, c.ordinal, e.is_current FROM events e0 CROSS "
+       "JOIN changes c ON +c.event_path = +e0.path CROSS JOIN events e "
+       "ON +e.path = +c.target WHERE +e0.date = '{D}'",
        0},
       {"ORDER BY path", "SELECT path FROM events ORDER BY path",
        "SELECT path FROM events ORDER BY +path", 1},
@@ -252,6 +259,59 @@ static void test_equivalence(void **state) {
        0},
       {"rowid by path", "SELECT rowid FROM events WHERE path = '{P2}'",
        "SELECT rowid FROM events WHERE +path = '{P2}'", 0},
+      /* Versions (SPEC "Versions") hold under every plan. */
+      {"versions: every column of every file, ORDER BY path",
+       "SELECT * FROM events ORDER BY path",
+       "SELECT * FROM events ORDER BY +path", 1},
+      {"versions: ORDER BY date, path",
+       "SELECT date, path, is_current, current_path, topic FROM events "
+       "ORDER BY date, path",
+       "SELECT date, path, is_current, current_path, topic FROM events "
+       "ORDER BY +date, +path",
+       1},
+      {"versions: path = an old version",
+       "SELECT path, is_current, current_path, topic FROM events "
+       "WHERE path = '{V}'",
+       "SELECT path, is_current, current_path, topic FROM events "
+       "WHERE +path = '{V}'",
+       0},
+      {"versions: path IN",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE path IN ('{V}', '{P1}', '{P2}', '{P3}')",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE +path IN ('{V}', '{P1}', '{P2}', '{P3}')",
+       0},
+      {"versions: the newest version of each event on a day",
+       "SELECT path, title, topic FROM events WHERE date = '{D}' AND "
+       "is_current",
+       "SELECT path, title, topic FROM events WHERE +date = '{D}' AND "
+       "is_current",
+       0},
+      {"versions: a date range",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE date BETWEEN '{D}' AND '{D2}'",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE +date BETWEEN '{D}' AND '{D2}'",
+       0},
+      {"versions: date IN",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE date IN ('{D}', '{D2}')",
+       "SELECT path, is_current, current_path FROM events "
+       "WHERE +date IN ('{D}', '{D2}')",
+       0},
+      {"versions: LIMIT",
+       "SELECT path, is_current, current_path FROM events ORDER BY path "
+       "LIMIT 7 OFFSET 3",
+       "SELECT path, is_current, current_path FROM events ORDER BY +path "
+       "LIMIT 7 OFFSET 3",
+       1},
+      {"versions: old versions joined to their newest",
+       "SELECT o.path, n.path, n.is_current FROM events o JOIN events n "
+       "ON n.path = o.current_path WHERE o.date = '{D}' AND NOT o.is_current",
+       "SELECT o.path, n.path, n.is_current FROM events o CROSS JOIN events n "
+       "ON +n.path = +o.current_path WHERE +o.date = '{D}' AND NOT "
+       "o.is_current",
+       0},
       {"table-valued root",
        "SELECT count(*) FROM eventmd_events('{R}') WHERE date = '{D}'",
        "SELECT count(*) FROM eventmd_events('{R}') WHERE +date = '{D}'", 0},
@@ -261,11 +321,19 @@ static void test_equivalence(void **state) {
   assert_true(sizeof(pairs) / sizeof(pairs[0]) >= 30);
   for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
     static const char *const names[] = {"{D2}", "{D}", "{P1}", "{P2}",
-                                        "{P3}", "{M}", "{R}"};
-    const char *vals[] = {day2, day, path1, path2, path3, month, root};
-    char *q1 = subst(pairs[i].pushed, names, vals, 7);
-    char *q2 = subst(pairs[i].defeated, names, vals, 7);
-    char *a = tu_query(db, "%s", q1), *b = tu_query(db, "%s", q2);
+                                        "{P3}", "{M}", "{R}", "{V}"};
+    const char *vals[] = {day2, day, path1, path2, path3, month, root, oldv};
+    char *q1 = subst(pairs[i].pushed, names, vals, 8);
+    char *q2 = subst(pairs[i].defeated, names, vals, 8);
+    struct timespec t0, t1;
+    char *a, *b;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    a = tu_query(db, "%s", q1);
+    b = tu_query(db, "%s", q2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (t1.tv_sec - t0.tv_sec >= 2)
+      print_message("  slow pair '%s': %ld s\n", pairs[i].name,
+                    (long)(t1.tv_sec - t0.tv_sec));
     if (!pairs[i].ordered) {
       a = sorted_lines(a);
       b = sorted_lines(b);
@@ -287,7 +355,30 @@ static void test_equivalence(void **state) {
   free(path2);
   free(path3);
   free(month);
+  free(oldv);
   assert_int_equal(bad, 0);
+}
+
+/* Folders a date query must still open: every folder outside the date
+** tree (/news/YYYY/M/D), hidden ones excepted. */
+static const char *count_root;
+static int outside_folders;
+static int count_folder(const char *p, const struct stat *st, int flag,
+                        struct FTW *ftw) {
+  static regex_t re;
+  static int compiled;
+  const char *rel = p + strlen(count_root);
+  (void)st;
+  (void)ftw;
+  if (flag != FTW_D) return 0;
+  if (strstr(rel, "/.")) return 0;
+  if (!compiled) {
+    regcomp(&re, "^/news/[0-9]{4}(/[0-9]{1,2}(/[0-9]{1,2})?)?$",
+            REG_EXTENDED | REG_NOSUB);
+    compiled = 1;
+  }
+  if (regexec(&re, rel, 0, NULL, 0) != 0) outside_folders++;
+  return 0;
 }
 
 #define STAT(key) \
@@ -308,9 +399,13 @@ static void test_pruning_stats(void **state) {
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
   nday = tu_int(db, "SELECT count(*) FROM events WHERE date = '%q'", day);
   assert_true(nday > 0);
-  /* Opened: the root, news, one year, one month, one day, the folders of
-  ** files outside the date tree; everything else pruned unopened. */
-  assert_true(STAT("folders_opened") <= 5 + 3);
+  /* Opened: one year, one month, one day, and the folders outside the date
+  ** tree (the root and news among them); everything else pruned unopened. */
+  count_root = root;
+  outside_folders = 0;
+  nftw(root, count_folder, 16, FTW_PHYS);
+  assert_true(outside_folders >= 2);
+  assert_true(STAT("folders_opened") <= 3 + outside_folders);
   assert_true(STAT("folders_pruned") > 10);
   assert_true(STAT("files_stated") <= nday + outside);
   /* A path lookup reads one file and lists no folder. */
