@@ -10,6 +10,11 @@
 # The extension is loaded and the four tables are created as TEMP tables
 # named events, sources, related and changes, over an in-memory database:
 # nothing is written anywhere.  $EVENTMD_SQLITE3 names another sqlite3.
+#
+# Every argument reaches sqlite3 exactly as given (the list is rebuilt with
+# "$@" only: no word splitting, no globbing), so option values such as
+# -separator '*' or SQL holding spaces, quotes or newlines arrive intact.
+# The setup commands come first, so a -cmd of the user's can use the tables.
 set -u
 ext='@EXT@'
 sqlite=${EVENTMD_SQLITE3:-sqlite3}
@@ -19,40 +24,74 @@ usage() {
   exit 2
 }
 
-# Split the arguments: sqlite3 options (some take a value), the archive
-# folder (the first other argument), then SQL.
-opts=""
+# Both set $r.  $(...) drops trailing newlines, so a final 'x' protects them.
+sql_quote() { # text: r = text with ' doubled
+  r=$(printf '%sx' "$1" | sed "s/'/''/g")
+  r=${r%x}
+}
+dot_quote() { # text: r = text with \ and " escaped, for a "..." dot-command argument
+  r=$(printf '%sx' "$1" | sed 's/[\\"]/\\&/g')
+  r=${r%x}
+}
+
+# One pass over the arguments, each taken from the front and put back at the
+# end unchanged: sqlite3 options (and the values they take) before and after
+# the folder, the folder itself (replaced by :memory:), then SQL, which is
+# passed on as it is from the first SQL argument on.  sqlite3 accepts its
+# options with one dash or two.
 archive=""
-nl='
-'
-while [ $# -gt 0 ]; do
-  case "$1" in
-    -cmd|-separator|-newline|-nullvalue|-init|-vfs|-mmap|-maxsize|-pagecache|-lookaside|-heap)
-      [ $# -ge 2 ] || usage
-      opts="$opts$1$nl$2$nl"; shift 2 ;;
-    -help|--help|-h) usage ;;
-    -*) opts="$opts$1$nl"; shift ;;
+state=options # options, then after-folder, then sql
+n=$#
+while [ "$n" -gt 0 ]; do
+  a=$1
+  shift
+  n=$((n - 1))
+  if [ "$state" = sql ]; then
+    set -- "$@" "$a"
+    continue
+  fi
+  case $a in
+    -cmd | -separator | -newline | -nullvalue | -init | -vfs | -mmap | -maxsize | \
+      -heap | -nonce | --cmd | --separator | --newline | --nullvalue | --init | \
+      --vfs | --mmap | --maxsize | --heap | --nonce)
+      [ "$n" -ge 1 ] || usage
+      set -- "$@" "$a" "$1"
+      shift
+      n=$((n - 1))
+      ;;
+    -pagecache | -lookaside | --pagecache | --lookaside)
+      [ "$n" -ge 2 ] || usage
+      set -- "$@" "$a" "$1" "$2"
+      shift 2
+      n=$((n - 2))
+      ;;
+    -help | --help | -h) usage ;;
+    -*) set -- "$@" "$a" ;;
     *)
-      if [ -z "$archive" ]; then archive=$1; shift; else break; fi ;;
+      if [ "$state" = options ]; then
+        archive=$a
+        state=after-folder
+        set -- "$@" :memory:
+      else
+        state=sql
+        set -- "$@" "$a"
+      fi
+      ;;
   esac
 done
-[ -n "$archive" ] || usage
+[ "$state" != options ] || usage
 if [ ! -d "$archive" ] || [ ! -r "$archive" ]; then
   echo "eventmd: root '$archive' is not a readable directory" >&2
   exit 1
 fi
-q=$(printf '%s' "$archive" | sed "s/'/''/g")
-load=".load \"$(printf '%s' "$ext" | sed 's/"/\\"/g')\""
+sql_quote "$archive"
+q=$r
+dot_quote "$ext"
+load=".load \"$r\""
 
-# Rebuild "$@" (now the SQL) as: options, setup commands, :memory:, SQL.
-old_ifs=$IFS
-IFS=$nl
-# shellcheck disable=SC2086
-set -- $opts -cmd "$load" \
+exec "$sqlite" -cmd "$load" \
   -cmd "CREATE VIRTUAL TABLE temp.events USING eventmd_events(root='$q')" \
   -cmd "CREATE VIRTUAL TABLE temp.sources USING eventmd_sources(root='$q')" \
   -cmd "CREATE VIRTUAL TABLE temp.related USING eventmd_related(root='$q')" \
   -cmd "CREATE VIRTUAL TABLE temp.changes USING eventmd_changes(root='$q')" \
-  :memory: "$@"
-IFS=$old_ifs
-exec "$sqlite" "$@"
+  "$@"

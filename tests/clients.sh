@@ -10,11 +10,21 @@
 #   PYTHON       the interpreter for tests/test_python.py (default /usr/bin/python3,
 #                Debian's, whose sqlite3 module can load extensions)
 #   NODE, NPM    default: node and npm from PATH
+#   EVENTMD_NODE_PREFIX  where better-sqlite3 is installed (default build/node)
+#   CI           true or 1: a client that is missing is a failure (see below)
 #
 # better-sqlite3@12 (v13 does not run on Node 20) is installed once into
 # build/node/ and used from there; nothing is installed elsewhere in the repo.
-# Exits non-zero when any test fails or cannot be run for a reason other than
-# node not being installed (which is reported, not silently skipped).
+#
+# A client test cannot pass silently without running.  When its client is
+# missing (python3 whose sqlite3 module can load extensions, node 20 or later,
+# npm, or better-sqlite3@12 when npm cannot install it):
+#   - under CI (CI=true or CI=1) the Debian packages are installed first
+#     (tests/deps.sh: as root with apt-get), and a client still missing is a
+#     FAILURE naming it and how to install it;
+#   - otherwise a loud SKIPPED banner goes to stderr (and again at the end),
+#     and the test does not count as failed.
+# Exits non-zero when any test fails, or under CI when any client is missing.
 
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -25,13 +35,69 @@ NODE=${NODE:-node}
 NPM=${NPM:-npm}
 EVENTMD_EXT=${EVENTMD_EXT:-$REPO/build/eventmd}
 export EVENTMD_EXT
-NODE_PREFIX=$REPO/build/node
+NODE_PREFIX=${EVENTMD_NODE_PREFIX:-$REPO/build/node}
 
-status=0
+case ${CI:-} in
+  true | TRUE | True | 1 | yes) ci=1 ;;
+  *) ci=0 ;;
+esac
+
+passed=0
+failed=0
+skipped=0
+skip_list=""
+nl='
+'
 say() { printf 'clients.sh: %s\n' "$*"; }
-fail() { say "FAIL: $*" >&2; status=1; }
+fail() { say "FAIL: $*" >&2; failed=$((failed + 1)); }
+pass() { say "$*"; passed=$((passed + 1)); }
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
+
+banner() { # line... : a block on stderr that cannot be missed
+  {
+    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
+    for line; do printf '%s\n' "$line" | sed 's/^/!!! /'; done
+    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
+  } >&2
+}
+
+# missing TEST WHAT HOW: TEST cannot run because WHAT; HOW installs it.
+# Under CI a failure; otherwise a loud skip.
+missing() {
+  if [ "$ci" = 1 ]; then
+    fail "$1 cannot run under CI: $2; install it: $3"
+  else
+    skipped=$((skipped + 1))
+    skip_list="$skip_list$nl$1: $2"
+    banner "SKIPPED: $1 is NOT run" \
+      "because: $2" \
+      "to run it: $3" \
+      "(with CI=true this is a failure, not a skip)"
+  fi
+}
+
+# try_install PACKAGE...: under CI only, have tests/deps.sh install the Debian
+# packages (apt-get as root; otherwise it prints the line to run).  Locally
+# nothing is installed: the skip banner says what to install.
+try_install() {
+  [ "$ci" = 1 ] || return 0
+  say "CI: trying to install the missing Debian package(s): $*"
+  sh tests/deps.sh "$@" || say "CI: could not install $*"
+}
+pkg_installed() { # PACKAGE: is the Debian package installed?
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+not_on_path() { # COMMAND PACKAGE: why COMMAND is missing
+  case $1 in
+    */*) echo "'$1' does not exist or is not executable"; return ;;
+  esac
+  if pkg_installed "$2"; then
+    echo "'$1' is not found on PATH, though the package $2 is installed (PATH=$PATH)"
+  else
+    echo "'$1' is not found: the package $2 is not installed"
+  fi
+}
 
 case $EVENTMD_EXT in
   *.so) so=$EVENTMD_EXT ;;
@@ -43,22 +109,47 @@ if [ ! -f "$so" ]; then
 fi
 
 # --- Python ----------------------------------------------------------------
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
-  fail "$PYTHON is not installed (the Python client test needs Debian's python3)"
-elif ! "$PYTHON" -c 'import sqlite3, sys; sys.exit(0 if hasattr(sqlite3.Connection, "enable_load_extension") else 1)'; then
-  fail "$PYTHON's sqlite3 module has no enable_load_extension (built without loadable extensions); use Debian's /usr/bin/python3"
-else
+PY_TEST="the Python client test (tests/test_python.py)"
+PY_CHECK='import sqlite3, sys; sys.exit(0 if hasattr(sqlite3.Connection, "enable_load_extension") else 3)'
+py_ok=0
+py_state() { # 0 ready, 1 interpreter missing, 2 no sqlite3 module, 3 no extension loading
+  command -v "$PYTHON" >/dev/null 2>&1 || return 1
+  "$PYTHON" -c "$PY_CHECK" >/dev/null 2>&1
+  case $? in
+    0) return 0 ;;
+    3) return 3 ;;
+    *) return 2 ;;
+  esac
+}
+py_state
+st=$?
+if [ "$st" = 1 ] && [ "$PYTHON" = /usr/bin/python3 ]; then
+  try_install python3
+  py_state
+  st=$?
+fi
+case $st in
+  0) py_ok=1 ;;
+  1) missing "$PY_TEST" "$(not_on_path "$PYTHON" python3)" \
+       "apt-get install python3 (Debian's /usr/bin/python3), or set PYTHON" ;;
+  2) missing "$PY_TEST" "$PYTHON cannot import its sqlite3 module" \
+       "apt-get install python3 and use Debian's /usr/bin/python3 (PYTHON=/usr/bin/python3)" ;;
+  *) missing "$PY_TEST" "$PYTHON's sqlite3 module cannot load extensions (no enable_load_extension)" \
+       "apt-get install python3 and use Debian's /usr/bin/python3 (PYTHON=/usr/bin/python3)" ;;
+esac
+if [ "$py_ok" = 1 ]; then
   say "Python: $("$PYTHON" -c 'import sys, sqlite3; print(sys.version.split()[0], "with SQLite", sqlite3.sqlite_version)')"
   t0=$(now)
   if "$PYTHON" tests/test_python.py; then
-    say "Python client test passed ($(took "$t0"))"
+    pass "Python client test passed ($(took "$t0"))"
   else
     fail "Python client test failed ($(took "$t0"))"
   fi
 fi
 
 # --- Node ------------------------------------------------------------------
-# better-sqlite3 12.x installed under build/node, and its native module loads.
+NODE_TEST="the Node client test (tests/test_node.mjs)"
+# better-sqlite3 12.x installed under $NODE_PREFIX, and its native module loads.
 have_better_sqlite3() {
   [ -f "$NODE_PREFIX/node_modules/better-sqlite3/package.json" ] &&
     (cd "$NODE_PREFIX" && "$NODE" -e '
@@ -66,37 +157,57 @@ have_better_sqlite3() {
       if (!/^12\./.test(v)) process.exit(1);
       new (require("better-sqlite3"))(":memory:").close();' >/dev/null 2>&1)
 }
+have() { command -v "$1" >/dev/null 2>&1; }
 
-if ! command -v "$NODE" >/dev/null 2>&1; then
-  say "NOTE: the Node client test (tests/test_node.mjs) is NOT run: node is not installed"
-else
+ready=0
+if ! have "$NODE"; then
+  try_install nodejs
+fi
+if ! have "$NODE"; then
+  missing "$NODE_TEST" "$(not_on_path "$NODE" nodejs)" \
+    "apt-get install nodejs npm (better-sqlite3@12 needs Node.js 20 or later; Debian 12's own nodejs is 18)"
+elif ! node_major=$("$NODE" -p 'process.versions.node.split(".")[0]' 2>/dev/null) ||
+     [ "$node_major" -lt 20 ] 2>/dev/null; then
+  missing "$NODE_TEST" "node is $("$NODE" --version 2>&1); better-sqlite3@12 needs Node.js 20 or later" \
+    "install Node.js 20 or later (Debian 12's nodejs package is 18)"
+elif have_better_sqlite3; then
   ready=1
-  if ! have_better_sqlite3; then
-    if ! command -v "$NPM" >/dev/null 2>&1; then
-      fail "the Node client test cannot run: npm is not installed, and better-sqlite3@12 is not in build/node"
-      ready=0
+else
+  # A nodejs package that bundles npm (NodeSource's) conflicts with
+  # Debian's npm package: install that only beside Debian's nodejs.
+  npm_pkg=npm
+  if dpkg-query -W -f='${Provides}' nodejs 2>/dev/null | grep -qw npm; then
+    npm_pkg=nodejs
+  fi
+  if ! have "$NPM" && [ "$npm_pkg" = npm ]; then
+    try_install npm
+  fi
+  if ! have "$NPM"; then
+    missing "$NODE_TEST" "better-sqlite3@12 is not in $NODE_PREFIX and $(not_on_path "$NPM" "$npm_pkg")" \
+      "apt-get install $npm_pkg (npm), then make test installs better-sqlite3@12"
+  else
+    say "installing better-sqlite3@12 into $NODE_PREFIX (once)"
+    t0=$(now)
+    mkdir -p "$NODE_PREFIX"
+    if "$NPM" install --prefix "$NODE_PREFIX" better-sqlite3@12 \
+         --no-audit --no-fund --loglevel=error && have_better_sqlite3; then
+      say "installed better-sqlite3 ($(took "$t0"))"
+      ready=1
     else
-      say "installing better-sqlite3@12 into build/node (once)"
-      t0=$(now)
-      mkdir -p "$NODE_PREFIX"
-      if "$NPM" install --prefix "$NODE_PREFIX" better-sqlite3@12 \
-           --no-audit --no-fund --loglevel=error && have_better_sqlite3; then
-        say "installed better-sqlite3 ($(took "$t0"))"
-      else
-        fail "npm install --prefix build/node better-sqlite3@12 failed; the Node client test cannot run"
-        ready=0
-      fi
+      missing "$NODE_TEST" "npm install --prefix $NODE_PREFIX better-sqlite3@12 failed, or its native module does not load (see above)" \
+        "npm install --prefix $NODE_PREFIX better-sqlite3@12 (needs the npm registry)"
     fi
   fi
-  if [ "$ready" = 1 ]; then
-    say "Node: $("$NODE" --version) with better-sqlite3 $(cd "$NODE_PREFIX" && "$NODE" -p 'require("better-sqlite3/package.json").version')"
-    t0=$(now)
-    if NODE_PATH="$NODE_PREFIX/node_modules${NODE_PATH:+:$NODE_PATH}" \
-         "$NODE" --test --test-reporter=spec tests/test_node.mjs; then
-      say "Node client test passed ($(took "$t0"))"
-    else
-      fail "Node client test failed ($(took "$t0"))"
-    fi
+fi
+NODE_PATH="$NODE_PREFIX/node_modules${NODE_PATH:+:$NODE_PATH}"
+export NODE_PATH
+if [ "$ready" = 1 ]; then
+  say "Node: $("$NODE" --version) with better-sqlite3 $(cd "$NODE_PREFIX" && "$NODE" -p 'require("better-sqlite3/package.json").version')"
+  t0=$(now)
+  if "$NODE" --test --test-reporter=spec tests/test_node.mjs; then
+    pass "Node client test passed ($(took "$t0"))"
+  else
+    fail "Node client test failed ($(took "$t0"))"
   fi
 fi
 
@@ -108,13 +219,28 @@ example() { # name command...
   out=$("$@" 2>&1)
   if [ $? -eq 0 ] && printf '%s\n' "$out" | tail -1 |
        grep -q "^error: eventmd: root '/no/such/archive' is not a readable directory"; then
-    say "$name ran as the README shows"
+    pass "$name ran as the README shows"
   else
     fail "$name: $out"
   fi
 }
-if [ -x "$PYTHON" ]; then example sql/clients/example.py "$PYTHON" sql/clients/example.py; fi
-if [ "${ready:-0}" = 1 ]; then example sql/clients/example.mjs "$NODE" sql/clients/example.mjs; fi
+if [ "$py_ok" = 1 ]; then
+  example sql/clients/example.py "$PYTHON" sql/clients/example.py "$EVENTMD_EXT"
+fi
+if [ "$ready" = 1 ]; then
+  example sql/clients/example.mjs "$NODE" sql/clients/example.mjs "$EVENTMD_EXT"
+fi
 
-if [ "$status" = 0 ]; then say "all client tests passed"; else say "client tests FAILED" >&2; fi
-exit $status
+if [ "$skipped" -gt 0 ]; then
+  banner "SKIPPED: $skipped client test(s) did NOT run:$skip_list" \
+    "(set CI=true to make a missing client a failure)"
+fi
+if [ "$failed" = 0 ] && [ "$skipped" = 0 ]; then
+  say "all client tests passed"
+elif [ "$failed" = 0 ]; then
+  say "the client tests that ran passed; $skipped SKIPPED" >&2
+else
+  say "client tests FAILED" >&2
+fi
+say "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
