@@ -1,7 +1,7 @@
 -- fts_live.sql - full-text search over a live archive, without a snapshot.
 --
--- Builds a TEMP FTS5 table, events_fts(title, summary, sources), over the
--- tables events and sources of the session (as eventmd_attach(root) or
+-- Builds a TEMP FTS5 table, events_fts(title, topic, summary, sources), over
+-- the tables events and sources of the session (as eventmd_attach(root) or
 -- build/bin/eventmd create them), keyed by the events' stable rowid, with
 -- temp.events_fts_docs (id, path, date, size, mtime) saying what each
 -- indexed row was built from.  Run it again to bring the index up to date:
@@ -15,10 +15,14 @@
 --   sqlite> .read sql/fts_live.sql          -- catches up
 --
 -- Nothing is written outside TEMP; the tables vanish with the session.  Same
--- tokenizer and ranking as a snapshot's events_fts (sql/snapshot.sql).
+-- columns, tokenizer and ranking as a snapshot's events_fts
+-- (sql/snapshot.sql).  A file's topic can also come from its day page
+-- (README.md): when only the day page changes, run DROP TABLE
+-- temp.events_fts_docs; DROP TABLE temp.events_fts; and this script again.
+-- (A snapshot notices such changes by itself.)
 
 CREATE VIRTUAL TABLE IF NOT EXISTS temp.events_fts USING fts5(
-  title, summary, sources,
+  title, topic, summary, sources,
   tokenize = 'porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE IF NOT EXISTS temp.events_fts_docs(
@@ -34,7 +38,7 @@ PRAGMA temp.cache_size = -65536;  -- 64 MiB: a first build of the index
 SAVEPOINT fts_live;
 
 INSERT INTO temp.events_fts(events_fts, rank)
-  SELECT 'rank', 'bm25(10.0, 5.0, 1.0)'
+  SELECT 'rank', 'bm25(10.0, 5.0, 5.0, 1.0)'
    WHERE NOT EXISTS (SELECT 1 FROM temp.events_fts_config WHERE k = 'rank');
 
 -- What changed since the last run: metadata only, no file is read.
@@ -67,7 +71,8 @@ DELETE FROM temp.events_fts_docs
 -- holds the file.
 DROP TABLE IF EXISTS temp.events_fts_new;
 CREATE TABLE temp.events_fts_new AS
-  SELECT e.rowid AS id, e.path, e.date, e.size, e.mtime, e.title, e.summary,
+  SELECT e.rowid AS id, e.path, e.date, e.size, e.mtime, e.title, e.topic,
+         e.summary,
          (SELECT group_concat(name, ' ; ')
             FROM (SELECT name FROM sources s
                    WHERE s.event_path = e.path ORDER BY s.ordinal)) AS sources
@@ -78,8 +83,9 @@ INSERT INTO temp.events_fts_docs(id, path, date, size, mtime)
   SELECT id, path, date, size, mtime FROM temp.events_fts_new;
 -- In rowid order: FTS5 flushes its pending terms whenever a rowid is not
 -- larger than the last one, and the ids are hashes (3x slower unsorted).
-INSERT INTO temp.events_fts(rowid, title, summary, sources)
-  SELECT id, title, summary, sources FROM temp.events_fts_new ORDER BY id;
+INSERT INTO temp.events_fts(rowid, title, topic, summary, sources)
+  SELECT id, title, topic, summary, sources FROM temp.events_fts_new
+   ORDER BY id;
 
 DROP TABLE temp.events_fts_new;
 DROP TABLE temp.events_fts_todo;

@@ -1,8 +1,9 @@
 -- The related-event graph two hops out from one event (a recursive CTE).
 -- Each event reached is shown once, at its shortest distance, with the
--- event it was reached from and the entities that link them.  Choose the
--- start with  .param set @event '/news/....md'; without it, the event with
--- the most related links.
+-- event it was reached from and the entities that link them; a link to an
+-- older version of an event leads to its newest version (current_path).
+-- Choose the start with  .param set @event '/news/....md'; without it, the
+-- current event with the most related links.
 WITH RECURSIVE
   start(path) AS (
     SELECT coalesce(@event,
@@ -12,7 +13,10 @@ WITH RECURSIVE
   hop(depth, path, via, context) AS (
     SELECT 0, path, NULL, NULL FROM start
     UNION
-    SELECT hop.depth + 1, r.target, hop.path, r.context
+    SELECT hop.depth + 1,
+           coalesce((SELECT t.current_path FROM events t
+                      WHERE t.path = r.target), r.target),
+           hop.path, r.context
       FROM hop JOIN related r ON r.event_path = hop.path
      WHERE hop.depth < 2 AND r.target IS NOT NULL
   ),

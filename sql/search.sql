@@ -1,6 +1,7 @@
 -- Full-text search: the events matching two words, best first (bm25, the
--- title weighing most), with the words marked in the title (highlight) and
--- the best passage of the text (snippet).
+-- title weighing most, then the topic and the summary), with the words
+-- marked in the title (highlight) and the best passage of the text
+-- (snippet).  Every version of an event is indexed.
 --
 -- On a snapshot (no extension needed):
 --   sqlite3 -box snapshot.db < sql/search.sql
@@ -8,10 +9,11 @@
 --   build/bin/eventmd -box tests/sample
 --   sqlite> .read sql/fts_live.sql
 --   sqlite> .read sql/search.sql
--- Both have events_fts(title, summary, sources) and events_fts_docs(id, path,
--- date, ...).  Choose the query with (sqlite3 shell)
+-- Both have events_fts(title, topic, summary, sources) and events_fts_docs(id,
+-- path, date, ...).  Choose the query with (sqlite3 shell)
 --   .param set @q '"blue nile" AND dam'
--- any FTS5 query: words, "phrases", AND/OR/NOT, prefix*, title:word, NEAR();
+-- any FTS5 query: words, "phrases", AND/OR/NOT, prefix*, title:word,
+-- topic:word, NEAR();
 -- without it, Nile AND Khartoum.
 SELECT d.date                                       AS date,
        round(events_fts.rank, 2)                    AS score,

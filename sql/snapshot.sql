@@ -3,9 +3,9 @@
 -- DB Browser...).  The snapshot needs no extension to be read: plain tables,
 -- plain views and an FTS5 index (events_fts).
 --
--- Run it with the snapshot file as the main database and the archive
--- attached as TEMP tables live_events, live_sources, live_related and
--- live_changes:
+-- Run it in the sqlite3 shell (it uses the shell's readfile() and sha3()),
+-- with the snapshot file as the main database and the archive attached as
+-- TEMP tables live_events, live_sources, live_related and live_changes:
 --
 --   sqlite3 snapshot.db
 --   sqlite> .load build/eventmd
@@ -13,11 +13,24 @@
 --   sqlite> .read sql/snapshot.sql
 --
 -- or simply:  build/bin/eventmd-snapshot /data/archive snapshot.db
+-- (the command also writes a first build under a temporary name and renames
+-- it into place, and rebuilds a snapshot written by another eventmd version;
+-- run by hand, this script refuses such a snapshot).
 --
 -- The same script builds the snapshot the first time (an empty file: every
 -- event is new) and refreshes it afterwards, incrementally, in ONE write
--- transaction: readers (in WAL mode) see the old snapshot or the new one,
+-- transaction (a SAVEPOINT: a transaction of its own, or part of the
+-- caller's): readers (in WAL mode) see the old snapshot or the new one,
 -- never a half-refreshed one.
+--
+-- Refusals (the script stops with an error and changes nothing):
+--   - the main database has tables but no snapshot_info: not a snapshot;
+--   - the snapshot was written by another eventmd version, or has the 1.0
+--     layout (no topic, current_path): rebuild it (eventmd-snapshot does);
+--   - the refresh would delete more than half of the snapshot's events
+--     (an empty or unmounted archive folder, say): it prints a line naming
+--     the counts first.  To accept the loss: .param set @allow_shrink 1
+--     (eventmd-snapshot --allow-shrink).
 --
 -- How a refresh works (numbers as in the script below):
 --   1. One pass over the live archive's metadata (rowid, path, size, mtime;
@@ -28,56 +41,109 @@
 --   2. Only when that count shows that some of the snapshot's events are
 --      gone does a second metadata pass list the ids still there, to find
 --      the deleted ones.
---   3. The rows of changed and deleted events are deleted (events, sources,
+--   3. Versions: is_current, current_path and topic of a file depend on the
+--      other files of its folder and on its day page (README.md, else
+--      index.md).  A folder is *touched* when a file in it is new, changed
+--      or deleted, or when its day page changed (the day page of each
+--      folder in snapshot_folders is hashed, sha3, and compared).  The
+--      other files of touched folders are looked up again (path IN (...):
+--      read through eventmd's cache, which already holds them when a new
+--      file of the folder was just read) and their three columns updated
+--      where they differ.
+--   4. The rows of changed and deleted events are deleted (events, sources,
 --      related, changes, events_fts).
---   4. New and changed events are read from the live tables with
+--   5. New and changed events are read from the live tables with
 --      WHERE path IN (...) / event_path IN (...): only those files are
 --      parsed, once each (in batches, while eventmd's parse cache holds
 --      them), then indexed for full-text search.
---   5. snapshot_info records what was done.
--- Unchanged events keep their rows as they were (same rowids in every table,
--- pages not rewritten), so a refresh costs one metadata walk of the archive
--- plus the work on the files that changed.
+--   6. snapshot_info records what was done.
+-- Unchanged events of untouched folders keep their rows as they were (same
+-- rowids in every table, pages not rewritten), so a refresh costs one
+-- metadata walk of the archive, one small read per day folder (its day
+-- page), plus the work on the folders that changed.
 --
 -- A file that changes while the script runs is simply seen as changed by the
 -- next refresh: its row keeps the size and mtime it had when it was read.
 -- What is compared is size and mtime in whole seconds (eventmd's columns): a
--- rewrite that keeps both is not seen.
---
--- Layout: delete the file to rebuild from scratch (e.g. after an eventmd
--- upgrade that changes what is parsed: the file metadata would not show it).
+-- rewrite that keeps both is not seen.  Day pages are compared by content,
+-- but only under the names README.md and index.md (not Readme.md, INDEX.md),
+-- and only in folders that hold event files.
 
 PRAGMA journal_mode = WAL;      -- readers never wait for the refresh
-PRAGMA synchronous = NORMAL;    -- WAL: a crash can lose the last refresh, never
-                                -- corrupt the file (the next run redoes it)
+                                -- (no change inside the caller's transaction)
 PRAGMA busy_timeout = 60000;    -- wait for another refresh to end
 PRAGMA journal_size_limit = 67108864;  -- do not keep a huge -wal after a full build
 PRAGMA cache_size = -65536;     -- 64 MiB: index building on a first build
 -- (Not PRAGMA temp_store here: changing it drops every TEMP table, the live_
--- tables included.  The caller may set it before eventmd_attach.)
+-- tables included.  The caller may set it before eventmd_attach.  Nor PRAGMA
+-- synchronous, which cannot change inside a transaction: eventmd-snapshot
+-- sets it to NORMAL first - in WAL mode a crash can then lose the last
+-- refresh, never corrupt the file, and the next run redoes it.)
 
-BEGIN IMMEDIATE;
+SAVEPOINT eventmd_snapshot;
+-- The first statement writes, so that the transaction takes the write lock
+-- at once (waiting for another refresh, busy_timeout) instead of reading
+-- first and failing to upgrade later.  The application id ('evmd') marks the
+-- file as an eventmd snapshot.
+PRAGMA application_id = 1702260068;
+
+-- ---------------------------------------------------------------------------
+-- Refusals: RAISE in a TEMP trigger stops the script (a statement error) with
+-- a fixed message; the caller then rolls back.
+CREATE TEMP TABLE IF NOT EXISTS snapshot_guard(why TEXT);
+DROP TRIGGER IF EXISTS temp.snapshot_guard_check;
+CREATE TEMP TRIGGER snapshot_guard_check BEFORE INSERT ON snapshot_guard
+BEGIN
+  SELECT RAISE(ABORT, 'eventmd-snapshot: this database is not an eventmd snapshot (it has tables but no snapshot_info): not touched')
+   WHERE NEW.why = 'foreign';
+  SELECT RAISE(ABORT, 'eventmd-snapshot: this snapshot was written by another eventmd version (or has the 1.0 layout): rebuild it with eventmd-snapshot, or delete it')
+   WHERE NEW.why = 'version';
+  SELECT RAISE(ABORT, 'eventmd-snapshot: refused: the refresh would delete more than half of the events (counts above); nothing changed; allow it with --allow-shrink (in SQL: .param set @allow_shrink 1)')
+   WHERE NEW.why = 'shrink';
+END;
+
+INSERT INTO temp.snapshot_guard(why)
+  SELECT 'foreign'
+   WHERE EXISTS (SELECT 1 FROM main.sqlite_schema)
+     AND NOT EXISTS (SELECT 1 FROM main.sqlite_schema
+                      WHERE type = 'table' AND name = 'snapshot_info');
+
+CREATE TABLE IF NOT EXISTS snapshot_info(key TEXT PRIMARY KEY, value);
+
+INSERT INTO temp.snapshot_guard(why)
+  SELECT 'version'
+   WHERE EXISTS (SELECT 1 FROM main.sqlite_schema
+                  WHERE type = 'table' AND name = 'events')
+     AND (NOT EXISTS (SELECT 1 FROM pragma_table_info('events', 'main')
+                       WHERE name = 'current_path')
+          OR NOT EXISTS (SELECT 1 FROM main.sqlite_schema
+                          WHERE type = 'table' AND name = 'snapshot_folders')
+          OR (SELECT value FROM main.snapshot_info
+               WHERE key = 'eventmd_version') IS NOT eventmd_version());
 
 -- ---------------------------------------------------------------------------
 -- The tables: the live tables' columns, plus event_id (= events.id) in the
 -- child tables.
 CREATE TABLE IF NOT EXISTS events(
-  id          INTEGER PRIMARY KEY,   -- eventmd's rowid: a stable hash of path
-  path        TEXT NOT NULL UNIQUE,  -- '/news/2014/02/13/slug.md'
-  date        TEXT,                  -- YYYY-MM-DD
-  title       TEXT,
-  summary     TEXT,
-  cover_image TEXT,
-  day_index   TEXT,
-  is_current  INTEGER,               -- 0 for an older version of an event
-  n_sources   INTEGER,
-  n_related   INTEGER,
-  n_changes   INTEGER,
-  size        INTEGER,               -- bytes, when the file was read
-  mtime       INTEGER,               -- Unix seconds, when the file was read
-  problem     TEXT                   -- NULL, or what is wrong with the file
+  id           INTEGER PRIMARY KEY,  -- eventmd's rowid: a stable hash of path
+  path         TEXT NOT NULL UNIQUE, -- '/news/2014/02/13/slug.md'
+  date         TEXT,                 -- YYYY-MM-DD
+  title        TEXT,
+  topic        TEXT,                 -- the story: '2018 Ouagadougou attacks'
+  summary      TEXT,
+  cover_image  TEXT,
+  day_index    TEXT,
+  is_current   INTEGER,              -- 0 for an older version of an event
+  current_path TEXT,                 -- the event's newest version
+  n_sources    INTEGER,
+  n_related    INTEGER,
+  n_changes    INTEGER,
+  size         INTEGER,              -- bytes, when the file was read
+  mtime        INTEGER,              -- Unix seconds, when the file was read
+  problem      TEXT                  -- NULL, or what is wrong with the file
 );
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
+CREATE INDEX IF NOT EXISTS events_current_path ON events(current_path);
 -- What a refresh compares with the files (see 1. below).
 CREATE INDEX IF NOT EXISTS events_file ON events(id, size, mtime);
 
@@ -121,26 +187,34 @@ CREATE TABLE IF NOT EXISTS changes(
 CREATE INDEX IF NOT EXISTS changes_event_id ON changes(event_id);
 CREATE INDEX IF NOT EXISTS changes_target ON changes(target);
 
+-- Bookkeeping: the folders that hold event files, each with its day page
+-- as it was at the last refresh: 'R' and the sha3 of README.md, else 'I'
+-- and the sha3 of index.md, else '-' (see 3.).
+CREATE TABLE IF NOT EXISTS snapshot_folders(
+  folder   TEXT PRIMARY KEY,         -- '/news/2018/03/2/'
+  day_page TEXT NOT NULL
+) WITHOUT ROWID;
+
 -- Full-text search: rowid = events.id; sources = the event's source names
 -- joined with ' ; '.  See sql/search.sql.
--- ORDER BY rank is bm25 with the title weighing most.  events_fts_docs
--- names each indexed event (sql/fts_live.sql has a table of that name too, so
--- sql/search.sql runs on both).
+-- ORDER BY rank is bm25 with the title weighing most, then the topic and the
+-- summary.  events_fts_docs names each indexed event (sql/fts_live.sql has a
+-- table of that name too, so sql/search.sql runs on both).
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
-  title, summary, sources,
+  title, topic, summary, sources,
   tokenize = 'porter unicode61 remove_diacritics 2'
 );
 INSERT INTO events_fts(events_fts, rank)
-  SELECT 'rank', 'bm25(10.0, 5.0, 1.0)'
+  SELECT 'rank', 'bm25(10.0, 5.0, 5.0, 1.0)'
    WHERE NOT EXISTS (SELECT 1 FROM events_fts_config WHERE k = 'rank');
 DROP VIEW IF EXISTS events_fts_docs;
-CREATE VIEW events_fts_docs AS SELECT id, path, date, size, mtime FROM events;
-
-CREATE TABLE IF NOT EXISTS snapshot_info(key TEXT PRIMARY KEY, value);
+CREATE VIEW events_fts_docs AS
+  SELECT id, path, date, size, mtime, is_current FROM events;
 
 -- ---------------------------------------------------------------------------
 -- Views: the questions of sql/*.sql, in plain SQL (no extension needed).
--- Recreated on every run so that a newer script updates them.
+-- Recreated on every run so that a newer script updates them.  "Events"
+-- are current versions (is_current); "files" are every version.
 
 -- sql/events_per_month.sql: files, events (current versions) and sources
 -- cited by current versions, per month.
@@ -169,14 +243,17 @@ SELECT s.domain                  AS domain,
  GROUP BY s.domain
  ORDER BY citations DESC, domain;
 
--- sql/dangling_links.sql: related targets that are not in the archive.
+-- sql/dangling_links.sql: related targets that are not in the archive, and
+-- how many current versions cite each.
 DROP VIEW IF EXISTS dangling_links;
 CREATE VIEW dangling_links AS
 SELECT r.target        AS missing_target,
        r.target_date   AS target_date,
        count(*)        AS cited_by
   FROM related r
- WHERE r.target IS NOT NULL
+  JOIN events src ON src.id = r.event_id
+ WHERE src.is_current
+   AND r.target IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.path = r.target)
  GROUP BY r.target
  ORDER BY cited_by DESC, r.target;
@@ -209,6 +286,73 @@ SELECT c.event_path                           AS event_path,
  WHERE e.is_current
  ORDER BY c.event_path, c.ordinal;
 
+-- sql/newest_versions.sql, for every day: the newest version of each event,
+-- with its story and how many versions of it the archive holds (the files
+-- whose current_path is this one, and the files its Changes list names).
+-- Filter on date.
+DROP VIEW IF EXISTS newest_versions;
+CREATE VIEW newest_versions AS
+SELECT e.date                                  AS date,
+       e.topic                                 AS topic,
+       (SELECT count(*) FROM (
+          SELECT v.path FROM events v WHERE v.current_path = e.path
+          UNION
+          SELECT c.target FROM changes c
+           WHERE c.event_id = e.id
+             AND EXISTS (SELECT 1 FROM events x WHERE x.path = c.target)))
+                                               AS versions,
+       e.n_sources                             AS sources,
+       e.title                                 AS title,
+       e.path                                  AS path
+  FROM events e
+ WHERE e.is_current
+ ORDER BY e.date, e.topic IS NULL, e.topic, e.path;
+
+-- sql/title_changes.sql, for every event with older versions in the archive:
+-- each version's file (those whose current_path is the event's newest file,
+-- and those the newest file's Changes list names), in the order of that
+-- list, with its title as that file gives it.  Filter on event_path.
+DROP VIEW IF EXISTS title_changes;
+CREATE VIEW title_changes AS
+WITH files(event_id, event_path, path) AS (
+  SELECT e.id, e.path, v.path
+    FROM events e JOIN events v ON v.current_path = e.path
+   WHERE e.is_current
+  UNION
+  SELECT e.id, e.path, c.target
+    FROM events e JOIN changes c ON c.event_id = e.id
+   WHERE e.is_current
+     AND EXISTS (SELECT 1 FROM events x WHERE x.path = c.target)
+)
+SELECT f.event_path                            AS event_path,
+       c.ordinal                               AS n,
+       c.changed_at                            AS changed_at,
+       c.label                                 AS label,
+       v.title                                 AS title,
+       v.path                                  AS version_path
+  FROM files f
+  JOIN events v ON v.path = f.path
+  LEFT JOIN changes c ON c.event_id = f.event_id AND c.target = f.path
+ WHERE f.event_path IN (SELECT event_path FROM files
+                         GROUP BY event_path HAVING count(*) > 1)
+ ORDER BY f.event_path, c.ordinal IS NULL, c.ordinal, c.changed_at, v.path;
+
+-- sql/stories.sql: topics (stories) with the most events (current versions),
+-- first and last day, and the latest event's title.
+DROP VIEW IF EXISTS stories;
+CREATE VIEW stories AS
+SELECT e.topic                                 AS topic,
+       count(*)                                AS events,
+       min(e.date)                             AS first_day,
+       max(e.date)                             AS last_day,
+       (SELECT l.title FROM events l
+         WHERE l.topic = e.topic AND l.is_current
+         ORDER BY l.date DESC, l.path LIMIT 1) AS latest
+  FROM events e
+ WHERE e.is_current AND e.topic IS NOT NULL
+ GROUP BY e.topic
+ ORDER BY events DESC, last_day DESC, topic;
+
 -- The related-event graph's edges (sql/related_two_hops.sql walks them):
 -- one row per related link, with both ends' dates and titles; to_title is
 -- NULL when the target is not in the archive.
@@ -232,10 +376,11 @@ SELECT r.event_path       AS from_path,
 -- compared with the snapshot's: how many files there are, how many of them
 -- the snapshot has, and the new and changed ones (id, path, op) as a JSON
 -- array, in path order.  Only aggregates: nothing is stored per unchanged
--- file.  The lookups use the small covering index events_file, not the
--- events' wide rows.
+-- file.  The lookups use the
+-- small covering index events_file, not the events' wide rows.
 DROP TABLE IF EXISTS temp.snapshot_scan;
-CREATE TEMP TABLE snapshot_scan(started, live, matched, todo);
+CREATE TEMP TABLE snapshot_scan(started, root, live, matched, todo,
+                                existing, gone, refused);
 INSERT INTO temp.snapshot_scan(started) VALUES (julianday('now'));
 UPDATE temp.snapshot_scan SET (live, matched, todo) = (
   SELECT count(*),
@@ -247,9 +392,12 @@ UPDATE temp.snapshot_scan SET (live, matched, todo) = (
                       OR e.mtime IS NOT l.mtime)
     FROM temp.live_events l
     LEFT JOIN main.events e INDEXED BY events_file ON e.id = l.rowid);
+UPDATE temp.snapshot_scan
+   SET root = (SELECT root FROM temp.live_events LIMIT 1);
 
--- 2. What to do: op 'new', 'changed' or 'deleted'; the files to read come
--- in batches of 1000 (in path order), see 4.
+-- What to do: op 'new', 'changed', 'deleted' or 'sibling' (an unchanged
+-- file of a touched folder, see 3.); the files to read come in batches of
+-- 1000 (in path order), see 5.
 DROP TABLE IF EXISTS temp.snapshot_todo;
 CREATE TEMP TABLE snapshot_todo(
   id INTEGER PRIMARY KEY, path TEXT, op TEXT NOT NULL, batch INTEGER);
@@ -259,7 +407,7 @@ INSERT INTO temp.snapshot_todo(id, path, op, batch)
     FROM json_each((SELECT todo FROM temp.snapshot_scan));
 CREATE INDEX temp.snapshot_todo_batch ON snapshot_todo(batch);
 
--- Deleted events: only when some of the snapshot's events were not seen
+-- 2. Deleted events: only when some of the snapshot's events were not seen
 -- (matched <> its count) is a second metadata pass needed, to list the ids
 -- that are still there.  Otherwise these statements read nothing: the
 -- CROSS JOIN puts the one-row-or-none some_gone first, so with no row the
@@ -274,25 +422,89 @@ INSERT OR IGNORE INTO temp.snapshot_live(id)
            WHERE matched <> (SELECT count(*) FROM main.events)) AS some_gone
    CROSS JOIN temp.live_events l;
 INSERT OR REPLACE INTO temp.snapshot_todo(id, path, op)
-  SELECT e.id, NULL, 'deleted'
+  SELECT e.id, e.path, 'deleted'
     FROM (SELECT 1 FROM temp.snapshot_scan
            WHERE matched <> (SELECT count(*) FROM main.events)) AS some_gone
    CROSS JOIN main.events e INDEXED BY events_file
    WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_live l WHERE l.id = e.id);
 
--- 3. Away with the rows of changed and deleted events.
-DELETE FROM main.events_fts
- WHERE rowid IN (SELECT id FROM temp.snapshot_todo WHERE op <> 'new');
-DELETE FROM main.sources
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo WHERE op <> 'new');
-DELETE FROM main.related
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo WHERE op <> 'new');
-DELETE FROM main.changes
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo WHERE op <> 'new');
-DELETE FROM main.events
- WHERE id IN (SELECT id FROM temp.snapshot_todo WHERE op <> 'new');
+-- Refuse to lose more than half of the events (an empty or unmounted archive
+-- folder looks like an archive whose files were all deleted).  The count
+-- before is the snapshot's events, or, when eventmd-snapshot rebuilds a
+-- snapshot of another version, the ids it had (temp.snapshot_before).
+CREATE TEMP TABLE IF NOT EXISTS snapshot_before(id INTEGER PRIMARY KEY);
+UPDATE temp.snapshot_scan SET
+  existing = (SELECT count(*) FROM main.events)
+             + (SELECT count(*) FROM temp.snapshot_before),
+  gone = (SELECT count(*) FROM temp.snapshot_todo WHERE op = 'deleted')
+         + (SELECT count(*) FROM temp.snapshot_before b
+             WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_todo t
+                                WHERE t.id = b.id));
+UPDATE temp.snapshot_scan SET
+  refused = gone * 2 > existing AND NOT coalesce(@allow_shrink, 0);
+SELECT 'refused: this refresh would delete ' || gone || ' of the ' ||
+       existing || ' events in the snapshot (the archive has ' || live ||
+       ' event files); nothing was changed'
+  FROM temp.snapshot_scan WHERE refused;
+INSERT INTO temp.snapshot_guard(why)
+  SELECT 'shrink' FROM temp.snapshot_scan WHERE refused;
 
--- 4. New and changed events, read from the files named (and only those):
+-- 3. Touched folders: those of new, changed and deleted files, and those
+-- whose day page changed.  The day page of every folder the snapshot knows
+-- (and of the new ones) is hashed: README.md, else index.md, as eventmd
+-- chooses (readfile() gives NULL for a missing file).  A folder is the path
+-- up to its last '/' (rtrim with a slug's characters first: cheaper).
+DROP TABLE IF EXISTS temp.snapshot_dirs;
+CREATE TEMP TABLE snapshot_dirs(
+  folder TEXT PRIMARY KEY, day_page TEXT, touched INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO temp.snapshot_dirs(folder, touched)
+  SELECT CASE WHEN substr(rtrim(path, '-etaoinsrhdlucmfpgwybvkxjqz0123456789._'), -1) = '/'
+              THEN rtrim(path, '-etaoinsrhdlucmfpgwybvkxjqz0123456789._')
+              ELSE rtrim(path, replace(path, '/', '')) END, 1
+    FROM temp.snapshot_todo WHERE path IS NOT NULL;
+INSERT OR IGNORE INTO temp.snapshot_dirs(folder)
+  SELECT folder FROM main.snapshot_folders;
+UPDATE temp.snapshot_dirs SET day_page = (
+  SELECT coalesce(
+    'R' || substr(nullif(hex(sha3(readfile(s.root || folder || 'README.md'))), ''),
+                  1, 32),
+    'I' || substr(nullif(hex(sha3(readfile(s.root || folder || 'index.md'))), ''),
+                  1, 32),
+    '-')
+    FROM temp.snapshot_scan s);
+UPDATE temp.snapshot_dirs SET touched = 1
+ WHERE NOT touched
+   AND day_page IS NOT (SELECT f.day_page FROM main.snapshot_folders f
+                         WHERE f.folder = snapshot_dirs.folder);
+-- The other files of touched folders, as the snapshot has them (a range of
+-- the path index, without subfolders).
+INSERT OR IGNORE INTO temp.snapshot_todo(id, path, op)
+  SELECT e.id, e.path, 'sibling'
+    FROM temp.snapshot_dirs d
+    JOIN main.events e
+      ON e.path >= d.folder AND e.path < d.folder || char(1114111)
+   WHERE d.touched
+     AND instr(substr(e.path, length(d.folder) + 1), '/') = 0;
+
+-- 4. Away with the rows of changed and deleted events.
+DELETE FROM main.events_fts
+ WHERE rowid IN (SELECT id FROM temp.snapshot_todo
+                  WHERE op IN ('changed', 'deleted'));
+DELETE FROM main.sources
+ WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+                     WHERE op IN ('changed', 'deleted'));
+DELETE FROM main.related
+ WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+                     WHERE op IN ('changed', 'deleted'));
+DELETE FROM main.changes
+ WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+                     WHERE op IN ('changed', 'deleted'));
+DELETE FROM main.events
+ WHERE id IN (SELECT id FROM temp.snapshot_todo
+               WHERE op IN ('changed', 'deleted'));
+
+-- 5. New and changed events, read from the files named (and only those):
 -- WHERE path IN (...) / event_path IN (...).  Batch by batch, so that the
 -- four tables read each file while eventmd's parse cache still holds it
 -- (one parse per file, not four, on a first build).  SQL has no loop: a
@@ -305,80 +517,145 @@ DROP TABLE IF EXISTS temp.snapshot_batch;
 CREATE TEMP TABLE snapshot_batch(n INTEGER PRIMARY KEY);
 CREATE TEMP TRIGGER snapshot_read_batch AFTER INSERT ON snapshot_batch
 BEGIN
-  INSERT INTO events(id, path, date, title, summary, cover_image, day_index,
-                     is_current, n_sources, n_related, n_changes, size,
-                     mtime, problem)
-    SELECT rowid, path, date, title, summary, cover_image, day_index,
-           is_current, n_sources, n_related, n_changes, size, mtime, problem
+  INSERT INTO events(id, path, date, title, topic, summary, cover_image,
+                     day_index, is_current, current_path, n_sources,
+                     n_related, n_changes, size, mtime, problem)
+    SELECT rowid, path, date, title, topic, summary, cover_image, day_index,
+           is_current, current_path, n_sources, n_related, n_changes, size,
+           mtime, problem
       FROM live_events
-     WHERE path IN (SELECT path FROM snapshot_todo WHERE batch = NEW.n);
+     WHERE path IN (SELECT path FROM snapshot_todo
+                     WHERE batch = NEW.n AND op IN ('new', 'changed'));
 
   INSERT INTO sources(event_id, event_path, ordinal, name, url, domain)
     SELECT e.id, s.event_path, s.ordinal, s.name, s.url, s.domain
       FROM live_sources s CROSS JOIN events e ON e.path = s.event_path
-     WHERE s.event_path IN (SELECT path FROM snapshot_todo WHERE batch = NEW.n);
+     WHERE s.event_path IN (SELECT path FROM snapshot_todo
+                             WHERE batch = NEW.n AND op IN ('new', 'changed'));
 
   INSERT INTO related(event_id, event_path, ordinal, title, target,
                       target_date, context)
     SELECT e.id, r.event_path, r.ordinal, r.title, r.target, r.target_date,
            r.context
       FROM live_related r CROSS JOIN events e ON e.path = r.event_path
-     WHERE r.event_path IN (SELECT path FROM snapshot_todo WHERE batch = NEW.n);
+     WHERE r.event_path IN (SELECT path FROM snapshot_todo
+                             WHERE batch = NEW.n AND op IN ('new', 'changed'));
 
   INSERT INTO changes(event_id, event_path, ordinal, title, target,
                       changed_at, label, is_current)
     SELECT e.id, c.event_path, c.ordinal, c.title, c.target, c.changed_at,
            c.label, c.is_current
       FROM live_changes c CROSS JOIN events e ON e.path = c.event_path
-     WHERE c.event_path IN (SELECT path FROM snapshot_todo WHERE batch = NEW.n);
+     WHERE c.event_path IN (SELECT path FROM snapshot_todo
+                             WHERE batch = NEW.n AND op IN ('new', 'changed'));
 END;
 INSERT INTO temp.snapshot_batch(n)
   SELECT DISTINCT batch FROM temp.snapshot_todo
    WHERE batch IS NOT NULL ORDER BY batch;
 
+-- The siblings (3.): their version columns as eventmd computes them now;
+-- only rows that differ are updated ('updated' below), and their full-text
+-- rows redone (the topic is indexed).
+DROP TABLE IF EXISTS temp.snapshot_siblings;
+CREATE TEMP TABLE snapshot_siblings(
+  id INTEGER PRIMARY KEY, topic TEXT, is_current INTEGER, current_path TEXT);
+INSERT INTO temp.snapshot_siblings(id, topic, is_current, current_path)
+  SELECT l.rowid, l.topic, l.is_current, l.current_path
+    FROM temp.live_events l
+   WHERE l.path IN (SELECT path FROM temp.snapshot_todo WHERE op = 'sibling');
+DELETE FROM temp.snapshot_siblings
+ WHERE EXISTS (SELECT 1 FROM main.events e
+                WHERE e.id = snapshot_siblings.id
+                  AND e.topic IS snapshot_siblings.topic
+                  AND e.is_current IS snapshot_siblings.is_current
+                  AND e.current_path IS snapshot_siblings.current_path);
+UPDATE main.events
+   SET (topic, is_current, current_path) =
+       (SELECT s.topic, s.is_current, s.current_path
+          FROM temp.snapshot_siblings s WHERE s.id = events.id)
+ WHERE id IN (SELECT id FROM temp.snapshot_siblings);
+UPDATE temp.snapshot_todo SET op = 'flipped'
+ WHERE op = 'sibling' AND id IN (SELECT id FROM temp.snapshot_siblings);
+DELETE FROM main.events_fts
+ WHERE rowid IN (SELECT id FROM temp.snapshot_todo WHERE op = 'flipped');
+
 -- In rowid order (snapshot_todo's order): FTS5 flushes its pending terms
 -- whenever a rowid is not larger than the last one, and ids are hashes.
-INSERT INTO main.events_fts(rowid, title, summary, sources)
-  SELECT e.id, e.title, e.summary,
+INSERT INTO main.events_fts(rowid, title, topic, summary, sources)
+  SELECT e.id, e.title, e.topic, e.summary,
          (SELECT group_concat(s.name, ' ; ')
             FROM (SELECT name FROM main.sources
                    WHERE event_path = e.path ORDER BY ordinal) AS s)
     FROM temp.snapshot_todo t CROSS JOIN main.events e ON e.id = t.id
-   WHERE t.op <> 'deleted'
+   WHERE t.op IN ('new', 'changed', 'flipped')
    ORDER BY t.id;
 
--- 5. What this refresh did: events inserted, updated and deleted (a new or
--- changed file that vanished before it could be read counts as not there
--- or deleted), when, how long it took, and the tables' row counts.
+-- The day pages of touched folders as they are now, for the next refresh;
+-- folders that hold no event file any more are forgotten.
+DELETE FROM main.snapshot_folders
+ WHERE folder IN (SELECT folder FROM temp.snapshot_dirs d
+                   WHERE d.touched
+                     AND NOT EXISTS (
+                       SELECT 1 FROM main.events e
+                        WHERE e.path >= d.folder
+                          AND e.path < d.folder || char(1114111)
+                          AND instr(substr(e.path, length(d.folder) + 1), '/') = 0));
+INSERT INTO main.snapshot_folders(folder, day_page)
+  SELECT d.folder, d.day_page FROM temp.snapshot_dirs d
+   WHERE d.touched
+     AND EXISTS (SELECT 1 FROM main.events e
+                  WHERE e.path >= d.folder
+                    AND e.path < d.folder || char(1114111)
+                    AND instr(substr(e.path, length(d.folder) + 1), '/') = 0)
+  ON CONFLICT(folder) DO UPDATE SET day_page = excluded.day_page;
+
+-- 6. What this refresh did: events inserted, updated (changed files, and
+-- files whose is_current, current_path or topic changed with their folder)
+-- and deleted (a new or changed file that vanished before it could be read
+-- counts as not there or deleted; after a rebuild, relative to the ids the
+-- snapshot had), when, how long it took, and the tables' row counts.
 INSERT OR REPLACE INTO main.snapshot_info(key, value)
-  SELECT 'root', coalesce((SELECT root FROM temp.live_events LIMIT 1),
+  SELECT 'root', coalesce((SELECT root FROM temp.snapshot_scan),
                           (SELECT value FROM main.snapshot_info
                             WHERE key = 'root'))
   UNION ALL SELECT 'eventmd_version', eventmd_version()
+  UNION ALL SELECT 'layout', 2      -- 1.1: topic, current_path, snapshot_folders
   UNION ALL SELECT 'refreshed_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
   UNION ALL SELECT 'refresh_seconds',  -- up to the commit
     round((julianday('now') - (SELECT started FROM temp.snapshot_scan))
           * 86400, 3)
   UNION ALL SELECT 'inserted',
     (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.id
-      WHERE t.op = 'new')
+      WHERE t.op = 'new'
+        AND NOT EXISTS (SELECT 1 FROM temp.snapshot_before b WHERE b.id = t.id))
   UNION ALL SELECT 'updated',
     (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.id
-      WHERE t.op = 'changed')
+      WHERE t.op IN ('changed', 'flipped')
+         OR (t.op = 'new' AND EXISTS (SELECT 1 FROM temp.snapshot_before b
+                                       WHERE b.id = t.id)))
   UNION ALL SELECT 'deleted',
     (SELECT count(*) FROM temp.snapshot_todo t
       WHERE t.op = 'deleted'
-         OR (t.op = 'changed' AND NOT EXISTS (SELECT 1 FROM main.events e
-                                               WHERE e.id = t.id)))
+         OR (t.op IN ('changed', 'new') AND NOT EXISTS (
+               SELECT 1 FROM main.events e WHERE e.id = t.id)
+             AND (t.op = 'changed' OR EXISTS (
+               SELECT 1 FROM temp.snapshot_before b WHERE b.id = t.id))))
+    + (SELECT count(*) FROM temp.snapshot_before b
+        WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_todo t WHERE t.id = b.id))
   UNION ALL SELECT 'events', (SELECT count(*) FROM main.events)
   UNION ALL SELECT 'sources', (SELECT count(*) FROM main.sources)
   UNION ALL SELECT 'related', (SELECT count(*) FROM main.related)
   UNION ALL SELECT 'changes', (SELECT count(*) FROM main.changes);
 
-COMMIT;
+RELEASE eventmd_snapshot;
 
 DROP TRIGGER temp.snapshot_read_batch;
+DROP TRIGGER temp.snapshot_guard_check;
+DROP TABLE temp.snapshot_guard;
 DROP TABLE temp.snapshot_batch;
+DROP TABLE temp.snapshot_siblings;
+DROP TABLE temp.snapshot_dirs;
 DROP TABLE temp.snapshot_live;
 DROP TABLE temp.snapshot_todo;
 DROP TABLE temp.snapshot_scan;
+DROP TABLE temp.snapshot_before;

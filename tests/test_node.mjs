@@ -40,10 +40,11 @@ const V3_TITLE = 'The leaders of Egypt, Sudan and Ethiopia sign a declaration of
   'in Khartoum on the Blue Nile dam, committing their countries to settle disputes over ' +
   'the project through dialogue.';
 
-const COUNTS = { events: 45, sources: 169, related: 75, changes: 54 };
+const COUNTS = { events: 54, sources: 194, related: 83, changes: 67 };
 const COLUMNS = {
-  events: ['path', 'date', 'title', 'summary', 'cover_image', 'day_index', 'is_current',
-    'n_sources', 'n_related', 'n_changes', 'size', 'mtime', 'problem'],
+  events: ['path', 'date', 'title', 'topic', 'summary', 'cover_image', 'day_index',
+    'is_current', 'current_path', 'n_sources', 'n_related', 'n_changes', 'size', 'mtime',
+    'problem'],
   sources: ['event_path', 'ordinal', 'name', 'url', 'domain'],
   related: ['event_path', 'ordinal', 'title', 'target', 'target_date', 'context'],
   changes: ['event_path', 'ordinal', 'title', 'target', 'changed_at', 'label', 'is_current'],
@@ -106,7 +107,7 @@ describe('eventmd in better-sqlite3', () => {
     const header = fs.readFileSync(path.join(REPO, 'include', 'eventmd.h'), 'utf8');
     assert.equal(one('SELECT eventmd_version()'),
       /#define EVENTMD_VERSION "([^"]+)"/.exec(header)[1]);
-    assert.equal(one('SELECT eventmd_version()'), '1.0.0');
+    assert.equal(one('SELECT eventmd_version()'), '1.1.0');
     assert.equal(one("SELECT eventmd_config('reset_stats')"), null);
     const q = db.prepare('SELECT title FROM eventmd_events(?) WHERE path = ?').pluck();
     assert.equal(q.get(SAMPLE, V3), V3_TITLE);
@@ -149,11 +150,13 @@ describe('eventmd in better-sqlite3', () => {
       path: V3,
       date: '2015-03-23',
       title: V3_TITLE,
+      topic: 'Grand Ethiopian Renaissance Dam',
       summary: 'The ten-point document is the first agreement signed by the three countries ' +
         'on the dam and includes a commitment to agree rules for filling its reservoir',
       cover_image: 'http://english.ahram.org.eg/Media/News/2015/3/23/2015-196729384019783982-870.jpg',
       day_index: '/news/2015/03/23/index.md',
       is_current: 1,
+      current_path: V3,
       n_sources: 4,
       n_related: 4,
       n_changes: 3,
@@ -195,7 +198,7 @@ describe('eventmd in better-sqlite3', () => {
       [[1, '2014-02-05', 'Khartoum, Blue Nile'], [2, '2013-11-14', 'Khartoum'],
         [3, '2017-10-12', 'Cairo, Blue Nile'], [4, '2010-05-14', 'Entebbe, Nile']]);
     assert.equal(one('SELECT count(*) FROM eventmd_related(?) r JOIN eventmd_events(?) e' +
-      ' ON e.path = r.target', SAMPLE, SAMPLE), 59);
+      ' ON e.path = r.target', SAMPLE, SAMPLE), 61);
     assert.deepEqual(
       rows('SELECT path, problem FROM eventmd_events(?) WHERE problem IS NOT NULL ORDER BY path',
         SAMPLE),
@@ -289,14 +292,14 @@ describe('eventmd in better-sqlite3', () => {
       ' (SELECT count(*) FROM live_sources), (SELECT count(*) FROM live_related),' +
       ' (SELECT count(*) FROM live_changes)').raw();
     const title = db.prepare('SELECT title FROM eventmd_events(?) WHERE path = ?').pluck();
-    const before = [45, 169, 75, 54];
+    const before = [54, 194, 83, 67];
     assert.deepEqual(counts.get({ r: root }), before);
     assert.equal(title.get(root, NEW_PATH), undefined);
 
     const file = path.join(root, NEW_PATH.slice(1));
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, NEW_EVENT);
-    const afterNew = [46, 171, 76, 55];
+    const afterNew = [55, 196, 84, 68];
     assert.deepEqual(counts.get({ r: root }), afterNew);
     assert.deepEqual(attached.get(), afterNew);
     assert.equal(title.get(root, NEW_PATH), 'A test event written by the Node client test.');

@@ -40,14 +40,14 @@ V3_TITLE = ("The leaders of Egypt, Sudan and Ethiopia sign a declaration of prin
             "disputes over the project through dialogue.")
 
 # Row counts of the sample archive.
-N_EVENTS, N_SOURCES, N_RELATED, N_CHANGES = 45, 169, 75, 54
+N_EVENTS, N_SOURCES, N_RELATED, N_CHANGES = 54, 194, 83, 67
 COUNTS = {"events": N_EVENTS, "sources": N_SOURCES, "related": N_RELATED,
           "changes": N_CHANGES}
 
 COLUMNS = {
-    "events": ["path", "date", "title", "summary", "cover_image", "day_index",
-               "is_current", "n_sources", "n_related", "n_changes", "size",
-               "mtime", "problem"],
+    "events": ["path", "date", "title", "topic", "summary", "cover_image",
+               "day_index", "is_current", "current_path", "n_sources",
+               "n_related", "n_changes", "size", "mtime", "problem"],
     "sources": ["event_path", "ordinal", "name", "url", "domain"],
     "related": ["event_path", "ordinal", "title", "target", "target_date", "context"],
     "changes": ["event_path", "ordinal", "title", "target", "changed_at", "label",
@@ -117,7 +117,7 @@ class EventmdTest(unittest.TestCase):
         with open(os.path.join(REPO, "include", "eventmd.h")) as f:
             header = re.search(r'#define EVENTMD_VERSION "([^"]+)"', f.read()).group(1)
         self.assertEqual(self.one("SELECT eventmd_version()"), header)
-        self.assertEqual(header, "1.0.0")
+        self.assertEqual(header, "1.1.0")
 
     def test_stats_and_config(self):
         self.assertIsNone(self.one("SELECT eventmd_config('reset_stats')"))
@@ -250,7 +250,7 @@ class EventmdTest(unittest.TestCase):
                                   " WHERE r.event_path = ?", (SAMPLE, SAMPLE, V3)), 3)
         self.assertEqual(self.one("SELECT count(*) FROM eventmd_related(?) r"
                                   " JOIN eventmd_events(?) e ON e.path = r.target",
-                                  (SAMPLE, SAMPLE)), 59)
+                                  (SAMPLE, SAMPLE)), 61)
 
     def test_problems(self):
         self.assertEqual(

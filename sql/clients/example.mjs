@@ -26,6 +26,13 @@ for (const row of busiest.all({ since: '2017-01-01' })) {
   console.log(row.domain, row.citations);
 }
 
+// Stories: the topics with the most events (current versions).
+const stories = db.prepare(
+  `SELECT topic, count(*) AS events FROM events
+    WHERE is_current AND topic IS NOT NULL
+    GROUP BY topic ORDER BY events DESC, topic LIMIT 2`);
+for (const row of stories.all()) console.log(row.events, row.topic);
+
 // Rowids are 53-bit: exact as JavaScript numbers.
 const one = db.prepare('SELECT rowid, path FROM eventmd_events(?) ORDER BY path LIMIT 1').get(root);
 console.log(Number.isSafeInteger(one.rowid), one.path);

@@ -19,13 +19,17 @@ con.enable_load_extension(False)
 # The four tables, as TEMP tables events, sources, related, changes.
 con.execute("SELECT eventmd_attach(?)", (root,))
 
+# The newest version of each event (is_current) in a date range, how many
+# versions of it the archive holds, and its story (topic).
 rows = con.execute(
-    "SELECT date, n_sources, substr(title, 1, 50) FROM events "
-    "WHERE date BETWEEN ? AND ? ORDER BY date",
-    ("2017-10-01", "2017-10-31"),
+    "SELECT date, (SELECT count(*) FROM events v WHERE v.date = e.date"
+    "              AND v.current_path = e.path),"
+    " coalesce(topic || ': ', '') || title FROM events e "
+    "WHERE is_current AND date BETWEEN ? AND ? ORDER BY date, path",
+    ("2018-02-01", "2018-03-31"),
 )
-for date, n_sources, title in rows:
-    print(date, n_sources, title)
+for date, versions, text in rows:
+    print(date, versions, text[:60])
 
 # Table-valued form with a bound root; a bad root is an exception.
 (n,) = con.execute("SELECT count(*) FROM eventmd_changes(?)", (root,)).fetchone()
