@@ -40,8 +40,9 @@ DATA  = build
 SAN  ?=
 
 EXT_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c \
-          ext/walk.c ext/versions.c ext/folder.c \
-          ext/readfile.c ext/cache.c ext/entry.c ext/dateorder.c \
+          ext/versions.c ext/walk.c ext/foldersums.c ext/watch.c \
+          ext/readfile.c ext/cache.c ext/conn.c ext/entry.c ext/folder.c \
+          ext/dateorder.c \
           ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c \
           ext/table_sources.c ext/table_related.c ext/table_changes.c \
           ext/eventmd.c
@@ -77,13 +78,18 @@ $(OUT)/bin/eventmd: ext/eventmd-shell.sh
 # Test programs link the extension's sources directly (SQLITE_CORE), so they
 # can call into every layer and wrap system calls.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
-TEST_NAMES = parse sql versions corpus pushdown patho faults oom stress
+TEST_NAMES = parse watch sql versions corpus pushdown patho faults oom stress
 TESTS = $(TEST_NAMES:%=$(OUT)/test_%)
 
 $(OUT)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/test_parse.c $(PARSER_SRC) \
 	  $(PKG_LIBS) $(TEST_LIBS)
+
+# The inotify watch alone (no SQLite).
+$(OUT)/test_watch: tests/test_watch.c ext/watch.c ext/watch.h | deps
+	@mkdir -p $(OUT)
+	$(CC) $(TEST_CFLAGS) -o $@ tests/test_watch.c ext/watch.c $(TEST_LIBS) -lpthread
 
 # The fault-injection test wraps the system calls eventmd makes.
 WRAP = -Wl,--wrap=openat,--wrap=open,--wrap=fstatat,--wrap=fstat,--wrap=stat,--wrap=read,--wrap=getdents64
@@ -109,6 +115,7 @@ $(CORPUS10K)/expected.sql: tests/gen_corpus.py | deps
 # The C tests (cmocka).
 check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 	$(OUT)/test_parse
+	$(OUT)/test_watch
 	$(OUT)/test_sql
 	$(OUT)/test_versions
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_corpus

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #define CHUNK_MIN ((size_t)256 << 10) /* 256 KiB */
-#define ALIGN 8 /* enough for every cmark structure; SQLite's malloc gives 8 \
+#define ALIGN \
+  8 /* enough for every cmark structure; SQLite's malloc gives 8 \
                  */
 
 struct emd_chunk {

@@ -1,6 +1,7 @@
 /*
-** cache.c - the parsed-file cache (see cache.h): a hash table of entries
-** plus a doubly linked list in least-recently-used order.
+** cache.c - the parsed-file cache (see cache.h): a hash table of entries,
+** a doubly linked list in least-recently-used order, and a count-min
+** sketch of how often each file was asked for, which decides admission.
 */
 #include "cache.h"
 
@@ -12,118 +13,178 @@
 #include "emd.h"
 #include "text.h"
 
-struct emd_cache {
-  pthread_mutex_t mu; /* read-ahead workers share the cache */
-  emd_parsed **slots; /* hash chains */
-  size_t nslots;      /* power of two */
-  size_t count;       /* entries */
-  size_t bytes;       /* sum of entries' bytes */
-  size_t limit;       /* bound on bytes; 0 = off */
-  emd_parsed *head;   /* most recently used */
-  emd_parsed *tail;   /* least recently used */
+struct emd_centry {
+  emd_centry *hnext;     /* hash chain */
+  emd_centry *prev;      /* LRU list: more recently used */
+  emd_centry *next;      /* LRU list: less recently used */
+  uint64_t hash;         /* of the key */
+  uint64_t fdev, fino;   /* key: the folder */
+  emd_ident id;          /* the version parsed */
+  uint64_t checked_at;   /* watch moment of the last check against disk */
+  uint64_t content_hash; /* hash of the bytes parsed (racy entries) */
+  const emd_rec *rec;    /* the record, stored after the name */
+  size_t bytes;          /* what the entry counts against the bound */
+  int refs;              /* holders: the cache and cursors (atomic) */
+  int racy;              /* trusted again only once its bytes match */
+  int multilink;         /* had other names when checked: a write through
+                             one in another folder is not seen by this
+                             folder's watch, so the watch never vouches */
+  int cached;            /* in the cache now */
+  uint32_t namelen;      /* key: the name's length */
+  char name[];           /* key: the name, then the record (8-aligned) */
 };
 
-static int64_t ns(const struct timespec *t) {
+/* Counters are updated under the lock and read without it: atomics. */
+#define BUMP(c, f) __atomic_fetch_add(&(c)->st.f, 1, __ATOMIC_RELAXED)
+
+/* The frequency sketch: DEPTH rows of one-byte counters. */
+#define DEPTH 4
+#define SKETCH_MIN 1024 /* counters per row, at least */
+#define AGE_AFTER 10    /* halve every counter after width*10 increments */
+
+struct emd_cache {
+  pthread_mutex_t mu; /* the connection's thread and its workers */
+  emd_centry **slots; /* hash chains */
+  size_t nslots;      /* power of two */
+  emd_centry *head;   /* most recently used */
+  emd_centry *tail;   /* least recently used */
+  size_t limit;       /* bound on bytes; 0 = off */
+  uint8_t *sketch;    /* DEPTH rows of `width` counters */
+  size_t width;       /* power of two */
+  size_t samples;     /* increments since the last halving */
+  int (*hook)(void);  /* fault hook, or NULL */
+  emd_cache_stats st; /* counters; entries/bytes/limit kept here too */
+};
+
+static int64_t (*clock_fn)(void);
+
+/* ------------------------------------------------------------------------
+** Time, identities.
+*/
+static int64_t ts_ns(const struct timespec *t) {
   return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-emd_parsed *emd_parsed_new(const emd_rec *rec, const struct stat *st,
-                           off_t size, const char *key, size_t keylen) {
-  size_t at = (sizeof(emd_parsed) + keylen + 7) & ~(size_t)7;
-  emd_parsed *p = malloc(at + rec->size);
-  if (!p) return NULL;
-  memset(p, 0, sizeof(*p));
-  p->key = (char *)(p + 1);
-  memcpy(p->key, key, keylen);
-  p->keylen = keylen;
-  memcpy((char *)p + at, rec, rec->size);
-  p->rec = (const emd_rec *)(void *)((char *)p + at);
-  p->dev = st->st_dev;
-  p->ino = st->st_ino;
-  p->size = size;
-  p->mtime_ns = ns(&st->st_mtim);
-  p->ctime_ns = ns(&st->st_ctim);
-  p->refs = 1;
-  return p;
+int64_t emd_cache_now_ns(void) {
+  struct timespec now;
+  if (clock_fn) return clock_fn();
+  clock_gettime(CLOCK_REALTIME, &now);
+  return ts_ns(&now);
 }
 
-emd_parsed *emd_parsed_ref(emd_parsed *p) {
-  if (p) __atomic_fetch_add(&p->refs, 1, __ATOMIC_RELAXED);
-  return p;
+void emd_cache_set_clock(int64_t (*now_ns)(void)) {
+  clock_fn = now_ns;
 }
-
-void emd_parsed_release(emd_parsed *p) {
-  if (p && __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) free(p);
-}
-
-#define RACY_NS ((int64_t)2000000000)
 
 int emd_stat_racy(const struct stat *st) {
-  struct timespec now;
-  int64_t limit;
-  clock_gettime(CLOCK_REALTIME, &now);
-  limit = ns(&now) - RACY_NS;
-  return ns(&st->st_mtim) > limit || ns(&st->st_ctim) > limit;
+  int64_t limit = emd_cache_now_ns() - EMD_RACY_NS;
+  return ts_ns(&st->st_mtim) > limit || ts_ns(&st->st_ctim) > limit;
 }
 
-int emd_parsed_matches(const emd_parsed *p, const struct stat *st) {
-  return p->dev == st->st_dev && p->ino == st->st_ino &&
-         p->size == st->st_size && p->mtime_ns == ns(&st->st_mtim) &&
-         p->ctime_ns == ns(&st->st_ctim);
+void emd_ident_of(emd_ident *out, const struct stat *st) {
+  out->dev = (uint64_t)st->st_dev;
+  out->ino = (uint64_t)st->st_ino;
+  out->size = (int64_t)st->st_size;
+  out->mtime_ns = ts_ns(&st->st_mtim);
+  out->ctime_ns = ts_ns(&st->st_ctim);
 }
 
-emd_cache *emd_cache_new(size_t limit) {
+int emd_ident_eq(const emd_ident *a, const emd_ident *b) {
+  return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+         a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* ------------------------------------------------------------------------
+** Entries.
+*/
+const emd_rec *emd_centry_rec(const emd_centry *e) {
+  return e->rec;
+}
+
+const emd_ident *emd_centry_ident(const emd_centry *e) {
+  return &e->id;
+}
+
+emd_centry *emd_centry_ref(emd_centry *e) {
+  if (e) __atomic_fetch_add(&e->refs, 1, __ATOMIC_RELAXED);
+  return e;
+}
+
+void emd_centry_release(emd_centry *e) {
+  if (e && __atomic_sub_fetch(&e->refs, 1, __ATOMIC_ACQ_REL) == 0) free(e);
+}
+
+static uint64_t key_hash(const emd_fkey *k) {
+  uint64_t h = emd_hash64(k->name, k->namelen);
+  h ^= k->fino * 0x9E3779B97F4A7C15ULL;
+  h ^= k->fdev * 0xC2B2AE3D27D4EB4FULL;
+  h ^= h >> 29;
+  return h;
+}
+
+static int key_eq(const emd_centry *e, const emd_fkey *k, uint64_t h) {
+  return e->hash == h && e->fino == k->fino && e->fdev == k->fdev &&
+         e->namelen == k->namelen && !memcmp(e->name, k->name, k->namelen);
+}
+
+/* ------------------------------------------------------------------------
+** The cache.
+*/
+emd_cache *emd_cache_new(size_t limit, int (*hook)(void)) {
   emd_cache *c = emd_malloc(sizeof(*c));
   if (!c) return NULL;
   memset(c, 0, sizeof(*c));
   c->limit = limit;
+  c->st.limit = limit;
+  c->hook = hook;
   pthread_mutex_init(&c->mu, NULL);
   return c;
 }
 
-static void lru_unlink(emd_cache *c, emd_parsed *p) {
-  if (p->prev)
-    p->prev->next = p->next;
-  else
-    c->head = p->next;
-  if (p->next)
-    p->next->prev = p->prev;
-  else
-    c->tail = p->prev;
-  p->prev = p->next = NULL;
+static void *cache_malloc(emd_cache *c, size_t n) {
+  if (c->hook && c->hook()) return NULL;
+  return malloc(n);
 }
 
-static void lru_push_front(emd_cache *c, emd_parsed *p) {
-  p->prev = NULL;
-  p->next = c->head;
+static void lru_unlink(emd_cache *c, emd_centry *e) {
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    c->head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    c->tail = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void lru_push_front(emd_cache *c, emd_centry *e) {
+  e->prev = NULL;
+  e->next = c->head;
   if (c->head)
-    c->head->prev = p;
+    c->head->prev = e;
   else
-    c->tail = p; /* the list was empty */
-  c->head = p;
+    c->tail = e;
+  c->head = e;
 }
 
-/* Take p out of the cache and drop the cache's reference. */
-static void evict(emd_cache *c, emd_parsed *p) {
-  emd_parsed **pp = &c->slots[p->hash & (c->nslots - 1)];
-  while (*pp && *pp != p) pp = &(*pp)->hnext;
-  if (*pp) *pp = p->hnext;
-  p->hnext = NULL;
-  lru_unlink(c, p);
-  /* count, bytes and limit are read without the lock (stats, the quick
-  ** empty check): every write is atomic too. */
-  __atomic_sub_fetch(&c->count, 1, __ATOMIC_RELAXED);
-  __atomic_sub_fetch(&c->bytes, p->bytes, __ATOMIC_RELAXED);
-  p->cached = 0;
-  emd_parsed_release(p);
+/* Take e out of the cache and drop the cache's reference. */
+static void drop(emd_cache *c, emd_centry *e) {
+  emd_centry **pp = &c->slots[e->hash & (c->nslots - 1)];
+  while (*pp != e) pp = &(*pp)->hnext;
+  *pp = e->hnext;
+  e->hnext = NULL;
+  lru_unlink(c, e);
+  __atomic_sub_fetch(&c->st.entries, 1, __ATOMIC_RELAXED);
+  __atomic_sub_fetch(&c->st.bytes, e->bytes, __ATOMIC_RELAXED);
+  e->cached = 0;
+  emd_centry_release(e);
 }
 
 static void shrink_to(emd_cache *c, size_t limit) {
-  while (c->bytes > limit) {
-    emd_parsed *victim = c->tail;
-    if (!victim) break;
-    evict(c, victim);
-    if (c->tail == victim) break; /* cannot happen: evict unlinks it */
+  while (c->st.bytes > limit && c->tail) {
+    drop(c, c->tail);
+    BUMP(c, evicted);
   }
 }
 
@@ -131,81 +192,168 @@ void emd_cache_free(emd_cache *c) {
   if (!c) return;
   shrink_to(c, 0);
   emd_free(c->slots);
+  free(c->sketch);
   pthread_mutex_destroy(&c->mu);
   emd_free(c);
 }
 
 void emd_cache_set_limit(emd_cache *c, size_t limit) {
   pthread_mutex_lock(&c->mu);
-  __atomic_store_n(&c->limit, limit, __ATOMIC_RELAXED);
+  c->limit = limit;
+  __atomic_store_n(&c->st.limit, limit, __ATOMIC_RELAXED);
   shrink_to(c, limit);
   pthread_mutex_unlock(&c->mu);
 }
 
-size_t emd_cache_limit(emd_cache *c) {
-  return __atomic_load_n(&c->limit, __ATOMIC_RELAXED);
-}
-size_t emd_cache_bytes(emd_cache *c) {
-  return __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
-}
-size_t emd_cache_count(emd_cache *c) {
-  return __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+void emd_cache_get_stats(emd_cache *c, emd_cache_stats *out) {
+  out->hits = __atomic_load_n(&c->st.hits, __ATOMIC_RELAXED);
+  out->misses = __atomic_load_n(&c->st.misses, __ATOMIC_RELAXED);
+  out->unstated = __atomic_load_n(&c->st.unstated, __ATOMIC_RELAXED);
+  out->rejected = __atomic_load_n(&c->st.rejected, __ATOMIC_RELAXED);
+  out->evicted = __atomic_load_n(&c->st.evicted, __ATOMIC_RELAXED);
+  out->entries = __atomic_load_n(&c->st.entries, __ATOMIC_RELAXED);
+  out->bytes = __atomic_load_n(&c->st.bytes, __ATOMIC_RELAXED);
+  out->limit = __atomic_load_n(&c->st.limit, __ATOMIC_RELAXED);
 }
 
-static emd_parsed *find(emd_cache *c, const char *key, size_t keylen,
-                        uint64_t h) {
-  emd_parsed *p;
+void emd_cache_reset_stats(emd_cache *c) {
+  __atomic_store_n(&c->st.hits, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&c->st.misses, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&c->st.unstated, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&c->st.rejected, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&c->st.evicted, 0, __ATOMIC_RELAXED);
+}
+
+static emd_centry *find(emd_cache *c, const emd_fkey *k, uint64_t h) {
+  emd_centry *e;
   if (!c->nslots) return NULL;
-  for (p = c->slots[h & (c->nslots - 1)]; p; p = p->hnext)
-    if (p->hash == h && p->keylen == keylen && !memcmp(p->key, key, keylen))
-      return p;
+  for (e = c->slots[h & (c->nslots - 1)]; e; e = e->hnext)
+    if (key_eq(e, k, h)) return e;
   return NULL;
 }
 
-/* The entry under key, made most recently used, as a new reference; when
-** st is given, an entry of another version is dropped instead. */
-static emd_parsed *lookup(emd_cache *c, const char *key, size_t keylen,
-                          const struct stat *st) {
-  uint64_t h = emd_hash64(key, keylen);
-  emd_parsed *p;
-  pthread_mutex_lock(&c->mu);
-  p = find(c, key, keylen, h);
-  if (p && st && !emd_parsed_matches(p, st)) {
-    evict(c, p);
-    p = NULL;
+/* ------------------------------------------------------------------------
+** The frequency sketch (under the lock).
+*/
+static uint64_t row_hash(uint64_t h, int row) {
+  h ^= (uint64_t)(row + 1) * 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+/* Make the sketch about four counters per entry wide (it starts over when
+** it grows: history is only a hint). */
+static void sketch_fit(emd_cache *c) {
+  size_t want = SKETCH_MIN;
+  uint8_t *s;
+  while (want < 4 * (size_t)c->st.entries) want *= 2;
+  if (c->sketch && c->width >= want) return;
+  s = cache_malloc(c, DEPTH * want);
+  if (!s) return; /* keep the old one (or none: admit freely) */
+  memset(s, 0, DEPTH * want);
+  free(c->sketch);
+  c->sketch = s;
+  c->width = want;
+  c->samples = 0;
+}
+
+static unsigned sketch_estimate(const emd_cache *c, uint64_t h) {
+  unsigned m = 255;
+  int r;
+  if (!c->sketch) return 0;
+  for (r = 0; r < DEPTH; r++) {
+    unsigned v =
+        c->sketch[(size_t)r * c->width + (row_hash(h, r) & (c->width - 1))];
+    if (v < m) m = v;
   }
-  if (p) {
-    lru_unlink(c, p);
-    lru_push_front(c, p);
-    emd_parsed_ref(p);
+  return m;
+}
+
+/* Count one ask for h (conservative update), halving everything now and
+** then so that old popularity fades. */
+static void sketch_touch(emd_cache *c, uint64_t h) {
+  unsigned m = sketch_estimate(c, h);
+  size_t i;
+  int r;
+  if (!c->sketch || m == 255) return;
+  for (r = 0; r < DEPTH; r++) {
+    uint8_t *v =
+        &c->sketch[(size_t)r * c->width + (row_hash(h, r) & (c->width - 1))];
+    if (*v == m) (*v)++;
+  }
+  if (++c->samples >= AGE_AFTER * c->width) {
+    for (i = 0; i < DEPTH * c->width; i++) c->sketch[i] >>= 1;
+    c->samples = 0;
+  }
+}
+
+/* ------------------------------------------------------------------------
+** Asking.
+*/
+int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
+  uint64_t h = key_hash(&q->key);
+  emd_centry *e;
+  int answer;
+  *out = NULL;
+  pthread_mutex_lock(&c->mu);
+  sketch_touch(c, h);
+  e = find(c, &q->key, h);
+  if (!e) {
+    answer = EMD_CACHE_MISS;
+  } else if (!q->st) {
+    /* Without a stat: only the watch can vouch, and never for a version
+    ** read within the timestamps' grain. */
+    answer =
+        !e->racy && !e->multilink && emd_watch_unchanged(q->wdir, e->checked_at)
+            ? EMD_CACHE_HIT
+            : EMD_CACHE_STAT;
+    if (answer == EMD_CACHE_HIT) BUMP(c, unstated);
+  } else {
+    emd_ident now;
+    emd_ident_of(&now, q->st);
+    if (!emd_ident_eq(&now, &e->id)) {
+      drop(c, e); /* another version */
+      answer = EMD_CACHE_MISS;
+    } else if (e->racy && !q->bytes) {
+      answer = EMD_CACHE_BYTES;
+    } else if (e->racy && emd_hash64(q->bytes, q->len) != e->content_hash) {
+      drop(c, e); /* same times, other bytes */
+      answer = EMD_CACHE_MISS;
+    } else {
+      if (e->racy && !emd_stat_racy(q->st)) e->racy = 0;
+      e->multilink = q->st->st_nlink > 1;
+      e->checked_at = q->moment;
+      answer = EMD_CACHE_HIT;
+    }
+  }
+  if (answer == EMD_CACHE_HIT) {
+    lru_unlink(c, e);
+    lru_push_front(c, e);
+    *out = emd_centry_ref(e);
+    BUMP(c, hits);
+  } else if (answer == EMD_CACHE_MISS) {
+    BUMP(c, misses);
   }
   pthread_mutex_unlock(&c->mu);
-  return p;
-}
-
-emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
-                          const struct stat *st) {
-  return lookup(c, key, keylen, st);
-}
-
-emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen) {
-  if (!__atomic_load_n(&c->count, __ATOMIC_RELAXED)) return NULL;
-  return lookup(c, key, keylen, NULL);
+  return answer;
 }
 
 /* Double the hash table when it is more than full. */
 static void grow(emd_cache *c) {
   size_t n = c->nslots ? c->nslots * 2 : 1024, i;
-  emd_parsed **slots = emd_malloc(n * sizeof(*slots));
+  emd_centry **slots =
+      c->hook && c->hook() ? NULL : emd_malloc(n * sizeof(*slots));
   if (!slots) return; /* keep the old table: chains just get longer */
   memset(slots, 0, n * sizeof(*slots));
   for (i = 0; i < c->nslots; i++) {
-    emd_parsed *p = c->slots[i];
-    while (p) {
-      emd_parsed *nx = p->hnext;
-      p->hnext = slots[p->hash & (n - 1)];
-      slots[p->hash & (n - 1)] = p;
-      p = nx;
+    emd_centry *e = c->slots[i];
+    while (e) {
+      emd_centry *nx = e->hnext;
+      e->hnext = slots[e->hash & (n - 1)];
+      slots[e->hash & (n - 1)] = e;
+      e = nx;
     }
   }
   emd_free(c->slots);
@@ -213,36 +361,76 @@ static void grow(emd_cache *c) {
   c->nslots = n;
 }
 
-static void put_locked(emd_cache *c, const char *key, size_t keylen,
-                       emd_parsed *p) {
-  uint64_t h;
-  emd_parsed *old;
-  size_t bytes;
-  if (!c->limit || p->cached) return;
-  bytes = p->rec->size + sizeof(*p) + keylen;
-  if (bytes > c->limit) return;
-  if (c->count >= c->nslots) grow(c);
-  if (!c->nslots) return;
-  (void)key;
-  keylen = p->keylen;
-  h = emd_hash64(p->key, keylen);
-  old = find(c, p->key, keylen, h);
-  if (old) evict(c, old);
-  p->hash = h;
-  p->bytes = bytes;
-  p->hnext = c->slots[h & (c->nslots - 1)];
-  c->slots[h & (c->nslots - 1)] = p;
-  lru_push_front(c, p);
-  p->cached = 1;
-  __atomic_add_fetch(&c->count, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&c->bytes, bytes, __ATOMIC_RELAXED);
-  emd_parsed_ref(p);
-  shrink_to(c, c->limit);
+/* Make room for `bytes` more, evicting only entries asked for less often
+** than the newcomer h.  1 when there is room. */
+static int admit(emd_cache *c, uint64_t h, size_t bytes) {
+  unsigned f = sketch_estimate(c, h);
+  while (c->st.bytes + bytes > c->limit) {
+    emd_centry *v = c->tail;
+    if (!v || f <= sketch_estimate(c, v->hash)) return 0;
+    drop(c, v);
+    BUMP(c, evicted);
+  }
+  return 1;
 }
 
-void emd_cache_put(emd_cache *c, const char *key, size_t keylen,
-                   emd_parsed *p) {
+emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
+                          const emd_rec *rec) {
+  size_t at = (sizeof(emd_centry) + q->key.namelen + 7) & ~(size_t)7;
+  size_t bytes = at + rec->size;
+  emd_centry *e = cache_malloc(c, bytes), *old;
+  struct stat st;
+  if (!e) return NULL;
+  memset(e, 0, sizeof(*e));
+  e->hash = key_hash(&q->key);
+  e->fdev = q->key.fdev;
+  e->fino = q->key.fino;
+  e->namelen = q->key.namelen;
+  memcpy(e->name, q->key.name, q->key.namelen);
+  memcpy((char *)e + at, rec, rec->size);
+  e->rec = (const emd_rec *)(const void *)((const char *)e + at);
+  e->id = *id;
+  e->bytes = bytes;
+  e->refs = 1;
+  e->checked_at = q->moment;
+  e->multilink = !q->st || q->st->st_nlink > 1;
+  /* Racy: changed within the timestamps' grain of now. */
+  memset(&st, 0, sizeof(st));
+  st.st_mtim.tv_sec = (time_t)(id->mtime_ns / 1000000000);
+  st.st_mtim.tv_nsec = (long)(id->mtime_ns % 1000000000);
+  st.st_ctim.tv_sec = (time_t)(id->ctime_ns / 1000000000);
+  st.st_ctim.tv_nsec = (long)(id->ctime_ns % 1000000000);
+  if (emd_stat_racy(&st)) {
+    e->racy = 1;
+    e->content_hash = q->bytes ? emd_hash64(q->bytes, q->len) : 0;
+    if (!q->bytes) return e; /* nothing to compare with later: not cached */
+  }
   pthread_mutex_lock(&c->mu);
-  put_locked(c, key, keylen, p);
+  if (bytes > c->limit) {
+    BUMP(c, rejected);
+    pthread_mutex_unlock(&c->mu);
+    return e;
+  }
+  old = find(c, &q->key, e->hash);
+  if (old) drop(c, old);
+  if (!admit(c, e->hash, bytes)) {
+    BUMP(c, rejected);
+    pthread_mutex_unlock(&c->mu);
+    return e;
+  }
+  if (c->st.entries >= c->nslots) grow(c);
+  if (!c->nslots) {
+    pthread_mutex_unlock(&c->mu);
+    return e;
+  }
+  e->hnext = c->slots[e->hash & (c->nslots - 1)];
+  c->slots[e->hash & (c->nslots - 1)] = e;
+  lru_push_front(c, e);
+  e->cached = 1;
+  emd_centry_ref(e);
+  __atomic_add_fetch(&c->st.entries, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&c->st.bytes, bytes, __ATOMIC_RELAXED);
+  sketch_fit(c);
   pthread_mutex_unlock(&c->mu);
+  return e;
 }

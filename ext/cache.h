@@ -1,16 +1,42 @@
 /*
-** cache.h - the parsed-file cache shared by the four tables of a connection.
+** cache.h - the parsed-file cache the four tables of a connection share,
+** and the one place that decides whether a cached parse is still the file.
 **
-** Key: root and root-relative path.  An entry is valid only while the file's
-** device, inode, size, modification time and change time (nanoseconds) are
-** what they were when it was read; every lookup passes the file's current
-** stat() and a mismatch drops the entry.  The cache holds at most `limit`
-** bytes (the parsed events plus bookkeeping) and evicts the least recently
-** used entry first; limit 0 turns it off.
+** An entry holds one version of one file in compact form (record.h): only
+** what the tables show.  Key: the file's folder (device and inode) and its
+** name, so every root that reaches a folder shares its entries.  An entry
+** is the file while its identity (device, inode, size, modification and
+** change time in ns, emd_ident) is what the file's stat() says; when the
+** folder's watch (watch.h) says nothing changed since the entry was last
+** checked, not even the stat() is needed.
 **
-** Entries are reference counted (atomically): a cursor keeps the entry it is
-** showing even when the cache evicts it.  A mutex guards the cache, which the
-** connection's thread and its read-ahead workers share.
+** Asking: the caller fills an emd_check with what it knows and calls
+** emd_cache_get(), which answers
+**
+**   EMD_CACHE_HIT    *out is the file (a new reference)
+**   EMD_CACHE_STAT   stat() the file and ask again with st
+**   EMD_CACHE_BYTES  the version was read within the timestamps' grain of
+**                    a change: read the file and ask again with its bytes
+**   EMD_CACHE_MISS   nothing valid: read and parse it, then emd_cache_put()
+**
+** so a caller stats at most once, reads at most once and parses at most
+** once per file.  A file changed within RACY_NS of being read (timestamps
+** tick coarsely, so a second change could leave them as they are) is
+** trusted again only after its bytes hash alike.
+**
+** Bound and policy: at most `limit` bytes (entries, names and records).
+** Eviction takes the least recently used entry (O(1)); admission is
+** frequency-based (a small count-min sketch of recent asks): a new entry
+** displaces the victim only when it has been asked for more often, so a
+** looping scan over more files than fit keeps a stable resident part
+** instead of evicting each file just before it is needed again.  limit 0
+** turns caching off (emd_cache_put() still returns an entry, uncached).
+**
+** Entries are reference counted (atomically): a cursor keeps the entry it
+** shows even after eviction.  A mutex guards the cache, which a
+** connection's thread and its read-ahead workers share.  Memory: the C
+** library's malloc (workers allocate in parallel; SQLite's allocator would
+** serialise them), bounded by `limit`, with a fault hook for tests.
 */
 #ifndef EVENTMD_CACHE_H
 #define EVENTMD_CACHE_H
@@ -20,68 +46,92 @@
 #include <sys/stat.h>
 
 #include "record.h"
+#include "watch.h"
 
-typedef struct emd_parsed {
-  const emd_rec *rec; /* the parsed file (stored after the key) */
-  dev_t dev;         /* identity of the version parsed */
-  ino_t ino;
-  off_t size; /* bytes read */
-  int64_t mtime_ns;
-  int64_t ctime_ns;
-  int racy;              /* read within the timestamps' granularity of a
-                            change: valid only if the bytes still hash alike */
-  uint64_t content_hash; /* hash of the bytes read (racy entries) */
-  int refs;              /* holders: the cache and cursors */
-  /* cache bookkeeping */
-  char *key; /* root '\0' relpath (stored after the struct) */
-  size_t keylen;
-  uint64_t hash;
-  size_t bytes; /* what this entry counts against the limit */
-  struct emd_parsed *hnext, *prev, *next;
-  int cached; /* in the cache now */
-} emd_parsed;
+/* Identity of one version of a file. */
+typedef struct emd_ident {
+  uint64_t dev;     /* device */
+  uint64_t ino;     /* inode */
+  int64_t size;     /* bytes */
+  int64_t mtime_ns; /* modification time */
+  int64_t ctime_ns; /* change time */
+} emd_ident;
+
+void emd_ident_of(emd_ident *out, const struct stat *st);
+int emd_ident_eq(const emd_ident *a, const emd_ident *b);
+
+/* Where a file is: its folder's identity and its name (not NUL-terminated
+** necessarily). */
+typedef struct emd_fkey {
+  uint64_t fdev;    /* the folder's device */
+  uint64_t fino;    /* the folder's inode */
+  const char *name; /* the file's name in it */
+  uint32_t namelen; /* its length */
+} emd_fkey;
+
+/* One cached version of a file. */
+typedef struct emd_centry emd_centry;
+
+const emd_rec *emd_centry_rec(const emd_centry *e);
+const emd_ident *emd_centry_ident(const emd_centry *e);
+emd_centry *emd_centry_ref(emd_centry *e);
+void emd_centry_release(emd_centry *e);
+
+/* What the caller knows of a file when it asks. */
+typedef struct emd_check {
+  emd_fkey key;          /* the file */
+  const emd_wdir *wdir;  /* its folder's watch, or NULL */
+  uint64_t moment;       /* emd_watch_now() taken before st (or the read) */
+  const struct stat *st; /* its stat(), or NULL when not taken */
+  const char *bytes;     /* its bytes when read, or NULL */
+  size_t len;            /* bytes read */
+} emd_check;
+
+enum { EMD_CACHE_HIT, EMD_CACHE_MISS, EMD_CACHE_STAT, EMD_CACHE_BYTES };
 
 typedef struct emd_cache emd_cache;
 
-emd_cache *emd_cache_new(size_t limit);
+/* A new cache bounded at limit bytes, or NULL.  hook, when not NULL, is
+** asked before every allocation and a nonzero answer makes it fail (the
+** out-of-memory test). */
+emd_cache *emd_cache_new(size_t limit, int (*hook)(void));
 void emd_cache_free(emd_cache *c);
 void emd_cache_set_limit(emd_cache *c, size_t limit);
-size_t emd_cache_limit(emd_cache *c);
-size_t emd_cache_bytes(emd_cache *c);
-size_t emd_cache_count(emd_cache *c);
 
-/* A new entry holding a copy of rec for the version described by st, stored
-** under key; refs = 1.  NULL on out-of-memory.
-**
-** Parsed events and their entries are the parser's memory: the C library's
-** malloc, not SQLite's.  Read-ahead workers make them in parallel, and
-** SQLite's allocator would serialise them on its global mutex.  The
-** cache's own bound (cache_bytes) limits them. */
-emd_parsed *emd_parsed_new(const emd_rec *rec, const struct stat *st,
-                           off_t size, const char *key, size_t keylen);
-emd_parsed *emd_parsed_ref(emd_parsed *p);
-void emd_parsed_release(emd_parsed *p);
+/* Ask for a file (see above); *out is set on EMD_CACHE_HIT only. */
+int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out);
 
-/* The entry for key if its identity matches st (a new reference), else NULL
-** (a stale entry is dropped). */
-emd_parsed *emd_cache_get(emd_cache *c, const char *key, size_t keylen,
-                          const struct stat *st);
+/* The parse rec of the version id of the file q->key (read with q->bytes,
+** q->len), as an entry: cached when the policy admits it, otherwise
+** private to the caller.  A new reference; NULL when out of memory. */
+emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
+                          const emd_rec *rec);
 
-/* The entry stored under key, whatever version it describes (a new
-** reference; the caller checks it with emd_parsed_matches), or NULL.  A
-** scan that gets NULL opens the file directly instead of stat()ing first. */
-emd_parsed *emd_cache_peek(emd_cache *c, const char *key, size_t keylen);
-
-/* Store p under key (the cache takes its own reference).  Out of memory or a
-** zero limit just leaves p out. */
-void emd_cache_put(emd_cache *c, const char *key, size_t keylen, emd_parsed *p);
+/* Counters. */
+typedef struct emd_cache_stats {
+  uint64_t hits;     /* asks answered from the cache */
+  uint64_t misses;   /* asks that found nothing valid */
+  uint64_t unstated; /* hits that needed no stat() (the watch vouched) */
+  uint64_t rejected; /* parses the policy did not admit */
+  uint64_t evicted;  /* entries evicted for room */
+  uint64_t entries;  /* entries now */
+  uint64_t bytes;    /* bytes now */
+  uint64_t limit;    /* the bound */
+} emd_cache_stats;
+void emd_cache_get_stats(emd_cache *c, emd_cache_stats *out);
+void emd_cache_reset_stats(emd_cache *c);
 
 /* 1 when st's mtime or ctime is so recent that a further change could
-** leave them unchanged (timestamps tick coarsely).  Such a version is only
-** trusted again after its bytes are compared. */
+** leave them as they are (RACY_NS). */
 int emd_stat_racy(const struct stat *st);
 
-/* 1 when st describes the version p was read from. */
-int emd_parsed_matches(const emd_parsed *p, const struct stat *st);
+/* The clock the racy rule reads (CLOCK_REALTIME, ns); tests set their own
+** with emd_cache_set_clock() (NULL: the real one). */
+int64_t emd_cache_now_ns(void);
+void emd_cache_set_clock(int64_t (*now_ns)(void));
+
+/* Timestamps tick coarsely: a version changed within this long of being
+** read may change again without its times moving. */
+#define EMD_RACY_NS ((int64_t)2000000000)
 
 #endif /* EVENTMD_CACHE_H */

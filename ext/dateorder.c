@@ -1,5 +1,6 @@
 /*
-** dateorder.c - the entries of a scan in date order (see dateorder.h).
+** dateorder.c - the entries of a scan in date or rowid order (see
+** dateorder.h).
 */
 #include "dateorder.h"
 
@@ -8,113 +9,164 @@
 #include <string.h>
 
 #include "emd.h"
+#include "foldersums.h"
+#include "text.h"
 
-/* A file or folder to emit, or a day folder to list later. */
-typedef struct drec {
+int64_t emd_day_number(const char *ymd) {
+  int64_t y, m, d, era, yoe, doy, doe;
+  if (!ymd || !emd_is_iso_date(ymd, EMD_DATE_LEN)) return 0;
+  y = emd_seg_number(ymd, 4, 4, 4);
+  m = emd_seg_number(ymd + 5, 2, 2, 2);
+  d = emd_seg_number(ymd + 8, 2, 2, 2);
+  /* Days of the proleptic Gregorian calendar, counted from March so that a
+  ** leap day ends its year. */
+  y -= m <= 2;
+  era = y / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 305; /* 0001-01-01 is 1 */
+}
+
+/* A folder on the way down from the root: a followed link must not lead
+** back to one of them (a loop). */
+typedef struct chain {
+  struct chain *up; /* the folder it is in, or NULL */
+  uint64_t dev, ino;
+  int refs;
+} chain;
+
+static chain *chain_ref(chain *c) {
+  if (c) c->refs++;
+  return c;
+}
+
+static void chain_release(chain *c) {
+  while (c && --c->refs == 0) {
+    chain *up = c->up;
+    emd_free(c);
+    c = up;
+  }
+}
+
+/* Something still to read or to emit. */
+typedef struct ditem {
+  int64_t key;     /* the earliest day it can hold; 0 = no date (first) */
+  int explore;     /* a folder to list (before anything of its key) */
+  int day_folder;  /* a day folder: its files are emitted with its date */
+  int kind;        /* EMD_ITEM_* of an entry to emit */
+  int follow;      /* a link the table follows */
+  int err;         /* errno of an EMD_ITEM_FOLDER row */
   char *relpath;   /* owned */
   size_t len;      /* strlen(relpath) */
   size_t name_off; /* where the last component starts */
-  int kind;        /* EMD_ITEM_* (EMD_ITEM_DAY for day folders) */
-  int follow;      /* a link the table follows */
-  int err;         /* errno of a folder */
-  emd_dir *dir;    /* folder holding it (a reference) */
-  char date[11];   /* its date, or "" */
-} drec;
-
-typedef struct drecs {
-  drec *a;
-  size_t n, cap;
-} drecs;
+  uint64_t tie;    /* rowid order: the rowid */
+  chain *up;       /* the folders it was reached through (a reference) */
+  emd_dir *dir;    /* entries of a listed day folder: their folder */
+} ditem;
 
 struct emd_dateorder {
-  int rootfd;       /* borrowed */
-  emd_walk_opts wo; /* for listing day folders */
-  emd_stats *stats;
-  drecs days;          /* day folders, by (date, path) */
-  drecs strays;        /* entries outside day folders, by (date, path) */
-  size_t iday, istray; /* next of each */
-  drecs group;         /* the current date's entries, by path */
-  size_t igroup;       /* next of the group */
+  int order;              /* EMD_ORDER_* */
+  int rootfd;             /* borrowed */
+  emd_walk_opts wo;       /* for listing folders */
+  emd_stats *stats;       /* counters */
+  const emd_scan_ctx *sc; /* for the dates of files outside day folders */
+  emd_scratch *s;         /* their scratch */
+  int64_t day_lo, day_hi; /* rowid order: the path dates wanted */
+  ditem *heap;            /* what is still to read, by (key, explore first) */
+  size_t n, cap;
+  ditem *group; /* the current date's entries, in emitting order */
+  size_t ngroup, capgroup, igroup;
+  int root_err; /* errno when the root could not be listed */
 };
 
-static void rec_free(drec *r) {
-  emd_free(r->relpath);
-  emd_dir_release(r->dir);
-  memset(r, 0, sizeof(*r));
+static void item_free(ditem *x) {
+  emd_free(x->relpath);
+  chain_release(x->up);
+  emd_dir_release(x->dir);
+  memset(x, 0, sizeof(*x));
 }
 
-static void recs_clear(drecs *v) {
+/* ------------------------------------------------------------------------
+** The heap.
+*/
+static int before(const ditem *a, const ditem *b) {
+  if (a->key != b->key) return a->key < b->key;
+  return a->explore > b->explore;
+}
+
+static int heap_push(emd_dateorder *d, ditem *x) {
   size_t i;
-  for (i = 0; i < v->n; i++) rec_free(&v->a[i]);
-  v->n = 0;
-}
-
-static void recs_free(drecs *v) {
-  recs_clear(v);
-  emd_free(v->a);
-  v->a = NULL;
-  v->cap = 0;
-}
-
-/* Append a record copied from a walk item; returns it or NULL (ENOMEM). */
-static drec *recs_add(drecs *v, const emd_walk_item *it) {
-  drec *r;
-  if (v->n == v->cap) {
-    size_t cap = v->cap ? v->cap * 2 : 64;
-    drec *p = emd_realloc(v->a, cap * sizeof(drec));
-    if (!p) return NULL;
-    v->a = p;
-    v->cap = cap;
+  if (d->n == d->cap) {
+    size_t cap = d->cap ? d->cap * 2 : 64;
+    ditem *p = emd_realloc(d->heap, cap * sizeof(ditem));
+    if (!p) return SQLITE_NOMEM;
+    d->heap = p;
+    d->cap = cap;
   }
-  r = &v->a[v->n];
-  memset(r, 0, sizeof(*r));
-  r->relpath = emd_strndup(it->relpath, it->relpath_len);
-  if (!r->relpath) return NULL;
-  v->n++;
-  r->len = it->relpath_len;
-  r->name_off = (size_t)(it->name - it->relpath);
-  r->kind = it->kind;
-  r->follow = it->follow;
-  r->err = it->err;
-  r->dir = emd_dir_ref(it->dir);
-  if (it->day) memcpy(r->date, it->day, 11);
-  return r;
+  i = d->n++;
+  while (i > 0 && before(x, &d->heap[(i - 1) / 2])) {
+    d->heap[i] = d->heap[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  d->heap[i] = *x;
+  memset(x, 0, sizeof(*x)); /* ownership moved */
+  return SQLITE_OK;
 }
 
-static int by_path(const void *pa, const void *pb) {
-  const drec *a = pa, *b = pb;
-  return strcmp(a->relpath, b->relpath);
+static void heap_pop(emd_dateorder *d, ditem *out) {
+  ditem last;
+  size_t i = 0;
+  *out = d->heap[0];
+  last = d->heap[--d->n];
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= d->n) break;
+    if (c + 1 < d->n && before(&d->heap[c + 1], &d->heap[c])) c++;
+    if (!before(&d->heap[c], &last)) break;
+    d->heap[i] = d->heap[c];
+    i = c;
+  }
+  if (d->n) d->heap[i] = last;
 }
 
-static int by_date_path(const void *pa, const void *pb) {
-  const drec *a = pa, *b = pb;
-  int c = strcmp(a->date, b->date);
-  return c ? c : strcmp(a->relpath, b->relpath);
+/* ------------------------------------------------------------------------
+** Keys.
+*/
+uint64_t emd_path_rowid(const char *relpath, size_t len) {
+  char date[EMD_DATE_BUF];
+  uint64_t day =
+      emd_relpath_date(date, relpath, len) ? (uint64_t)emd_day_number(date) : 0;
+  return day << 31 | (emd_hash64(relpath, len) & 0x7FFFFFFFULL);
 }
 
-/* The date of an entry outside day folders: its heading's, read through
-** the cache.  A file that vanished is dropped (*gone). */
-static int stray_date(drec *r, const emd_scan_ctx *sc, emd_scratch *s,
-                      int *gone) {
+/* The date of a file outside day folders: its heading's, read through the
+** cache (item from the listing walk, its folder open).  *gone: it vanished. */
+static int heading_day(emd_dateorder *d, const emd_walk_item *it, int64_t *day,
+                       int *gone) {
   emd_entry e;
-  emd_scan_ctx one = *sc;
+  emd_scan_ctx one = *d->sc;
   int rc;
+  *day = 0;
   *gone = 0;
-  if (r->kind != EMD_ITEM_FILE) return SQLITE_OK; /* no path date, no heading */
+  if (it->kind != EMD_ITEM_FILE) return SQLITE_OK; /* no heading to read */
   memset(&e, 0, sizeof(e));
-  rc = emd_entry_set(&e, r->kind, r->relpath, r->len, r->name_off, r->dir,
-                     r->follow, r->err);
+  rc = emd_entry_set(&e, it->kind, it->relpath, it->relpath_len,
+                     (size_t)(it->name - it->relpath), it->dir, it->follow,
+                     it->err);
   if (rc == SQLITE_OK) {
     one.want_parse = 1;
     one.want_markdown = 0;
-    emd_entry_process(&one, &e, s);
+    emd_entry_process(&one, &e, d->s);
     rc = e.rc;
     *gone = e.gone;
-    if (e.parsed) {
-      emd_str hd = emd_rec_field(e.parsed->rec, EMD_F_HEADING_DATE);
+    if (emd_entry_rec(&e)) {
+      emd_str hd = emd_rec_field(emd_entry_rec(&e), EMD_F_HEADING_DATE);
       if (hd.p && hd.n == EMD_DATE_LEN) {
-        memcpy(r->date, hd.p, EMD_DATE_LEN);
-        r->date[EMD_DATE_LEN] = 0;
+        char ymd[EMD_DATE_BUF];
+        memcpy(ymd, hd.p, EMD_DATE_LEN);
+        ymd[EMD_DATE_LEN] = 0;
+        *day = emd_day_number(ymd);
       }
     }
   }
@@ -122,142 +174,320 @@ static int stray_date(drec *r, const emd_scan_ctx *sc, emd_scratch *s,
   return rc;
 }
 
-int emd_dateorder_open(emd_dateorder **out, int rootfd, const emd_walk_opts *wo,
-                       emd_stats *stats, const emd_scan_ctx *sc,
-                       emd_scratch *s) {
-  emd_dateorder *d = emd_malloc(sizeof(*d));
-  emd_walk *w = NULL;
-  emd_walk_opts skel = *wo;
-  emd_walk_item it;
-  int r, rc = SQLITE_OK, err;
-  size_t i, k;
-  *out = NULL;
-  if (!d) return SQLITE_NOMEM;
-  memset(d, 0, sizeof(*d));
-  d->rootfd = rootfd;
-  d->wo = *wo;
-  d->wo.date = NULL; /* a day folder's files all have its date */
-  d->wo.skip_day_folders = 0;
-  d->stats = stats;
-  skel.skip_day_folders = 1;
-  err = emd_walk_open(&w, rootfd, NULL, &skel, stats);
-  if (err) {
-    emd_free(d);
-    return err == ENOMEM ? SQLITE_NOMEM : SQLITE_CANTOPEN;
+/* An item copied from a listing walk's entry. */
+static int item_of(ditem *x, const emd_walk_item *it, chain *up) {
+  memset(x, 0, sizeof(*x));
+  x->relpath = emd_strndup(it->relpath, it->relpath_len);
+  if (!x->relpath) return SQLITE_NOMEM;
+  x->len = it->relpath_len;
+  x->name_off = (size_t)(it->name - it->relpath);
+  x->kind = it->kind;
+  x->follow = it->follow;
+  x->err = it->err;
+  x->up = chain_ref(up);
+  x->tie = emd_path_rowid(x->relpath, x->len);
+  return SQLITE_OK;
+}
+
+/* The first day of a year or month folder; with next, the first day after
+** it. */
+static int64_t first_day(const emd_walk_item *it, int next) {
+  char ymd[EMD_DATE_BUF];
+  int y = it->month >= 0 ? it->month_year : it->year;
+  int m = it->month >= 0 ? it->month : 1;
+  if (next && it->month >= 0 && m < 12) {
+    m++;
+  } else if (next) {
+    y++;
+    m = 1;
   }
-  while ((r = emd_walk_next(w, &it)) > 0) {
-    drec *x = recs_add(it.kind == EMD_ITEM_DAY ? &d->days : &d->strays, &it);
-    if (!x) {
-      r = -ENOMEM;
-      break;
+  if (y > 9999) return INT64_MAX;
+  emd_fmt_date(ymd, y, m, 1);
+  return emd_day_number(ymd);
+}
+
+/* ------------------------------------------------------------------------
+** Listing a folder whose turn has come.
+*/
+
+/* A row for a folder that cannot be read (or a link that loops or leaves
+** the root): it is emitted with the entries without a date. */
+static int folder_row(emd_dateorder *d, const ditem *f, int err) {
+  ditem x;
+  memset(&x, 0, sizeof(x));
+  x.relpath = emd_strndup(f->relpath, f->len);
+  if (!x.relpath) return SQLITE_NOMEM;
+  x.len = f->len;
+  x.name_off = f->name_off;
+  x.kind = EMD_ITEM_FOLDER;
+  x.err = err;
+  x.tie = emd_path_rowid(x.relpath, x.len);
+  x.key = d->order == EMD_ORDER_ROWID ? (int64_t)(x.tie >> 31) : 0;
+  return heap_push(d, &x);
+}
+
+/* List folder f (not a day folder) one level deep: its files and its
+** subfolders go into the heap. */
+static int explore(emd_dateorder *d, const ditem *f) {
+  emd_walk *w = NULL;
+  emd_walk_item it;
+  emd_walk_opts wo = d->wo;
+  const emd_dir *top;
+  chain *here, *c;
+  int rc, err = 0;
+  wo.one_level = 1;
+  rc = emd_walk_open(&w, d->rootfd, f->relpath, &wo, d->stats, &err);
+  if (rc == SQLITE_NOMEM) return rc;
+  if (rc != SQLITE_OK) {
+    if (!f->len) { /* the root itself */
+      d->root_err = err;
+      return SQLITE_CANTOPEN;
     }
+    if (err == ENOENT) return SQLITE_OK; /* vanished */
+    return folder_row(d, f, err);
+  }
+  top = emd_walk_top_dir(w);
+  for (c = f->up; c; c = c->up)
+    if (top && c->dev == top->dev && c->ino == top->ino) break;
+  if (c) { /* a link back to a folder it is in */
+    emd_walk_close(w);
+    return folder_row(d, f, ELOOP);
+  }
+  here = emd_malloc(sizeof(*here));
+  if (!here) {
+    emd_walk_close(w);
+    return SQLITE_NOMEM;
+  }
+  here->up = chain_ref(f->up);
+  here->dev = top ? top->dev : 0;
+  here->ino = top ? top->ino : 0;
+  here->refs = 1;
+  while ((rc = emd_walk_next(w, &it)) == SQLITE_ROW) {
+    ditem x;
+    int gone = 0;
+    rc = item_of(&x, &it, here);
+    if (rc != SQLITE_OK) break;
+    if (it.kind == EMD_ITEM_DIR && it.day) {
+      x.day_folder = 1;
+      x.key = emd_day_number(it.day);
+      if (d->order == EMD_ORDER_ROWID &&
+          (x.key < d->day_lo || x.key > d->day_hi))
+        gone = 1; /* no rowid wanted lies in it */
+    } else if (it.kind == EMD_ITEM_DIR) {
+      /* A year or month folder known to hold only date folders waits for
+      ** its first day; any other folder may hold anything: now. */
+      x.explore = 1;
+      if ((it.year > 0 || it.month >= 0) && !it.follow && d->wo.sums &&
+          emd_foldersums_date_only(d->wo.sums, it.dir->fd, it.name,
+                                   it.month < 0)) {
+        x.key = first_day(&it, 0);
+        if (d->order == EMD_ORDER_ROWID &&
+            (x.key > d->day_hi || first_day(&it, 1) <= d->day_lo))
+          gone = 1;
+      }
+    } else if (d->order == EMD_ORDER_ROWID) {
+      x.key = (int64_t)(x.tie >> 31);
+    } else {
+      rc = heading_day(d, &it, &x.key, &gone);
+    }
+    if (rc == SQLITE_OK && !gone) rc = heap_push(d, &x);
+    item_free(&x);
+    if (rc != SQLITE_OK) break;
+  }
+  chain_release(here);
+  emd_walk_close(w);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* ------------------------------------------------------------------------
+** Groups: one date's entries.
+*/
+static int group_add(emd_dateorder *d, ditem *x) {
+  if (d->ngroup == d->capgroup) {
+    size_t cap = d->capgroup ? d->capgroup * 2 : 64;
+    ditem *p = emd_realloc(d->group, cap * sizeof(ditem));
+    if (!p) return SQLITE_NOMEM;
+    d->group = p;
+    d->capgroup = cap;
+  }
+  d->group[d->ngroup++] = *x;
+  memset(x, 0, sizeof(*x));
+  return SQLITE_OK;
+}
+
+/* The files of day folder f (its whole subtree, in path order) into the
+** group. */
+static int list_day(emd_dateorder *d, const ditem *f) {
+  emd_walk *w = NULL;
+  emd_walk_item it;
+  emd_walk_opts wo = d->wo;
+  int rc, err = 0;
+  wo.one_level = 0;
+  wo.date = NULL; /* a day folder's files all have its date */
+  rc = emd_walk_open(&w, d->rootfd, f->relpath, &wo, d->stats, &err);
+  if (rc == SQLITE_NOMEM) return rc;
+  if (rc != SQLITE_OK) {
+    ditem x;
+    if (err == ENOENT) return SQLITE_OK;
+    memset(&x, 0, sizeof(x));
+    x.relpath = emd_strndup(f->relpath, f->len);
+    if (!x.relpath) return SQLITE_NOMEM;
+    x.len = f->len;
+    x.name_off = f->name_off;
+    x.kind = EMD_ITEM_FOLDER;
+    x.err = err;
+    x.tie = emd_path_rowid(x.relpath, x.len);
+    return group_add(d, &x);
+  }
+  while ((rc = emd_walk_next(w, &it)) == SQLITE_ROW) {
+    ditem x;
+    rc = item_of(&x, &it, NULL);
+    if (rc == SQLITE_OK) {
+      x.dir = emd_dir_ref(it.dir);
+      rc = group_add(d, &x);
+    }
+    item_free(&x);
+    if (rc != SQLITE_OK) break;
   }
   emd_walk_close(w);
-  if (r < 0) rc = SQLITE_NOMEM;
-  /* Dates of the entries outside day folders. */
-  for (i = 0, k = 0; rc == SQLITE_OK && i < d->strays.n; i++) {
-    int gone = 0;
-    rc = stray_date(&d->strays.a[i], sc, s, &gone);
-    if (gone) {
-      rec_free(&d->strays.a[i]);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Shown-path order of two items (relpaths repaired where not UTF-8). */
+static int by_path(const void *pa, const void *pb) {
+  const ditem *a = pa, *b = pb;
+  return emd_shown_cmp(a->relpath, a->len, b->relpath, b->len);
+}
+
+static int by_rowid(const void *pa, const void *pb) {
+  const ditem *a = pa, *b = pb;
+  if (a->tie != b->tie) return a->tie < b->tie ? -1 : 1;
+  return by_path(pa, pb);
+}
+
+static void group_clear(emd_dateorder *d) {
+  size_t i;
+  for (i = 0; i < d->ngroup; i++) item_free(&d->group[i]);
+  d->ngroup = d->igroup = 0;
+}
+
+/* Gather the next date's entries.  SQLITE_DONE at the end. */
+static int next_group(emd_dateorder *d) {
+  int64_t key;
+  int rc = SQLITE_OK;
+  group_clear(d);
+  /* Folders whose turn has come are listed first: they may hold entries
+  ** of this date or an earlier one. */
+  while (d->n && d->heap[0].explore) {
+    ditem f;
+    heap_pop(d, &f);
+    if (d->order == EMD_ORDER_ROWID && f.key > d->day_hi) {
+      item_free(&f);
       continue;
     }
-    if (k != i) d->strays.a[k] = d->strays.a[i];
-    k++;
+    rc = explore(d, &f);
+    item_free(&f);
+    if (rc != SQLITE_OK) return rc;
   }
-  if (rc == SQLITE_OK) d->strays.n = k;
+  if (!d->n) return SQLITE_DONE;
+  key = d->heap[0].key;
+  if (d->order == EMD_ORDER_ROWID && key > d->day_hi) return SQLITE_DONE;
+  while (rc == SQLITE_OK && d->n && d->heap[0].key == key &&
+         !d->heap[0].explore) {
+    ditem x;
+    heap_pop(d, &x);
+    if (x.day_folder)
+      rc = list_day(d, &x);
+    else if (d->order != EMD_ORDER_ROWID || x.key >= d->day_lo)
+      rc = group_add(d, &x);
+    item_free(&x);
+  }
+  if (rc == SQLITE_OK && d->ngroup > 1)
+    qsort(d->group, d->ngroup, sizeof(ditem),
+          d->order == EMD_ORDER_ROWID ? by_rowid : by_path);
+  return rc;
+}
+
+int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
+                       const emd_walk_opts *wo, emd_stats *stats,
+                       const emd_scan_ctx *sc, emd_scratch *s, int64_t day_lo,
+                       int64_t day_hi, int *err) {
+  emd_dateorder *d = emd_malloc(sizeof(*d));
+  ditem root;
+  int rc;
+  *out = NULL;
+  *err = 0;
+  if (!d) return SQLITE_NOMEM;
+  memset(d, 0, sizeof(*d));
+  d->order = order;
+  d->rootfd = rootfd;
+  d->wo = *wo;
+  d->stats = stats;
+  d->sc = sc;
+  d->s = s;
+  d->day_lo = day_lo;
+  d->day_hi = day_hi;
+  /* The root: listed at once, and the one failure that is an error. */
+  memset(&root, 0, sizeof(root));
+  root.relpath = emd_strndup("", 0);
+  if (!root.relpath) {
+    emd_free(d);
+    return SQLITE_NOMEM;
+  }
+  rc = explore(d, &root);
+  item_free(&root);
+  if (rc == SQLITE_CANTOPEN) {
+    *err = d->root_err;
+    emd_dateorder_close(d);
+    return SQLITE_CANTOPEN;
+  }
   if (rc != SQLITE_OK) {
     emd_dateorder_close(d);
     return rc;
   }
-  if (d->days.n > 1) qsort(d->days.a, d->days.n, sizeof(drec), by_date_path);
-  if (d->strays.n > 1)
-    qsort(d->strays.a, d->strays.n, sizeof(drec), by_date_path);
   *out = d;
   return SQLITE_OK;
 }
 
-/* Move a record into the group (ownership moves; src is zeroed). */
-static int group_take(emd_dateorder *d, drec *src) {
-  if (d->group.n == d->group.cap) {
-    size_t cap = d->group.cap ? d->group.cap * 2 : 64;
-    drec *p = emd_realloc(d->group.a, cap * sizeof(drec));
-    if (!p) return SQLITE_NOMEM;
-    d->group.a = p;
-    d->group.cap = cap;
-  }
-  d->group.a[d->group.n++] = *src;
-  memset(src, 0, sizeof(*src));
-  return SQLITE_OK;
-}
-
-/* List one day folder into the group. */
-static int list_day(emd_dateorder *d, drec *day) {
-  emd_walk *w = NULL;
-  emd_walk_item it;
-  int r, err = emd_walk_open(&w, d->rootfd, day->relpath, &d->wo, d->stats);
-  if (err == ENOMEM) return SQLITE_NOMEM;
-  if (err) {
-    /* The folder cannot be read: it gets its row, with the reason. */
-    if (err == ENOENT) return SQLITE_OK;
-    day->kind = EMD_ITEM_FOLDER;
-    day->err = err;
-    return group_take(d, day);
-  }
-  while ((r = emd_walk_next(w, &it)) > 0) {
-    drec *x = recs_add(&d->group, &it);
-    if (!x) {
-      r = -ENOMEM;
-      break;
+int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
+  for (;;) {
+    ditem *x;
+    int rc;
+    while (d->igroup >= d->ngroup) {
+      rc = next_group(d);
+      if (rc != SQLITE_OK) return rc;
+    }
+    x = &d->group[d->igroup++];
+    if (x->dir || x->kind == EMD_ITEM_FOLDER)
+      return emd_entry_set(slot, x->kind, x->relpath, x->len, x->name_off,
+                           x->dir, x->follow, x->err);
+    {
+      /* A file outside day folders: its folder is opened again now, beneath
+      ** the root, so no descriptor was held since it was listed. */
+      emd_walk_item it;
+      struct stat st;
+      int have_st;
+      rc = emd_walk_lookup(&it, d->rootfd, &d->wo, x->relpath, &st, &have_st);
+      if (rc == SQLITE_DONE) continue; /* gone since */
+      if (rc != SQLITE_ROW) return rc;
+      rc = emd_entry_set(slot, it.kind, x->relpath, x->len, x->name_off, it.dir,
+                         it.follow, it.err);
+      emd_dir_release(it.dir);
+      if (rc == SQLITE_OK && have_st) {
+        slot->st = st;
+        slot->have_stat = 1;
+      }
+      return rc;
     }
   }
-  emd_walk_close(w);
-  return r < 0 ? SQLITE_NOMEM : SQLITE_OK;
-}
-
-/* Gather the next date's entries into the group.  SQLITE_DONE at the end. */
-static int next_group(emd_dateorder *d) {
-  const char *date;
-  char want[11];
-  int rc = SQLITE_OK;
-  recs_clear(&d->group);
-  d->igroup = 0;
-  if (d->istray < d->strays.n &&
-      (d->iday >= d->days.n ||
-       strcmp(d->strays.a[d->istray].date, d->days.a[d->iday].date) <= 0))
-    date = d->strays.a[d->istray].date;
-  else if (d->iday < d->days.n)
-    date = d->days.a[d->iday].date;
-  else
-    return SQLITE_DONE;
-  memcpy(want, date, 11);
-  while (rc == SQLITE_OK && d->istray < d->strays.n &&
-         strcmp(d->strays.a[d->istray].date, want) == 0)
-    rc = group_take(d, &d->strays.a[d->istray++]);
-  while (rc == SQLITE_OK && d->iday < d->days.n &&
-         strcmp(d->days.a[d->iday].date, want) == 0) {
-    rc = list_day(d, &d->days.a[d->iday]);
-    rec_free(&d->days.a[d->iday++]);
-  }
-  if (d->group.n > 1) qsort(d->group.a, d->group.n, sizeof(drec), by_path);
-  return rc;
-}
-
-int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
-  drec *r;
-  while (d->igroup >= d->group.n) {
-    int rc = next_group(d);
-    if (rc != SQLITE_OK) return rc;
-  }
-  r = &d->group.a[d->igroup++];
-  return emd_entry_set(slot, r->kind, r->relpath, r->len, r->name_off, r->dir,
-                       r->follow, r->err);
 }
 
 void emd_dateorder_close(emd_dateorder *d) {
+  size_t i;
   if (!d) return;
-  recs_free(&d->days);
-  recs_free(&d->strays);
-  recs_free(&d->group);
+  group_clear(d);
+  for (i = 0; i < d->n; i++) item_free(&d->heap[i]);
+  emd_free(d->heap);
+  emd_free(d->group);
   emd_free(d);
 }

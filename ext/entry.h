@@ -1,8 +1,9 @@
 /*
 ** entry.h - one entry of a scan: an event file (or a folder or special file
 ** that gets a row with a problem), and the work of turning it into a row:
-** stat(), then, when the query needs the file's contents, the cache or a
-** read and a parse.
+** ask the cache, stat() when it asks for that, and read and parse the file
+** when it has nothing valid.  The cache alone decides whether what it holds
+** is still the file (cache.h).
 **
 ** Processing an entry touches only the entry, the caller's scratch and the
 ** connection's cache and counters (both thread-safe), so read-ahead workers
@@ -14,8 +15,8 @@
 #include <sys/stat.h>
 
 #include "cache.h"
-#include "eventmd.h"
 #include "conn.h"
+#include "eventmd.h"
 #include "readfile.h"
 #include "text.h"
 #include "walk.h"
@@ -24,7 +25,6 @@
 typedef struct emd_scratch {
   eventmd_parser *parser; /* cmark arena and row buffers */
   emd_buf rbuf;           /* file bytes */
-  emd_buf key;            /* cache key */
 } emd_scratch;
 
 void emd_scratch_free(emd_scratch *s);
@@ -32,13 +32,12 @@ void emd_scratch_free(emd_scratch *s);
 /* What processing needs to know about the scan; read-only while it runs. */
 typedef struct emd_scan_ctx {
   emd_conn *conn;        /* cache, counters */
-  const char *root;      /* the root as given (part of the cache key) */
-  size_t rootlen;        /* strlen(root) */
   const char *root_real; /* realpath of root when following links, or NULL */
   size_t max_size;       /* files larger than this are not read */
   int follow_symlinks;   /* the table follows symbolic links */
   int want_parse;        /* the query shows parsed columns */
   int want_markdown;     /* the query shows the file's text */
+  int want_stat;         /* the query shows size or mtime */
 } emd_scan_ctx;
 
 /* Slot states, for the read-ahead ring. */
@@ -58,20 +57,25 @@ typedef struct emd_entry {
   int follow;          /* name is a link the table follows */
   int err;             /* errno of an EMD_ITEM_FOLDER entry */
   int have_stat;       /* st is set */
-  struct stat st;      /* the file's stat() (of the version read, if read) */
+  struct stat st;      /* the file's stat() (of the version shown) */
   char path_date[EMD_DATE_BUF]; /* date of the path, or "" */
   int daypage; /* a day page: parsed for its links (folder.c) */
   char heading_date[EMD_DATE_BUF]; /* the heading's date, when shown */
-  int prepared;                    /* read/parse done as far as asked */
-  emd_parsed *parsed;              /* the parsed file (a reference), or NULL */
-  int read_status;                 /* EMD_READ_* of the read attempt */
-  int read_err;                    /* errno of EMD_READ_ERROR */
+  int prepared;        /* asked of the cache / read / parsed as needed */
+  emd_centry *ce;      /* the parsed file (a reference), or NULL */
+  int read_status;     /* EMD_READ_* of the read attempt */
+  int read_err;        /* errno of EMD_READ_ERROR */
   char *markdown;      /* file text, when the query shows it (owned) */
   size_t markdown_len; /* its length */
   int gone;            /* vanished since the walk: no row */
   int rc;              /* SQLite error met while processing */
   int state;           /* EMD_SLOT_* (atomic) */
 } emd_entry;
+
+/* The parsed file of e, or NULL. */
+static inline const emd_rec *emd_entry_rec(const emd_entry *e) {
+  return e->ce ? emd_centry_rec(e->ce) : NULL;
+}
 
 /* Set e from a path; takes a reference to dir.  SQLITE_OK or SQLITE_NOMEM. */
 int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
@@ -83,22 +87,14 @@ void emd_entry_reset(emd_entry *e);
 /* Release everything. */
 void emd_entry_free(emd_entry *e);
 
-/* stat() e, then read/parse as the scan needs.  Sets e->gone or e->rc. */
+/* Do what the scan needs for e (stat, parse, text).  Sets e->gone or
+** e->rc. */
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
 
-/* Read/parse e now (a column needs it).  SQLITE_OK or an error. */
+/* Parse e now (a column needs it), with its text when want_markdown.
+** SQLITE_OK or an error. */
 int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
                       int want_markdown);
-
-/* Is p (as a query gives it, with a leading '/') a path the walk could
-** yield?  Returns the length of the relpath (p + 1) or -1. */
-int emd_lookup_path_ok(const char *p, size_t n);
-
-/* Look up relpath rel directly (path = / IN): open its folders one by one
-** and classify the last component as the walk would.  SQLITE_OK with e set,
-** SQLITE_DONE when there is no such row, or SQLITE_NOMEM. */
-int emd_entry_lookup(emd_entry *e, int rootfd, int follow,
-                     const char *root_real, const char *rel);
 
 /* Text of e's problem ("; "-joined parts) into a new sqlite3 string, or
 ** NULL with *nomem = 0 when clean. */

@@ -9,12 +9,11 @@
 **   SELECT count(*) FROM events;
 **
 ** SQL functions:
-**   eventmd_version()              the version, e.g. '1.0.0'
+**   eventmd_version()              the version, e.g. '1.1.0'
 **   eventmd_stats()                JSON counters of this connection
 **   eventmd_config(name [, value]) read or set a setting:
 **                                    'cache_bytes' parse cache bound (0 = off)
-**                                    'threads'     read-ahead threads (1 =
-*none)
+**                                    'threads'     read-ahead threads (1 = none)
 **                                    'reset_stats' zero the counters
 **   eventmd_attach(root [, prefix]) create TEMP tables prefix||events,
 **                                  prefix||sources, prefix||related and
@@ -30,66 +29,8 @@ SQLITE_EXTENSION_INIT1
 
 #include "conn.h"
 #include "eventmd.h"
+#include "foldersums.h"
 #include "walk.h"
-
-char *emd_strndup(const char *s, size_t n) {
-  char *p = emd_malloc(n + 1);
-  if (p) {
-    memcpy(p, s, n);
-    p[n] = 0;
-  }
-  return p;
-}
-
-/* ------------------------------------------------------------------------
-** The connection's state.
-*/
-emd_conn *emd_conn_ref(emd_conn *c) {
-  c->refs++;
-  return c;
-}
-
-void emd_conn_release(void *p) {
-  emd_conn *c = p;
-  if (c && --c->refs == 0) {
-    emd_cache_free(c->cache);
-    emd_foldersums_free(c->sums);
-    sqlite3_free(c);
-  }
-}
-
-/* Folder listings and summaries are part of the cache: a quarter of its
-** bound, at most 16 MiB; none when the cache is off. */
-static size_t sums_limit(size_t cache_bytes) {
-  size_t q = cache_bytes / 4;
-  return q > ((size_t)16 << 20) ? (size_t)16 << 20 : q;
-}
-
-/* Read-ahead threads by default: one per online CPU (at most 8). */
-static int default_threads(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
-static emd_conn *conn_new(sqlite3 *db) {
-  emd_conn *c = sqlite3_malloc64(sizeof(*c));
-  if (!c) return NULL;
-  memset(c, 0, sizeof(*c));
-  c->db = db;
-  c->threads = default_threads();
-  c->refs = 1;
-  c->cache = emd_cache_new(EMD_DEFAULT_CACHE_BYTES);
-  c->sums = emd_foldersums_new();
-  if (c->sums)
-    emd_foldersums_set_limit(c->sums, sums_limit(EMD_DEFAULT_CACHE_BYTES));
-  if (!c->cache || !c->sums) {
-    emd_cache_free(c->cache);
-    emd_foldersums_free(c->sums);
-    sqlite3_free(c);
-    return NULL;
-  }
-  return c;
-}
 
 /* ------------------------------------------------------------------------
 ** SQL functions.
@@ -107,26 +48,33 @@ static uint64_t load(const uint64_t *p) {
 static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   emd_conn *c = sqlite3_user_data(ctx);
   const emd_stats *s = &c->stats;
+  emd_cache_stats cs;
+  emd_watch_stats ws;
   char *json;
   (void)argc;
   (void)argv;
+  emd_cache_get_stats(c->cache, &cs);
+  emd_watch_get_stats(&ws);
   json = sqlite3_mprintf(
       "{\"folders_opened\":%llu,\"folders_pruned\":%llu,"
       "\"files_stated\":%llu,\"files_read\":%llu,\"files_parsed\":%llu,"
-      "\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_entries\":%llu,"
-      "\"cache_bytes\":%llu,\"cache_limit\":%llu,\"folder_cache_bytes\":%llu,"
-      "\"threads\":%d,\"scans\":%llu}",
+      "\"cache_hits\":%llu,\"cache_misses\":%llu,\"cache_unstated\":%llu,"
+      "\"cache_rejected\":%llu,\"cache_evicted\":%llu,"
+      "\"cache_entries\":%llu,\"cache_bytes\":%llu,\"cache_limit\":%llu,"
+      "\"folder_cache_bytes\":%llu,\"watches\":%llu,\"watch_events\":%llu,"
+      "\"watch_overflows\":%llu,\"threads\":%d,\"scans\":%llu}",
       (unsigned long long)load(&s->folders_opened),
       (unsigned long long)load(&s->folders_pruned),
       (unsigned long long)load(&s->files_stated),
       (unsigned long long)load(&s->files_read),
-      (unsigned long long)load(&s->files_parsed),
-      (unsigned long long)load(&s->cache_hits),
-      (unsigned long long)load(&s->cache_misses),
-      (unsigned long long)emd_cache_count(c->cache),
-      (unsigned long long)emd_cache_bytes(c->cache),
-      (unsigned long long)emd_cache_limit(c->cache),
-      (unsigned long long)emd_foldersums_bytes(c->sums), c->threads,
+      (unsigned long long)load(&s->files_parsed), (unsigned long long)cs.hits,
+      (unsigned long long)cs.misses, (unsigned long long)cs.unstated,
+      (unsigned long long)cs.rejected, (unsigned long long)cs.evicted,
+      (unsigned long long)cs.entries, (unsigned long long)cs.bytes,
+      (unsigned long long)cs.limit,
+      (unsigned long long)emd_foldersums_bytes(c->sums),
+      (unsigned long long)ws.watches, (unsigned long long)ws.events,
+      (unsigned long long)ws.overflows, c->threads,
       (unsigned long long)load(&s->scans));
   if (!json) {
     sqlite3_result_error_nomem(ctx);
@@ -138,6 +86,7 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   emd_conn *c = sqlite3_user_data(ctx);
+  emd_cache_stats cs;
   const char *name = (const char *)sqlite3_value_text(argv[0]);
   int set = argc > 1;
   sqlite3_int64 v = set ? sqlite3_value_int64(argv[1]) : 0;
@@ -157,13 +106,13 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
         sqlite3_result_error(ctx, "eventmd: cache_bytes must be >= 0", -1);
         return;
       }
-      emd_cache_set_limit(c->cache, (size_t)v);
-      emd_foldersums_set_limit(c->sums, sums_limit((size_t)v));
+      emd_conn_set_cache_bytes(c, (size_t)v);
     }
-    sqlite3_result_int64(ctx, (sqlite3_int64)emd_cache_limit(c->cache));
+    emd_cache_get_stats(c->cache, &cs);
+    sqlite3_result_int64(ctx, (sqlite3_int64)cs.limit);
   } else if (!strcmp(name, "threads")) {
     if (set) {
-      if (v < 1 || v > 64) {
+      if (v < 1 || v > EMD_MAX_THREADS) {
         sqlite3_result_error(ctx, "eventmd: threads must be 1..64", -1);
         return;
       }
@@ -176,6 +125,7 @@ static void fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     size_t k;
     for (k = 0; k < sizeof(c->stats) / sizeof(uint64_t); k++)
       __atomic_store_n(&f[k], 0, __ATOMIC_RELAXED);
+    emd_cache_reset_stats(c->cache);
     sqlite3_result_null(ctx);
   } else {
     char *m = sqlite3_mprintf(
@@ -269,7 +219,7 @@ __attribute__((visibility("default"))) int sqlite3_eventmd_init(
   size_t i;
   int rc;
   SQLITE_EXTENSION_INIT2(pApi);
-  conn = conn_new(db);
+  conn = emd_conn_new(db);
   if (!conn) {
     if (pzErrMsg) *pzErrMsg = sqlite3_mprintf("eventmd: out of memory");
     return SQLITE_NOMEM;

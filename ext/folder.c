@@ -62,10 +62,10 @@ static emd_str norm_cb(void *ctx, emd_str href) {
 */
 typedef struct folderinfo {
   int have_daypage;    /* the day page was looked for */
-  emd_parsed *daypage; /* its parse (a reference), or NULL */
+  emd_centry *daypage; /* its parse (a reference), or NULL */
   int have_versions;   /* files[] is computed */
   emd_vfile *files;    /* the event files, by path */
-  emd_parsed **parsed; /* their parses (references; NULL for none) */
+  emd_centry **parsed; /* their parses (references; NULL for none) */
   size_t n;            /* number of files */
   char **paths;        /* their shown paths (owned) */
 } folderinfo;
@@ -74,9 +74,9 @@ static void info_free(void *p) {
   folderinfo *fi = p;
   size_t i;
   if (!fi) return;
-  emd_parsed_release(fi->daypage);
+  emd_centry_release(fi->daypage);
   for (i = 0; i < fi->n; i++) {
-    emd_parsed_release(fi->parsed[i]);
+    emd_centry_release(fi->parsed[i]);
     emd_free(fi->paths[i]);
   }
   emd_free(fi->files);
@@ -227,9 +227,9 @@ static int load_daypage(folderinfo *fi, const emd_scan_ctx *sc, emd_entry *e,
   fi->have_daypage = 1;
   if (!l->daypage) return SQLITE_OK;
   rc = fetch(sc, e, s, l->daypage, DT_REG, 1, &d, &gone);
-  if (rc == SQLITE_OK && d.parsed && d.parsed->rec->kind == EMD_REC_DAYPAGE) {
-    fi->daypage = d.parsed;
-    d.parsed = NULL;
+  if (rc == SQLITE_OK && d.ce && emd_entry_rec(&d)->kind == EMD_REC_DAYPAGE) {
+    fi->daypage = d.ce;
+    d.ce = NULL;
   }
   emd_entry_free(&d);
   return rc;
@@ -251,7 +251,7 @@ static int load_versions(folderinfo *fi, const emd_scan_ctx *sc, emd_links *lk,
   fi->have_versions = 1;
   if (!l->n) return SQLITE_OK;
   fi->files = emd_malloc(l->n * sizeof(emd_vfile));
-  fi->parsed = emd_malloc(l->n * sizeof(emd_parsed *));
+  fi->parsed = emd_malloc(l->n * sizeof(emd_centry *));
   fi->paths = emd_malloc(l->n * sizeof(char *));
   if (!fi->files || !fi->parsed || !fi->paths) return SQLITE_NOMEM;
   for (i = 0; i < l->n && rc == SQLITE_OK; i++) {
@@ -267,11 +267,10 @@ static int load_versions(folderinfo *fi, const emd_scan_ctx *sc, emd_links *lk,
         fi->paths[k] = p;
         fi->files[k].path.p = p;
         fi->files[k].path.n = (uint32_t)x.disp_len;
-        fi->parsed[k] = x.parsed;
-        fi->files[k].rec = x.parsed && x.parsed->rec->kind == EMD_REC_EVENT
-                               ? x.parsed->rec
-                               : NULL;
-        x.parsed = NULL;
+        const emd_rec *r = emd_entry_rec(&x);
+        fi->parsed[k] = x.ce;
+        fi->files[k].rec = r && r->kind == EMD_REC_EVENT ? r : NULL;
+        x.ce = NULL;
         k++;
       }
     }
@@ -282,7 +281,8 @@ static int load_versions(folderinfo *fi, const emd_scan_ctx *sc, emd_links *lk,
   /* Sorted by path; parsed[] and paths[] stay as they are (they are only
   ** freed). */
   if (k > 1) qsort(fi->files, k, sizeof(emd_vfile), by_path);
-  emd_versions_compute(fi->files, k, fi->daypage ? fi->daypage->rec : NULL,
+  emd_versions_compute(fi->files, k,
+                       fi->daypage ? emd_centry_rec(fi->daypage) : NULL,
                        norm_cb, lk);
   return SQLITE_OK;
 }
@@ -321,7 +321,7 @@ int emd_folder_row(emd_rowfolder *out, const emd_scan_ctx *sc, emd_links *lk,
     }
   }
   if (fi->daypage) {
-    const emd_rec *r = fi->daypage->rec;
+    const emd_rec *r = emd_centry_rec(fi->daypage);
     uint32_t k, nk = emd_rec_count(r, EMD_T_DAYLINKS);
     for (k = 0; k < nk; k++) {
       emd_str row[EMD_ROW_MAXFIELDS];

@@ -53,6 +53,63 @@ static emd_str get_str(const unsigned char **pp, const emd_str *title) {
   return s;
 }
 
+/* Skip one string at *pp without reading past end; 0 when it does not fit
+** (a same-as-title string is only allowed once the title is known). */
+static int skip_str(const unsigned char **pp, const unsigned char *end,
+                    int title_known) {
+  const unsigned char *p = *pp;
+  uint32_t v = 0;
+  int shift = 0;
+  for (;;) {
+    if (p >= end || shift > 28) return 0;
+    v |= (uint32_t)(*p & 0x7f) << shift;
+    if (!(*p++ & 0x80)) break;
+    shift += 7;
+  }
+  if (v == 1 && !title_known) return 0;
+  if (v >= 2) {
+    if ((size_t)(end - p) < v - 2) return 0;
+    p += v - 2;
+  }
+  *pp = p;
+  return 1;
+}
+
+int emd_rec_check(const void *mem, size_t n) {
+  const emd_rec *r = mem;
+  const unsigned char *base = mem, *p, *strings_end;
+  const uint32_t *idx;
+  uint64_t rows = 0;
+  int t, k;
+  if (n < sizeof(emd_rec) || ((uintptr_t)mem & 3)) return 0;
+  if (r->size != n || r->reserved != 0) return 0;
+  if (r->kind != EMD_REC_EVENT && r->kind != EMD_REC_DAYPAGE) return 0;
+  if (r->problems &
+      ~(unsigned)(EMD_RP_UTF8 | EMD_RP_NUL | EMD_RP_PARTIAL | EMD_RP_NO_TITLE))
+    return 0;
+  for (t = 0; t < EMD_NTABLES; t++) rows += r->n[t];
+  if (r->off_rowidx & 3 || r->off_rowidx < sizeof(emd_rec) ||
+      r->off_rowidx > n || (n - r->off_rowidx) / 4 != rows ||
+      (n - r->off_rowidx) % 4)
+    return 0;
+  strings_end = base + r->off_rowidx;
+  p = first_field(r);
+  for (k = 0; k < EMD_NFIELDS; k++)
+    if (!skip_str(&p, strings_end, k > 0)) return 0;
+  idx = (const uint32_t *)(const void *)(base + r->off_rowidx);
+  for (t = 0; t < EMD_NTABLES; t++) {
+    uint32_t i;
+    for (i = 0; i < r->n[t]; i++, idx++) {
+      const unsigned char *q = base + *idx;
+      /* Rows lie between the event's strings and the offsets. */
+      if (*idx < (size_t)(p - base) || base + *idx >= strings_end) return 0;
+      for (k = 0; k < row_fields[t]; k++)
+        if (!skip_str(&q, strings_end, 1)) return 0;
+    }
+  }
+  return 1;
+}
+
 emd_str emd_rec_field(const emd_rec *r, int field) {
   const unsigned char *p = first_field(r);
   emd_str title, s;

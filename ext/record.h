@@ -69,6 +69,12 @@ typedef struct emd_rec {
   uint32_t off_rowidx;     /* where the row offsets start (4-aligned) */
 } emd_rec;
 
+/* Is p[0..n) a well-formed record?  Checks everything a reader relies on
+** (sizes, kinds, offsets, every string inside the block), so bytes from
+** outside (a cache file) are never trusted unchecked.  1 or 0.  p must be
+** 4-byte aligned. */
+int emd_rec_check(const void *p, size_t n);
+
 /* One of the event's strings. */
 emd_str emd_rec_field(const emd_rec *r, int field);
 

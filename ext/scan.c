@@ -21,7 +21,149 @@
 #include <unistd.h>
 
 #include "dateorder.h"
+#include "foldersums.h"
 #include "text.h"
+
+/* ------------------------------------------------------------------------
+** Plans.
+*/
+void emd_plan_init(emd_plan *p) {
+  memset(p, 0, sizeof(*p));
+  p->mode = EMD_MODE_WALK;
+  p->df.neq = -1;
+  p->day_lo = 0;
+  p->day_hi = INT64_MAX;
+}
+
+void emd_plan_free(emd_plan *p) {
+  int i;
+  for (i = 0; i < p->npaths; i++) emd_free(p->paths[i]);
+  emd_free(p->paths);
+  for (i = 0; i < p->ndf_strings; i++) emd_free(p->df_strings[i]);
+  emd_free(p->df_strings);
+  emd_free((void *)p->df.eq);
+  emd_free(p->root);
+  emd_plan_init(p);
+}
+
+int emd_plan_add_path(emd_plan *p, sqlite3_value *v) {
+  const char *s;
+  int n, rl;
+  p->mode = EMD_MODE_LOOKUP;
+  if (sqlite3_value_type(v) != SQLITE_TEXT) return SQLITE_OK; /* no match */
+  s = (const char *)sqlite3_value_text(v);
+  n = sqlite3_value_bytes(v);
+  if (!s) return SQLITE_NOMEM;
+  rl = emd_walk_path_ok(s, (size_t)n);
+  if (rl < 0) return SQLITE_OK; /* nothing could have that path */
+  if (p->npaths == p->cappaths) {
+    int cap = p->cappaths ? p->cappaths * 2 : 8;
+    char **np = emd_realloc(p->paths, (size_t)cap * sizeof(char *));
+    if (!np) return SQLITE_NOMEM;
+    p->paths = np;
+    p->cappaths = cap;
+  }
+  p->paths[p->npaths] = emd_strndup(s + 1, (size_t)rl);
+  if (!p->paths[p->npaths]) return SQLITE_NOMEM;
+  p->npaths++;
+  return SQLITE_OK;
+}
+
+/* Keep a copy of a date constraint's text value; NULL when unusable (not
+** text, or holding a NUL byte, which compares beyond it). */
+static const char *df_string(emd_plan *p, sqlite3_value *v, int *rc) {
+  char **np, *s;
+  const char *t;
+  if (sqlite3_value_type(v) != SQLITE_TEXT) return NULL;
+  t = (const char *)sqlite3_value_text(v);
+  if (!t) {
+    *rc = SQLITE_NOMEM;
+    return NULL;
+  }
+  if (memchr(t, 0, (size_t)sqlite3_value_bytes(v))) return NULL;
+  np =
+      emd_realloc(p->df_strings, (size_t)(p->ndf_strings + 1) * sizeof(char *));
+  if (!np) {
+    *rc = SQLITE_NOMEM;
+    return NULL;
+  }
+  p->df_strings = np;
+  s = emd_strndup(t, (size_t)sqlite3_value_bytes(v));
+  if (!s) {
+    *rc = SQLITE_NOMEM;
+    return NULL;
+  }
+  p->df_strings[p->ndf_strings++] = s;
+  return s;
+}
+
+int emd_plan_add_date(emd_plan *p, int op, sqlite3_value *v, int first) {
+  int rc = SQLITE_OK;
+  const char *s = df_string(p, v, &rc);
+  emd_datefilter *f = &p->df;
+  if (rc != SQLITE_OK) return rc;
+  f->active = 1;
+  switch (op) {
+    case 'e':
+      /* Only the first = / IN narrows; SQLite checks the others. */
+      if (!first || f->neq == -2) break;
+      if (!s) {
+        f->neq = -2; /* a value that is not text: this list cannot prune */
+        break;
+      }
+      {
+        int n = f->neq < 0 ? 0 : f->neq;
+        const char **np =
+            emd_realloc((void *)f->eq, (size_t)(n + 1) * sizeof(char *));
+        if (!np) return SQLITE_NOMEM;
+        f->eq = np;
+        f->eq[n] = s;
+        f->neq = n + 1;
+      }
+      break;
+    case 'g':
+    case 'G':
+      if (s && (!f->lo || strcmp(s, f->lo) > 0 ||
+                (strcmp(s, f->lo) == 0 && op == 'g'))) {
+        f->lo = s;
+        f->lo_incl = op == 'G';
+      }
+      break;
+    default:
+      if (s && (!f->hi || strcmp(s, f->hi) < 0 ||
+                (strcmp(s, f->hi) == 0 && op == 'l'))) {
+        f->hi = s;
+        f->hi_incl = op == 'L';
+      }
+      break;
+  }
+  return SQLITE_OK;
+}
+
+void emd_plan_add_rowid(emd_plan *p, int op, sqlite3_value *v) {
+  sqlite3_int64 r, lo_day, hi_day;
+  int t = sqlite3_value_numeric_type(v);
+  p->mode = EMD_MODE_ROWID;
+  if (t != SQLITE_INTEGER) return; /* SQLite checks it: no narrowing */
+  r = sqlite3_value_int64(v);
+  if (r < 0) r = op == 'j' || op == 'J' ? 0 : -1;
+  /* A rowid's path date is its bits above the low 31. */
+  lo_day = r < 0 ? 0 : r >> 31;
+  hi_day = r < 0 ? -1 : r >> 31;
+  switch (op) {
+    case 'i':
+      if (lo_day > p->day_lo) p->day_lo = lo_day;
+      if (hi_day < p->day_hi) p->day_hi = hi_day;
+      break;
+    case 'j':
+    case 'J':
+      if (lo_day > p->day_lo) p->day_lo = lo_day;
+      break;
+    default:
+      if (hi_day < p->day_hi) p->day_hi = hi_day;
+      break;
+  }
+}
 
 /* ------------------------------------------------------------------------
 ** Cursor life.
@@ -34,35 +176,24 @@ int emd_cursor_new(emd_table *tab, emd_cursor **out) {
   c->tab = tab;
   c->rootfd = -1;
   c->eof = 1;
+  emd_plan_init(&c->plan);
   emd_ahead_init(&c->ahead);
   *out = c;
   return SQLITE_OK;
 }
 
 void emd_cursor_reset(emd_cursor *c) {
-  int i;
   emd_ahead_stop(&c->ahead); /* workers first: they use the fds below */
   c->cur = NULL;
   emd_walk_close(c->walk);
   c->walk = NULL;
   emd_dateorder_close(c->dorder);
   c->dorder = NULL;
-  for (i = 0; i < c->npaths; i++) emd_free(c->paths[i]);
-  emd_free(c->paths);
-  c->paths = NULL;
-  c->npaths = c->ipath = 0;
-  for (i = 0; i < c->ndf_strings; i++) emd_free(c->df_strings[i]);
-  emd_free(c->df_strings);
-  c->df_strings = NULL;
-  c->ndf_strings = 0;
-  emd_free((void *)c->df.eq);
-  memset(&c->df, 0, sizeof(c->df));
-  c->rootfd = -1; /* the table's: not closed here */
-  emd_free(c->root);
-  c->root = NULL;
+  emd_plan_free(&c->plan);
+  c->ipath = 0;
+  c->rootfd = -1;     /* the table's: not closed here */
   free(c->root_real); /* from realpath(): the C library's */
   c->root_real = NULL;
-  c->mode = EMD_MODE_EMPTY;
   c->eof = 1;
   c->row = 0;
 }
@@ -90,14 +221,13 @@ int emd_cursor_error(emd_cursor *c, int rc, const char *fmt, ...) {
 static int fill_from_walk(void *ctx, emd_entry *slot) {
   emd_cursor *c = ctx;
   emd_walk_item it;
-  int r;
+  int rc;
 #if SQLITE_VERSION_NUMBER >= 3041000
   /* Skipping folders can take a while; newer SQLite lets us look. */
   if (sqlite3_is_interrupted(c->tab->conn->db)) return SQLITE_INTERRUPT;
 #endif
-  r = emd_walk_next(c->walk, &it);
-  if (r < 0) return SQLITE_NOMEM;
-  if (r == 0) return SQLITE_DONE;
+  rc = emd_walk_next(c->walk, &it);
+  if (rc != SQLITE_ROW) return rc;
   return emd_entry_set(slot, it.kind, it.relpath, it.relpath_len,
                        (size_t)(it.name - it.relpath), it.dir, it.follow,
                        it.err);
@@ -106,15 +236,32 @@ static int fill_from_walk(void *ctx, emd_entry *slot) {
 /* The paths of a path = / IN constraint, in order. */
 static int fill_from_paths(void *ctx, emd_entry *slot) {
   emd_cursor *c = ctx;
-  while (c->ipath < c->npaths) {
-    int rc = emd_entry_lookup(slot, c->rootfd, c->tab->follow_symlinks,
-                              c->root_real, c->paths[c->ipath++]);
-    if (rc != SQLITE_DONE) return rc;
+  emd_walk_opts wo;
+  memset(&wo, 0, sizeof(wo));
+  wo.follow_symlinks = c->tab->follow_symlinks;
+  wo.root_real = c->root_real;
+  while (c->ipath < c->plan.npaths) {
+    emd_walk_item it;
+    struct stat st;
+    int have_st, rc;
+    rc = emd_walk_lookup(&it, c->rootfd, &wo, c->plan.paths[c->ipath++], &st,
+                         &have_st);
+    if (rc == SQLITE_DONE) continue;
+    if (rc != SQLITE_ROW) return rc;
+    rc = emd_entry_set(slot, it.kind, it.relpath, it.relpath_len,
+                       (size_t)(it.name - it.relpath), it.dir, it.follow,
+                       it.err);
+    emd_dir_release(it.dir); /* the entry holds its own reference */
+    if (rc == SQLITE_OK && have_st) {
+      slot->st = st; /* the stat just made is the entry's: no second one */
+      slot->have_stat = 1;
+    }
+    return rc;
   }
   return SQLITE_DONE;
 }
 
-/* Date order: dateorder.c. */
+/* Date or rowid order: dateorder.c. */
 static int fill_from_dateorder(void *ctx, emd_entry *slot) {
   emd_cursor *c = ctx;
 #if SQLITE_VERSION_NUMBER >= 3041000
@@ -123,8 +270,10 @@ static int fill_from_dateorder(void *ctx, emd_entry *slot) {
   return emd_dateorder_next(c->dorder, slot);
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
+/* Path order of two lookup paths: the order of the paths as shown. */
+static int cmp_path(const void *a, const void *b) {
+  const char *x = *(char *const *)a, *y = *(char *const *)b;
+  return emd_shown_cmp(x, strlen(x), y, strlen(y));
 }
 
 void emd_table_close_root(emd_table *tab) {
@@ -149,91 +298,99 @@ static int root_fd(emd_table *tab, const char *root) {
   emd_table_close_root(tab);
   fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -1;
-  if (fstat(fd, &tab->rootfd_st) != 0 ||
-      !(tab->rootfd_path = emd_strndup(root, strlen(root)))) {
-    int err = errno ? errno : ENOMEM;
+  if (fstat(fd, &tab->rootfd_st) != 0) {
+    int err = errno;
     close(fd);
     errno = err;
+    return -1;
+  }
+  tab->rootfd_path = emd_strndup(root, strlen(root));
+  if (!tab->rootfd_path) {
+    close(fd);
+    errno = ENOMEM; /* not whatever an earlier call left in errno */
     return -1;
   }
   tab->rootfd = fd;
   return fd;
 }
 
-int emd_cursor_start(emd_cursor *c) {
+/* The error for a root that cannot be used. */
+static int root_error(emd_cursor *c, int err) {
+  if (err == ENOMEM) return SQLITE_NOMEM;
+  return emd_cursor_error(c, SQLITE_ERROR,
+                          "eventmd: root '%s' is not a readable directory (%s)",
+                          c->plan.root, strerror(err));
+}
+
+/* Sort the lookup paths and drop repeats. */
+static void sort_paths(emd_plan *p) {
+  int j, k = 0;
+  if (p->npaths > 1)
+    qsort(p->paths, (size_t)p->npaths, sizeof(char *), cmp_path);
+  for (j = 0; j < p->npaths; j++) {
+    if (k > 0 && strcmp(p->paths[k - 1], p->paths[j]) == 0) {
+      emd_free(p->paths[j]);
+      continue;
+    }
+    p->paths[k++] = p->paths[j];
+  }
+  p->npaths = k;
+}
+
+int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   emd_table *tab = c->tab;
-  emd_fill_fn fill;
-  c->rootfd = root_fd(tab, c->root);
-  if (c->rootfd < 0 && errno == ENOMEM) return SQLITE_NOMEM;
-  if (c->rootfd < 0)
-    return emd_cursor_error(
-        c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory (%s)",
-        c->root, strerror(errno));
+  emd_fill_fn fill = NULL;
+  emd_walk_opts wo;
+  int rc, err = 0, flags;
+  c->plan = *plan;
+  emd_plan_init(plan); /* taken over */
+  flags = c->plan.flags;
+  if (c->plan.empty || c->plan.day_lo > c->plan.day_hi)
+    return SQLITE_OK; /* eof */
+  /* What changed since the last statement, before anything is trusted. */
+  emd_watch_drain();
+  c->rootfd = root_fd(tab, c->plan.root);
+  if (c->rootfd < 0) return root_error(c, errno);
   if (tab->follow_symlinks) {
-    c->root_real = realpath(c->root, NULL);
-    if (!c->root_real && errno == ENOMEM) return SQLITE_NOMEM;
-    if (!c->root_real)
-      return emd_cursor_error(
-          c, SQLITE_ERROR,
-          "eventmd: root '%s' is not a readable directory (%s)", c->root,
-          strerror(errno));
+    c->root_real = realpath(c->plan.root, NULL);
+    if (!c->root_real) return root_error(c, errno);
   }
   c->sc.conn = tab->conn;
-  c->sc.root = c->root;
-  c->sc.rootlen = strlen(c->root);
   c->sc.root_real = c->root_real;
   c->sc.max_size = tab->max_size;
   c->sc.follow_symlinks = tab->follow_symlinks;
   emd_links_init(&c->links, c->rootfd);
-  c->sc.want_parse = tab->def->child || (c->flags & EMD_IDX_PARSE);
-  c->sc.want_markdown = (c->flags & EMD_IDX_MARKDOWN) != 0;
-  if (c->mode == EMD_MODE_LOOKUP) {
-    int j, k = 0;
-    if (c->npaths > 1)
-      qsort(c->paths, (size_t)c->npaths, sizeof(char *), cmp_str);
-    for (j = 0; j < c->npaths; j++) {
-      if (k > 0 && strcmp(c->paths[k - 1], c->paths[j]) == 0) {
-        emd_free(c->paths[j]);
-        continue;
-      }
-      c->paths[k++] = c->paths[j];
-    }
-    c->npaths = k;
+  c->sc.want_parse = tab->def->child || (flags & EMD_IDX_PARSE);
+  c->sc.want_markdown = (flags & EMD_IDX_MARKDOWN) != 0;
+  c->sc.want_stat = (flags & EMD_IDX_STAT) != 0;
+  memset(&wo, 0, sizeof(wo));
+  wo.follow_symlinks = tab->follow_symlinks;
+  wo.root_real = c->root_real;
+  wo.date = c->plan.df.active ? &c->plan.df : NULL;
+  wo.sums = tab->conn->sums;
+  if (c->plan.mode == EMD_MODE_LOOKUP) {
+    sort_paths(&c->plan);
     fill = fill_from_paths;
+  } else if (c->plan.mode == EMD_MODE_ROWID || (flags & EMD_IDX_ROWIDORDER) ||
+             (flags & EMD_IDX_DATEORDER)) {
+    int order = (flags & EMD_IDX_DATEORDER) ? EMD_ORDER_DATE : EMD_ORDER_ROWID;
+    rc = emd_dateorder_open(
+        &c->dorder, order, c->rootfd, &wo, &tab->conn->stats, &c->sc,
+        emd_ahead_scratch(&c->ahead), c->plan.day_lo, c->plan.day_hi, &err);
+    if (rc == SQLITE_CANTOPEN) return root_error(c, err);
+    if (rc != SQLITE_OK) return rc;
+    fill = fill_from_dateorder;
   } else {
-    emd_walk_opts wo;
-    int err;
-    memset(&wo, 0, sizeof(wo));
-    wo.follow_symlinks = tab->follow_symlinks;
-    wo.root_real = c->root_real;
-    wo.date = c->df.active ? &c->df : NULL;
-    wo.sums = tab->conn->sums;
-    if (c->flags & EMD_IDX_DATEORDER) {
-      int rc = emd_dateorder_open(&c->dorder, c->rootfd, &wo, &tab->conn->stats,
-                                  &c->sc, emd_ahead_scratch(&c->ahead));
-      if (rc == SQLITE_CANTOPEN)
-        return emd_cursor_error(
-            c, SQLITE_ERROR, "eventmd: root '%s' is not a readable directory",
-            c->root);
-      if (rc != SQLITE_OK) return rc;
-      c->mode = EMD_MODE_DATE;
-      fill = fill_from_dateorder;
-    } else {
-      err = emd_walk_open(&c->walk, c->rootfd, NULL, &wo, &tab->conn->stats);
-      if (err == ENOMEM) return SQLITE_NOMEM;
-      if (err)
-        return emd_cursor_error(
-            c, SQLITE_ERROR,
-            "eventmd: root '%s' is not a readable directory (%s)", c->root,
-            strerror(err));
-      c->mode = EMD_MODE_WALK;
-      fill = fill_from_walk;
-    }
+    rc = emd_walk_open(&c->walk, c->rootfd, NULL, &wo, &tab->conn->stats, &err);
+    if (rc == SQLITE_CANTOPEN) return root_error(c, err);
+    if (rc != SQLITE_OK) return rc;
+    fill = fill_from_walk;
   }
   /* Lookups of a few paths are done one by one, without workers. */
-  emd_ahead_start(
-      &c->ahead, &c->sc, fill, c,
-      c->mode != EMD_MODE_LOOKUP || c->npaths > 64 ? tab->conn->threads : 1);
+  emd_ahead_start(&c->ahead, &c->sc, fill, c,
+                  c->plan.mode != EMD_MODE_LOOKUP || c->plan.npaths > 64
+                      ? tab->conn->threads
+                      : 1);
   c->eof = 0;
   c->cur = NULL;
   return emd_cursor_next(c);
@@ -241,8 +398,8 @@ int emd_cursor_start(emd_cursor *c) {
 
 /* Rows the current entry gives a child table. */
 static uint32_t child_rows(emd_cursor *c) {
-  if (!c->cur || !c->cur->parsed) return 0;
-  return emd_rec_count(c->cur->parsed->rec, c->tab->def->list);
+  if (!c->cur || !c->cur->ce) return 0;
+  return emd_rec_count(emd_entry_rec(c->cur), c->tab->def->list);
 }
 
 int emd_cursor_next(emd_cursor *c) {
@@ -270,26 +427,33 @@ int emd_cursor_next(emd_cursor *c) {
     ** constraints can never be a row of the result: skip it here rather
     ** than hand it to SQLite (the constraints are ANDed, and SQLite checks
     ** them again anyway). */
-    if (c->df.active && !def->child && !c->cur->path_date[0]) {
+    if (c->plan.df.active && !def->child && !c->cur->path_date[0]) {
       const char *d = emd_row_date(c);
-      if (!d || !emd_datefilter_overlaps(&c->df, d, d)) continue;
+      if (!d || !emd_datefilter_overlaps(&c->plan.df, d, d)) continue;
     }
     return SQLITE_OK;
   }
 }
 
-/* Rowids: a hash of the path on disk (mixed with the item's index for
-** child rows), so a path keeps its rowid whatever the plan or query.  53
-** bits, so that clients keeping numbers as doubles (JavaScript, BI tools)
-** see them exactly. */
+/* Rowids depend on the path on disk alone, whatever the plan or query, and
+** have 53 bits, so that clients keeping numbers as doubles (JavaScript, BI
+** tools) see them exactly.  An event's is its path date's day number, then
+** a hash of the path (emd_path_rowid): rowid order is date order, so a
+** browser paging by rowid reads only the days it shows.  A child row's is
+** a hash of the path mixed with the row's position. */
 int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid) {
-  uint64_t h = emd_hash64(c->cur->relpath, c->cur->relpath_len);
-  if (c->tab->def->child) {
-    h ^= (uint64_t)(c->row + 1) * 0x9E3779B97F4A7C15ULL;
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 29;
+  uint64_t h;
+  if (!c->tab->def->child) {
+    *rowid =
+        (sqlite3_int64)emd_path_rowid(c->cur->relpath, c->cur->relpath_len);
+    return SQLITE_OK;
   }
+  /* Child rows: the path's hash mixed with the row's position. */
+  h = emd_hash64(c->cur->relpath, c->cur->relpath_len);
+  h ^= (uint64_t)(c->row + 1) * 0x9E3779B97F4A7C15ULL;
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 29;
   *rowid = (sqlite3_int64)(h & 0x1FFFFFFFFFFFFFULL);
   return SQLITE_OK;
 }
@@ -311,7 +475,7 @@ const emd_rec *emd_row_rec(emd_cursor *c) {
   if (!e->prepared && emd_entry_prepare(&c->sc, e, emd_ahead_scratch(&c->ahead),
                                         0) != SQLITE_OK)
     return NULL;
-  return e->parsed ? e->parsed->rec : NULL;
+  return emd_entry_rec(e);
 }
 
 const char *emd_row_date(emd_cursor *c) {
@@ -330,7 +494,7 @@ const char *emd_row_date(emd_cursor *c) {
 
 const emd_str *emd_row_fields(emd_cursor *c) {
   if (!c->row_decoded) {
-    emd_rec_row(c->cur->parsed->rec, c->tab->def->list, c->row, c->fields);
+    emd_rec_row(emd_entry_rec(c->cur), c->tab->def->list, c->row, c->fields);
     c->row_decoded = 1;
   }
   return c->fields;
@@ -349,7 +513,7 @@ emd_str emd_row_link(emd_cursor *c, emd_str href) {
 }
 
 const char *emd_row_root(emd_cursor *c) {
-  return c->root;
+  return c->plan.root;
 }
 
 int emd_row_stat(emd_cursor *c, sqlite3_int64 *size, sqlite3_int64 *mtime) {
@@ -395,7 +559,7 @@ int emd_child_column(sqlite3_context *ctx, emd_cursor *c, int col,
   } else if (col == 1) {
     sqlite3_result_int64(ctx, (sqlite3_int64)c->row + 1);
   } else if (col == col_root) {
-    emd_result_text(ctx, c->root);
+    emd_result_text(ctx, c->plan.root);
   } else {
     return 0;
   }

@@ -32,6 +32,7 @@ typedef struct emd_table_def {
   int list;                 /* child tables: the record's list (EMD_T_*) whose
                                items are the rows; -1 for eventmd_events */
   sqlite3_uint64 meta_cols; /* columns shown without parsing the file */
+  sqlite3_uint64 stat_cols; /* columns that need the file's stat() */
   /* Show column col of the cursor's current row. */
   void (*column)(sqlite3_context *ctx, emd_cursor *cur, int col);
 } emd_table_def;
@@ -40,6 +41,8 @@ extern const emd_table_def emd_events_def;
 extern const emd_table_def emd_sources_def;
 extern const emd_table_def emd_related_def;
 extern const emd_table_def emd_changes_def;
+/* The four, in the order above. */
+extern const emd_table_def *const emd_table_defs[EMD_NTABLES_SQL];
 
 /* A virtual table. */
 typedef struct emd_table {
@@ -55,42 +58,71 @@ typedef struct emd_table {
 } emd_table;
 
 /* Where a scan's entries come from. */
-enum { EMD_MODE_EMPTY, EMD_MODE_WALK, EMD_MODE_LOOKUP, EMD_MODE_DATE };
+enum {
+  EMD_MODE_EMPTY,  /* nothing can match */
+  EMD_MODE_WALK,   /* the tree in path order (walk.c) */
+  EMD_MODE_LOOKUP, /* the paths of a path = / IN constraint */
+  EMD_MODE_DATE,   /* date order (dateorder.c) */
+  EMD_MODE_ROWID   /* rowid order, or rowid bounds (dateorder.c) */
+};
 
-/* The cursor.  vtab.c decodes the plan into root, mode, paths and df;
-** scan.c runs the scan. */
+/* What xFilter decoded from the plan and its arguments: the scan to run.
+** vtab.c fills it with the emd_plan_* functions; emd_cursor_start() takes
+** it over. */
+typedef struct emd_plan {
+  int flags;         /* EMD_IDX_* */
+  int mode;          /* EMD_MODE_* */
+  char *root;        /* the root to scan (owned) */
+  char **paths;      /* EMD_MODE_LOOKUP: relpaths (owned) */
+  int npaths;        /* paths in use */
+  int cappaths;      /* paths allocated */
+  emd_datefilter df; /* date constraints, for pruning */
+  char **df_strings; /* storage for df's strings (owned) */
+  int ndf_strings;   /* strings in use */
+  int64_t day_lo;    /* EMD_MODE_ROWID: path dates wanted (day numbers) */
+  int64_t day_hi;
+  int empty; /* nothing can match (another table's root) */
+} emd_plan;
+
+void emd_plan_init(emd_plan *p);
+void emd_plan_free(emd_plan *p);
+/* Add one value of a path = / IN constraint (a value that no row can have
+** is left out).  SQLITE_OK or SQLITE_NOMEM. */
+int emd_plan_add_path(emd_plan *p, sqlite3_value *v);
+/* Date constraints: op is 'e' (=; once per value of an IN list too;
+** `first`: this = / IN is the first), 'g' >, 'G' >=, 'l' <, 'L' <=. */
+int emd_plan_add_date(emd_plan *p, int op, sqlite3_value *v, int first);
+/* A rowid constraint: op 'i' =, 'j' >, 'J' >=, 'k' <, 'K' <=. */
+void emd_plan_add_rowid(emd_plan *p, int op, sqlite3_value *v);
+
+/* The cursor: scan.c's alone. */
 struct emd_cursor {
   sqlite3_vtab_cursor base; /* base class; must be first */
   emd_table *tab;           /* the table */
-  int flags;                /* EMD_IDX_* of the plan */
-  char *root;               /* root in use (owned) */
+  emd_plan plan;            /* the scan asked for (owned) */
   int rootfd;               /* open root folder (the table's), or -1 */
   char *root_real;          /* realpath of root (C library memory), or NULL */
-  int mode;                 /* EMD_MODE_* */
   emd_walk *walk;           /* EMD_MODE_WALK */
-  struct emd_dateorder *dorder; /* EMD_MODE_DATE */
-  char **paths;                 /* EMD_MODE_LOOKUP: sorted, distinct relpaths */
-  int npaths;                   /* number of paths */
-  int ipath;                    /* next path */
-  emd_datefilter df;            /* date constraints, for pruning */
-  char **df_strings;            /* storage for df's strings */
-  int ndf_strings;
-  emd_scan_ctx sc; /* what entry processing needs */
-  emd_links links; /* links as shown (site-language prefix rule) */
-  emd_ahead ahead; /* entries, read ahead */
-  emd_entry *cur;  /* the current entry, or NULL */
-  uint32_t row;    /* child tables: index inside cur's items */
-  int row_decoded; /* fields[] hold row `row` of cur */
+  struct emd_dateorder *dorder; /* EMD_MODE_DATE, EMD_MODE_ROWID */
+  int ipath;                    /* EMD_MODE_LOOKUP: next path */
+  emd_scan_ctx sc;              /* what entry processing needs */
+  emd_links links;              /* links as shown (site-language prefix) */
+  emd_ahead ahead;              /* entries, read ahead */
+  emd_entry *cur;               /* the current entry, or NULL */
+  uint32_t row;                 /* child tables: index inside cur's items */
+  int row_decoded;              /* fields[] hold row `row` of cur */
   emd_str fields[EMD_ROW_MAXFIELDS]; /* the current child row's fields */
   int eof;                           /* no current row */
 };
 
 /* Plan bits (idxNum); see the planner contract in vtab.c. */
-#define EMD_IDX_ORDERED 0x01   /* rows come in path order; ORDER BY consumed */
-#define EMD_IDX_PARSE 0x02     /* some column used needs the parsed file */
-#define EMD_IDX_MARKDOWN 0x04  /* the markdown column is used */
-#define EMD_IDX_NOROOT 0x08    /* no root: xFilter reports the error */
-#define EMD_IDX_DATEORDER 0x10 /* rows come in date order (dateorder.c) */
+#define EMD_IDX_ORDERED 0x01    /* rows come in path order; ORDER BY consumed */
+#define EMD_IDX_PARSE 0x02      /* some column used needs the parsed file */
+#define EMD_IDX_MARKDOWN 0x04   /* the markdown column is used */
+#define EMD_IDX_NOROOT 0x08     /* no root: xFilter reports the error */
+#define EMD_IDX_DATEORDER 0x10  /* rows come in date order (dateorder.c) */
+#define EMD_IDX_STAT 0x20       /* size or mtime is used */
+#define EMD_IDX_ROWIDORDER 0x40 /* rows come in rowid order (dateorder.c) */
 
 /* Close the root folder a table keeps open (scan.c). */
 void emd_table_close_root(emd_table *tab);
@@ -99,8 +131,9 @@ void emd_table_close_root(emd_table *tab);
 int emd_cursor_new(emd_table *tab, emd_cursor **out);
 void emd_cursor_free(emd_cursor *c);
 void emd_cursor_reset(emd_cursor *c);
-/* Open c->root and start the scan decoded into c; moves to the first row. */
-int emd_cursor_start(emd_cursor *c);
+/* Start the scan plan asks for (taken over: *plan is emptied) and move to
+** the first row. */
+int emd_cursor_start(emd_cursor *c, emd_plan *plan);
 int emd_cursor_next(emd_cursor *c);
 int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid);
 /* Set the table's error message (freeing the previous one); returns rc. */

@@ -2,7 +2,8 @@
 ** stats.h - per-connection counters shown by eventmd_stats().
 **
 ** Updated from the connection's thread and from read-ahead workers, so every
-** update is an atomic add.  Each connection has its own emd_stats.
+** update is an atomic add.  Each connection has its own emd_stats; the
+** cache keeps its own counters (cache.h).
 */
 #ifndef EVENTMD_STATS_H
 #define EVENTMD_STATS_H
@@ -15,8 +16,6 @@ typedef struct emd_stats {
   uint64_t files_stated;   /* stat() calls on event files */
   uint64_t files_read;     /* event files opened and read */
   uint64_t files_parsed;   /* files handed to the parser */
-  uint64_t cache_hits;     /* parsed files served from the cache */
-  uint64_t cache_misses;   /* lookups that found nothing valid */
   uint64_t scans;          /* scans started (xFilter calls: a join's inner
                               table starts one per outer row) */
 } emd_stats;

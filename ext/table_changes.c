@@ -70,4 +70,5 @@ const emd_table_def emd_changes_def = {
     1,
     EMD_T_CHANGES,
     0,
+    0,
     changes_column};

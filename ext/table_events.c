@@ -149,4 +149,5 @@ const emd_table_def emd_events_def = {
     -1,
     BIT(COL_PATH) | BIT(COL_DATE) | BIT(COL_SIZE) | BIT(COL_MTIME) |
         BIT(COL_ROOT),
+    BIT(COL_SIZE) | BIT(COL_MTIME),
     events_column};

@@ -71,4 +71,5 @@ const emd_table_def emd_related_def = {
     1,
     EMD_T_RELATED,
     0,
+    0,
     related_column};

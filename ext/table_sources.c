@@ -54,4 +54,5 @@ const emd_table_def emd_sources_def = {
     1,
     EMD_T_SOURCES,
     0,
+    0,
     sources_column};

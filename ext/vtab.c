@@ -17,9 +17,9 @@
 /* ------------------------------------------------------------------------
 ** The planner contract.
 **
-** xBestIndex picks at most one way to narrow the scan and tells xFilter
-** through idxNum (bits below) and idxStr (one letter per xFilter argument,
-** in argv order):
+** xBestIndex picks the ways to narrow the scan and tells xFilter through
+** idxNum (EMD_IDX_* bits, scan.h) and idxStr (one letter per xFilter
+** argument, in argv order):
 **
 **   'r'  root = ?        (the hidden root column, i.e. the table-valued
 **                         function's argument)
@@ -28,28 +28,92 @@
 **   'e'  date = ?        'E'  date IN (...) all at once
 **   'g'  date > ?        'G'  date >= ?
 **   'l'  date < ?        'L'  date <= ?
+**   'i'  rowid = ?       'j'  rowid > ?   'J'  rowid >= ?
+**                        'k'  rowid < ?   'K'  rowid <= ?
 **
-** Path constraints win over date constraints: they open only the files
-** named.  Date constraints prune day folders (never change the rows: SQLite
-** still checks every constraint, omit is never set).  Constraints with a
+** Path constraints win over everything else: they open only the files
+** named.  Date constraints prune day folders; rowid constraints (events
+** only) bound the path dates read, since an event's rowid begins with its
+** path date (scan.c).  Neither ever changes the rows: SQLite still checks
+** every constraint (omit is set for the root only).  Constraints with a
 ** collating sequence other than BINARY are not used.
+**
+** ORDER BY consumed: path (event_path, ordinal for child tables) from the
+** walk; date [, path] from the date-ordered scan; rowid from the
+** rowid-ordered scan (events, no path constraint).  A rowid bound is used
+** only when it does not stand in the way of the order asked for.
 */
-/* idxNum bits are EMD_IDX_* (scan.h). */
 
-#define MAX_DATE_CONS 8
+#define MAX_DATE_CONS 8  /* date constraints passed to xFilter, at most */
+#define MAX_ROWID_CONS 4 /* rowid constraints, likewise */
+#define COL_ROWID (-1)   /* SQLite's column number for the rowid */
+#define COL_ORDINAL 1    /* every child table's ordinal column */
+
+/* Planner costs and row estimates: relative, so that SQLite prefers the
+** narrowest scan and never a plan without a root. */
+#define COST_LOOKUP 10.0       /* per path named */
+#define COST_DAYS 1000.0       /* date = / IN, rowid =: a few day folders */
+#define COST_RANGE 100000.0    /* a date or rowid range */
+#define COST_SCAN 1000000.0    /* the whole tree */
+#define COST_NO_ROOT 1e15      /* no root: any plan with one is better */
+#define ROWS_PER_DAY 10        /* rows of a day, or of a path list */
+#define ROWS_RANGE 10000       /* rows of a range */
+#define ROWS_SCAN 100000       /* rows of an archive */
+#define CHILD_ROWS_PER_EVENT 5 /* child rows per event file */
+
+const emd_table_def *const emd_table_defs[EMD_NTABLES_SQL] = {
+    &emd_events_def, &emd_sources_def, &emd_related_def, &emd_changes_def};
 
 static int is_binary(sqlite3_index_info *info, int i) {
   const char *coll = sqlite3_vtab_collation(info, i);
   return !coll || sqlite3_stricmp(coll, "BINARY") == 0;
 }
 
+static int is_range_op(int op) {
+  return op == SQLITE_INDEX_CONSTRAINT_GT || op == SQLITE_INDEX_CONSTRAINT_GE ||
+         op == SQLITE_INDEX_CONSTRAINT_LT || op == SQLITE_INDEX_CONSTRAINT_LE;
+}
+
+/* The idxStr letter of a comparison: `letters` gives =, >, >=, <, <=. */
+static char op_letter(int op, const char *letters) {
+  switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return letters[0];
+    case SQLITE_INDEX_CONSTRAINT_GT: return letters[1];
+    case SQLITE_INDEX_CONSTRAINT_GE: return letters[2];
+    case SQLITE_INDEX_CONSTRAINT_LT: return letters[3];
+    default: return letters[4];
+  }
+}
+
+/* Which ORDER BY the scan can deliver: EMD_IDX_ORDERED, _DATEORDER,
+** _ROWIDORDER or 0. */
+static int order_kind(const emd_table_def *def, sqlite3_index_info *info,
+                      int have_path) {
+  const struct sqlite3_index_orderby *o = info->aOrderBy;
+  int i;
+  if (info->nOrderBy < 1 || o[0].desc) return 0;
+  if (o[0].iColumn == def->col_path) {
+    if (def->child)
+      for (i = 1; i < info->nOrderBy; i++)
+        if (o[i].iColumn != COL_ORDINAL || o[i].desc) return 0;
+    return EMD_IDX_ORDERED;
+  }
+  if (have_path || def->child) return 0;
+  if (o[0].iColumn == def->col_date &&
+      (info->nOrderBy == 1 || (o[1].iColumn == def->col_path && !o[1].desc)))
+    return EMD_IDX_DATEORDER;
+  if (o[0].iColumn == COL_ROWID && info->nOrderBy == 1)
+    return EMD_IDX_ROWIDORDER;
+  return 0;
+}
+
 static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   emd_table *tab = (emd_table *)vtab;
   const emd_table_def *def = tab->def;
-  int i, argc = 0, iroot = -1, ipath = -1, path_in = 0, ndate = 0;
-  int idate[MAX_DATE_CONS];
-  char code[MAX_DATE_CONS + 3];
-  int flags = 0;
+  int i, argc = 0, iroot = -1, ipath = -1, path_in = 0, ndate = 0, nrowid = 0;
+  int idate[MAX_DATE_CONS], irowid[MAX_ROWID_CONS];
+  char code[MAX_DATE_CONS + MAX_ROWID_CONS + 3];
+  int flags = 0, order, has_eq = 0, has_range = 0;
   double rows, cost;
   sqlite3_uint64 used = info->colUsed;
 
@@ -64,7 +128,13 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
       if (iroot < 0) iroot = i;
       continue;
     }
-    if (!c->usable || !is_binary(info, i)) continue;
+    if (!c->usable) continue;
+    if (c->iColumn == COL_ROWID && !def->child && nrowid < MAX_ROWID_CONS &&
+        (c->op == SQLITE_INDEX_CONSTRAINT_EQ || is_range_op(c->op))) {
+      irowid[nrowid++] = i;
+      continue;
+    }
+    if (!is_binary(info, i)) continue;
     if (c->iColumn == def->col_path && c->op == SQLITE_INDEX_CONSTRAINT_EQ &&
         (ipath < 0 || path_in)) {
       /* Prefer a single value over an IN list. */
@@ -77,13 +147,8 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
     }
     if (c->iColumn == def->col_date && def->col_date >= 0 &&
         ndate < MAX_DATE_CONS &&
-        (c->op == SQLITE_INDEX_CONSTRAINT_EQ ||
-         c->op == SQLITE_INDEX_CONSTRAINT_GT ||
-         c->op == SQLITE_INDEX_CONSTRAINT_GE ||
-         c->op == SQLITE_INDEX_CONSTRAINT_LT ||
-         c->op == SQLITE_INDEX_CONSTRAINT_LE)) {
+        (c->op == SQLITE_INDEX_CONSTRAINT_EQ || is_range_op(c->op)))
       idate[ndate++] = i;
-    }
   }
 
   if (iroot >= 0) {
@@ -94,86 +159,67 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
     flags |= EMD_IDX_NOROOT;
   }
 
+  order = order_kind(def, info, ipath >= 0);
   if (ipath >= 0) {
     info->aConstraintUsage[ipath].argvIndex = ++argc;
     if (path_in) sqlite3_vtab_in(info, ipath, 1);
     code[argc - 1] = path_in ? 'P' : 'p';
-    rows = path_in ? 10 : 1;
-    if (def->child) rows *= 5;
-    cost = 10 * rows;
+    rows = path_in ? ROWS_PER_DAY : 1;
+    if (def->child) rows *= CHILD_ROWS_PER_EVENT;
+    cost = COST_LOOKUP * rows;
     if (!path_in && !def->child) info->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
   } else {
-    int k, has_eq = 0, has_range = 0;
+    int k;
     for (k = 0; k < ndate; k++) {
       const struct sqlite3_index_constraint *c = &info->aConstraint[idate[k]];
-      char ch;
-      switch (c->op) {
-        case SQLITE_INDEX_CONSTRAINT_EQ:
-          ch = sqlite3_vtab_in(info, idate[k], -1) ? 'E' : 'e';
-          if (ch == 'E') sqlite3_vtab_in(info, idate[k], 1);
-          has_eq = 1;
-          break;
-        case SQLITE_INDEX_CONSTRAINT_GT:
-          ch = 'g';
-          has_range = 1;
-          break;
-        case SQLITE_INDEX_CONSTRAINT_GE:
-          ch = 'G';
-          has_range = 1;
-          break;
-        case SQLITE_INDEX_CONSTRAINT_LT:
-          ch = 'l';
-          has_range = 1;
-          break;
-        default:
-          ch = 'L';
-          has_range = 1;
-          break;
+      char ch = op_letter(c->op, "egGlL");
+      if (ch == 'e') {
+        if (sqlite3_vtab_in(info, idate[k], -1)) {
+          ch = 'E';
+          sqlite3_vtab_in(info, idate[k], 1);
+        }
+        has_eq = 1;
+      } else {
+        has_range = 1;
       }
       info->aConstraintUsage[idate[k]].argvIndex = ++argc;
       code[argc - 1] = ch;
     }
+    /* Rowid bounds read the tree in rowid order: not when another order is
+    ** to be delivered. */
+    if (order == 0 || order == EMD_IDX_ROWIDORDER) {
+      for (k = 0; k < nrowid; k++) {
+        const struct sqlite3_index_constraint *c =
+            &info->aConstraint[irowid[k]];
+        char ch = op_letter(c->op, "ijJkK");
+        if (ch == 'i')
+          has_eq = 1;
+        else
+          has_range = 1;
+        info->aConstraintUsage[irowid[k]].argvIndex = ++argc;
+        code[argc - 1] = ch;
+      }
+    }
     if (has_eq) {
-      rows = 10;
-      cost = 1000;
+      rows = ROWS_PER_DAY;
+      cost = COST_DAYS;
     } else if (has_range) {
-      rows = 10000;
-      cost = 100000;
+      rows = ROWS_RANGE;
+      cost = COST_RANGE;
     } else {
-      rows = def->child ? 500000 : 100000;
-      cost = 1000000;
+      rows = def->child ? ROWS_SCAN * CHILD_ROWS_PER_EVENT : ROWS_SCAN;
+      cost = COST_SCAN;
     }
   }
-  if (flags & EMD_IDX_NOROOT) cost = 1e15; /* any plan with a root is better */
+  if (flags & EMD_IDX_NOROOT) cost = COST_NO_ROOT;
   code[argc] = 0;
-
-  /* ORDER BY path [, anything] (path is unique) or, for child tables,
-  ** event_path [, ordinal], ascending, comes out of the walk in order.
-  ** ORDER BY date [, path] ascending (events) comes out of a date-ordered
-  ** scan (dateorder.c) unless paths are looked up. */
-  if (info->nOrderBy >= 1 && info->aOrderBy[0].iColumn == def->col_path &&
-      !info->aOrderBy[0].desc) {
-    int ok = 1;
-    if (def->child) {
-      for (i = 1; i < info->nOrderBy; i++)
-        if (info->aOrderBy[i].iColumn != 1 || info->aOrderBy[i].desc) ok = 0;
-    }
-    if (ok) {
-      info->orderByConsumed = 1;
-      flags |= EMD_IDX_ORDERED;
-    }
-  } else if (info->nOrderBy >= 1 && def->col_date >= 0 && ipath < 0 &&
-             info->aOrderBy[0].iColumn == def->col_date &&
-             !info->aOrderBy[0].desc &&
-             (info->nOrderBy == 1 ||
-              (info->nOrderBy >= 2 &&
-               info->aOrderBy[1].iColumn == def->col_path &&
-               !info->aOrderBy[1].desc))) {
+  if (order) {
     info->orderByConsumed = 1;
-    flags |= EMD_IDX_DATEORDER;
+    flags |= order;
   }
 
   if (def->child || (used & ~def->meta_cols)) flags |= EMD_IDX_PARSE;
+  if (used & def->stat_cols) flags |= EMD_IDX_STAT;
   if (def->col_markdown >= 0 &&
       (used & ((sqlite3_uint64)1 << def->col_markdown)))
     flags |= EMD_IDX_MARKDOWN;
@@ -189,66 +235,12 @@ static int xBestIndex(sqlite3_vtab *vtab, sqlite3_index_info *info) {
   return SQLITE_OK;
 }
 
-/* Add one path value of a path = / IN constraint to the lookup list. */
-static int add_lookup(emd_cursor *c, sqlite3_value *v, int *cap) {
-  const char *p;
-  int n, rl;
-  if (sqlite3_value_type(v) != SQLITE_TEXT) return SQLITE_OK; /* no match */
-  p = (const char *)sqlite3_value_text(v);
-  n = sqlite3_value_bytes(v);
-  if (!p) return SQLITE_NOMEM;
-  rl = emd_lookup_path_ok(p, (size_t)n);
-  if (rl < 0) return SQLITE_OK; /* nothing could have that path */
-  if (c->npaths == *cap) {
-    int ncap = *cap ? *cap * 2 : 8;
-    char **np = emd_realloc(c->paths, (size_t)ncap * sizeof(char *));
-    if (!np) return SQLITE_NOMEM;
-    c->paths = np;
-    *cap = ncap;
-  }
-  c->paths[c->npaths] = emd_strndup(p + 1, (size_t)rl);
-  if (!c->paths[c->npaths]) return SQLITE_NOMEM;
-  c->npaths++;
-  return SQLITE_OK;
-}
-
-/* Keep a copy of a date constraint's text value; NULL when unusable. */
-static const char *df_string(emd_cursor *c, sqlite3_value *v, int *err) {
-  char **np, *s;
-  const char *t;
-  if (sqlite3_value_type(v) != SQLITE_TEXT) return NULL;
-  /* A value holding a NUL byte compares beyond it: not used for pruning. */
-  t = (const char *)sqlite3_value_text(v);
-  if (!t) {
-    *err = SQLITE_NOMEM;
-    return NULL;
-  }
-  if (memchr(t, 0, (size_t)sqlite3_value_bytes(v))) return NULL;
-  np =
-      emd_realloc(c->df_strings, (size_t)(c->ndf_strings + 1) * sizeof(char *));
-  if (!np) {
-    *err = SQLITE_NOMEM;
-    return NULL;
-  }
-  c->df_strings = np;
-  s = emd_strndup((const char *)sqlite3_value_text(v),
-                  (size_t)sqlite3_value_bytes(v));
-  if (!s) {
-    *err = SQLITE_NOMEM;
-    return NULL;
-  }
-  c->df_strings[c->ndf_strings++] = s;
-  return s;
-}
-
-/* Add a date = value to the filter's allowed list (first = / IN wins). */
-static int df_add_eq(emd_cursor *c, const char *s) {
-  const char **np =
-      emd_realloc((void *)c->df.eq, (size_t)(c->df.neq + 1) * sizeof(char *));
-  if (!np) return SQLITE_NOMEM;
-  c->df.eq = np;
-  c->df.eq[c->df.neq++] = s;
-  return SQLITE_OK;
+/* The error text for a table used without a root. */
+static int no_root(emd_cursor *c) {
+  const char *name = c->tab->def->name;
+  return emd_cursor_error(
+      c, SQLITE_ERROR,
+      "eventmd: %s needs a root folder: %s('/path/to/archive')", name, name);
 }
 
 static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
@@ -256,113 +248,77 @@ static int xFilter(sqlite3_vtab_cursor *base, int idxNum, const char *idxStr,
   emd_cursor *c = (emd_cursor *)base;
   emd_table *tab = c->tab;
   const char *root = tab->root;
-  int i, rc = SQLITE_OK, cap = 0, have_eq = 0;
+  emd_plan plan;
+  int i, rc = SQLITE_OK, have_eq = 0;
 
   emd_cursor_reset(c);
-  c->flags = idxNum;
   EMD_COUNT(&tab->conn->stats, scans, 1);
-  if (idxNum & EMD_IDX_NOROOT)
-    return emd_cursor_error(
-        c, SQLITE_ERROR,
-        "eventmd: %s needs a root folder: %s('/path/to/archive')",
-        tab->def->name, tab->def->name);
-
-  c->df.neq = -1;
-  for (i = 0; i < argc && idxStr && idxStr[i]; i++) {
-    sqlite3_value *v = argv[i];
+  if (idxNum & EMD_IDX_NOROOT) return no_root(c);
+  emd_plan_init(&plan);
+  plan.flags = idxNum;
+  for (i = 0; i < argc && idxStr && idxStr[i] && rc == SQLITE_OK; i++) {
+    sqlite3_value *v = argv[i], *x;
     const char *s;
     switch (idxStr[i]) {
       case 'r':
-        if (sqlite3_value_type(v) != SQLITE_TEXT)
-          return emd_cursor_error(c, SQLITE_ERROR,
-                                  "eventmd: root must be a folder path (text)");
+        if (sqlite3_value_type(v) != SQLITE_TEXT) {
+          rc = emd_cursor_error(c, SQLITE_ERROR,
+                                "eventmd: root must be a folder path (text)");
+          break;
+        }
         s = (const char *)sqlite3_value_text(v);
-        if (!s) return SQLITE_NOMEM;
-        if ((int)strlen(s) != sqlite3_value_bytes(v))
-          return emd_cursor_error(
+        if (!s) {
+          rc = SQLITE_NOMEM;
+          break;
+        }
+        if ((int)strlen(s) != sqlite3_value_bytes(v)) {
+          rc = emd_cursor_error(
               c, SQLITE_ERROR,
-              "eventmd: root must be a folder path (it holds a "
-              "NUL byte)");
+              "eventmd: root must be a folder path (it holds a NUL byte)");
+          break;
+        }
         if (tab->root && strcmp(s, tab->root) != 0)
-          return SQLITE_OK; /* empty */
+          plan.empty = 1; /* another root: no rows */
         root = s;
         break;
-      case 'p':
-        rc = add_lookup(c, v, &cap);
-        c->mode = EMD_MODE_LOOKUP;
-        break;
-      case 'P': {
-        sqlite3_value *x;
-        c->mode = EMD_MODE_LOOKUP;
+      case 'p': rc = emd_plan_add_path(&plan, v); break;
+      case 'P':
+        plan.mode = EMD_MODE_LOOKUP;
         for (rc = sqlite3_vtab_in_first(v, &x); rc == SQLITE_OK && x;
-             rc = sqlite3_vtab_in_next(v, &x)) {
-          rc = add_lookup(c, x, &cap);
-          if (rc) break;
-        }
+             rc = sqlite3_vtab_in_next(v, &x))
+          if ((rc = emd_plan_add_path(&plan, x)) != SQLITE_OK) break;
         if (rc == SQLITE_DONE) rc = SQLITE_OK;
         break;
-      }
-      case 'e':
+      case 'e': rc = emd_plan_add_date(&plan, 'e', v, !have_eq++); break;
       case 'E': {
-        /* Only the first = / IN narrows; the others SQLite checks. */
-        int first = !have_eq;
-        have_eq = 1;
-        if (!first) break;
-        c->df.neq = 0;
-        if (idxStr[i] == 'e') {
-          s = df_string(c, v, &rc);
-          if (s)
-            rc = df_add_eq(c, s);
-          else if (!rc)
-            c->df.neq = -1; /* not text: no pruning */
-        } else {
-          sqlite3_value *x;
-          for (rc = sqlite3_vtab_in_first(v, &x); rc == SQLITE_OK && x;
-               rc = sqlite3_vtab_in_next(v, &x)) {
-            s = df_string(c, x, &rc);
-            if (rc) break;
-            if (!s) {
-              c->df.neq = -1; /* a value that is not text: no pruning */
-              break;
-            }
-            rc = df_add_eq(c, s);
-            if (rc) break;
-          }
-          if (rc == SQLITE_DONE) rc = SQLITE_OK;
-        }
-        c->df.active = 1;
+        int first = !have_eq++;
+        for (rc = sqlite3_vtab_in_first(v, &x); rc == SQLITE_OK && x;
+             rc = sqlite3_vtab_in_next(v, &x))
+          if ((rc = emd_plan_add_date(&plan, 'e', x, first)) != SQLITE_OK)
+            break;
+        if (rc == SQLITE_DONE) rc = SQLITE_OK;
         break;
       }
       case 'g':
       case 'G':
-        s = df_string(c, v, &rc);
-        if (s && (!c->df.lo || strcmp(s, c->df.lo) > 0 ||
-                  (strcmp(s, c->df.lo) == 0 && idxStr[i] == 'g'))) {
-          c->df.lo = s;
-          c->df.lo_incl = idxStr[i] == 'G';
-        }
-        c->df.active = 1;
-        break;
       case 'l':
-      case 'L':
-        s = df_string(c, v, &rc);
-        if (s && (!c->df.hi || strcmp(s, c->df.hi) < 0 ||
-                  (strcmp(s, c->df.hi) == 0 && idxStr[i] == 'l'))) {
-          c->df.hi = s;
-          c->df.hi_incl = idxStr[i] == 'L';
-        }
-        c->df.active = 1;
-        break;
+      case 'L': rc = emd_plan_add_date(&plan, idxStr[i], v, 0); break;
+      case 'i':
+      case 'j':
+      case 'J':
+      case 'k':
+      case 'K': emd_plan_add_rowid(&plan, idxStr[i], v); break;
       default: break;
     }
-    if (rc) return rc;
   }
-  if (!root)
-    return emd_cursor_error(c, SQLITE_ERROR, "eventmd: %s needs a root folder",
-                            tab->def->name);
-  c->root = emd_strndup(root, strlen(root));
-  if (!c->root) return SQLITE_NOMEM;
-  return emd_cursor_start(c);
+  if (rc == SQLITE_OK && !root) rc = no_root(c);
+  if (rc == SQLITE_OK && !(plan.root = emd_strndup(root, strlen(root))))
+    rc = SQLITE_NOMEM;
+  if (rc != SQLITE_OK) {
+    emd_plan_free(&plan);
+    return rc;
+  }
+  return emd_cursor_start(c, &plan);
 }
 
 /* ------------------------------------------------------------------------
@@ -471,12 +427,11 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
   emd_conn *conn = aux;
   emd_table *tab = NULL;
   int i, rc, seen_root = 0, seen_max = 0, seen_follow = 0;
-  const emd_table_def *defs[] = {&emd_events_def, &emd_sources_def,
-                                 &emd_related_def, &emd_changes_def};
   char *val = NULL;
 
-  for (i = 0; i < 4; i++)
-    if (!sqlite3_stricmp(argv[0], defs[i]->name)) def = defs[i];
+  for (i = 0; i < EMD_NTABLES_SQL; i++)
+    if (!sqlite3_stricmp(argv[0], emd_table_defs[i]->name))
+      def = emd_table_defs[i];
   if (!def) {
     *err = sqlite3_mprintf("eventmd: unknown module '%s'", argv[0]);
     return SQLITE_ERROR;
@@ -609,11 +564,9 @@ static const sqlite3_module emd_module = {
     /* xShadowName */ NULL};
 
 int emd_register_tables(sqlite3 *db, emd_conn *conn) {
-  const emd_table_def *defs[] = {&emd_events_def, &emd_sources_def,
-                                 &emd_related_def, &emd_changes_def};
   int i, rc = SQLITE_OK;
-  for (i = 0; i < 4 && rc == SQLITE_OK; i++) {
-    rc = sqlite3_create_module_v2(db, defs[i]->name, &emd_module,
+  for (i = 0; i < EMD_NTABLES_SQL && rc == SQLITE_OK; i++) {
+    rc = sqlite3_create_module_v2(db, emd_table_defs[i]->name, &emd_module,
                                   emd_conn_ref(conn), emd_conn_release);
   }
   return rc;

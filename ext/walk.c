@@ -18,6 +18,9 @@
 #include "walk.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "emd.h"
+#include "foldersums.h"
 #include "text.h"
 
 /* ------------------------------------------------------------------------
@@ -45,16 +49,22 @@ void emd_dir_release(emd_dir *d) {
   }
 }
 
-emd_dir *emd_dir_new(int fd) {
+emd_dir *emd_dir_new(int fd, const struct stat *st) {
   emd_dir *d = emd_malloc(sizeof(*d));
+  struct stat own;
   if (!d) {
     close(fd);
     return NULL;
   }
+  memset(d, 0, sizeof(*d));
   d->fd = fd;
   d->refs = 1;
-  d->info = NULL;
-  d->info_free = NULL;
+  if (!st && fstat(fd, &own) == 0) st = &own;
+  if (st) {
+    d->dev = (uint64_t)st->st_dev;
+    d->ino = (uint64_t)st->st_ino;
+    d->wdir = emd_watch_dir(fd, st->st_dev, st->st_ino);
+  }
   return d;
 }
 
@@ -103,11 +113,7 @@ int emd_is_event_name(const char *name, size_t n) {
 */
 
 /* One listed entry of a folder. */
-typedef struct went {
-  const char *name;   /* NUL-terminated, inside the frame's names buffer */
-  uint32_t len;       /* strlen(name) */
-  unsigned char type; /* DT_DIR, DT_REG, DT_LNK, DT_FIFO, ... */
-} went;
+typedef emd_listent went;
 
 /* One open folder on the stack. */
 typedef struct wframe {
@@ -121,9 +127,10 @@ typedef struct wframe {
   ino_t ino;
   int64_t mtime_ns; /* for the folder's summary */
   int64_t ctime_ns;
-  int year;       /* this folder's name as a year, else -1 */
-  int month;      /* this folder's name as a month of a year folder, or -1 */
-  int month_year; /* the year of that month */
+  uint64_t moment; /* watch clock before it was listed */
+  int year;        /* this folder's name as a year, else -1 */
+  int month;       /* this folder's name as a month of a year folder, or -1 */
+  int month_year;  /* the year of that month */
   char day[EMD_DATE_BUF]; /* date of the run this folder is in, or "" */
 } wframe;
 
@@ -135,7 +142,7 @@ struct emd_walk {
   size_t pathcap;         /* bytes allocated for path */
   emd_walk_opts opts;     /* options (pointers borrowed) */
   emd_stats *stats;       /* counters, or NULL */
-  char day[EMD_DATE_BUF]; /* date of the last EMD_ITEM_DAY */
+  char day[EMD_DATE_BUF]; /* date of the last EMD_ITEM_DIR */
 };
 
 static int path_set(emd_walk *w, size_t at, const char *s, size_t n,
@@ -146,26 +153,78 @@ static int path_set(emd_walk *w, size_t at, const char *s, size_t n,
     char *p;
     while (cap < need) cap *= 2;
     p = emd_realloc(w->path, cap);
-    if (!p) return ENOMEM;
+    if (!p) return SQLITE_NOMEM;
     w->path = p;
     w->pathcap = cap;
   }
   memcpy(w->path + at, s, n);
   if (slash) w->path[at + n++] = '/';
   w->path[at + n] = 0;
-  return 0;
+  return SQLITE_OK;
 }
 
-/* Sort key comparison: a folder sorts as "name/", a file as "name". */
+/* 1 when a name is not valid UTF-8 (it is shown with U+FFFD). */
+static int name_bad(const char *name, size_t n) {
+  emd_utf8_info u;
+  size_t i;
+  for (i = 0; i < n; i++)
+    if ((unsigned char)name[i] >= 0x80) break;
+  if (i == n) return 0;
+  emd_utf8_scan(&u, name, n);
+  return !u.valid;
+}
+
+int emd_shown_cmp(const char *a, size_t an, const char *b, size_t bn) {
+  char *ra = NULL, *rb = NULL;
+  size_t n;
+  int r;
+  if (name_bad(a, an) || name_bad(b, bn)) {
+    ra = emd_malloc(3 * an + 1);
+    rb = emd_malloc(3 * bn + 1);
+    if (ra && rb) {
+      an = emd_utf8_repair(ra, a, an);
+      bn = emd_utf8_repair(rb, b, bn);
+      a = ra;
+      b = rb;
+    }
+  }
+  n = an < bn ? an : bn;
+  r = memcmp(a, b, n);
+  if (!r) r = an < bn ? -1 : an > bn;
+  emd_free(ra);
+  emd_free(rb);
+  return r;
+}
+
+/* Path order is the order of the paths as shown: a folder sorts as
+** "name/", a file as "name", and a name that is not valid UTF-8 as it is
+** shown, with U+FFFD for its bad bytes (ties: the bytes on disk). */
 static int went_cmp(const void *pa, const void *pb) {
   const went *a = pa, *b = pb;
-  size_t n = a->len < b->len ? a->len : b->len;
-  int r = memcmp(a->name, b->name, n), ca, cb;
+  char ra[3 * 256 + 2], rb[3 * 256 + 2];
+  const char *an = a->name, *bn = b->name;
+  size_t al = a->len, bl = b->len, n;
+  int r, ca, cb;
+  if (a->bad || b->bad) {
+    al = emd_utf8_repair(ra, a->name, a->len);
+    bl = emd_utf8_repair(rb, b->name, b->len);
+    an = ra;
+    bn = rb;
+  }
+  n = al < bl ? al : bl;
+  r = memcmp(an, bn, n);
   if (r) return r;
-  ca = a->len > n ? (unsigned char)a->name[n] : (a->type == DT_DIR ? '/' : -1);
-  cb = b->len > n ? (unsigned char)b->name[n] : (b->type == DT_DIR ? '/' : -1);
+  ca = al > n ? (unsigned char)an[n] : (a->type == DT_DIR ? '/' : -1);
+  cb = bl > n ? (unsigned char)bn[n] : (b->type == DT_DIR ? '/' : -1);
   if (ca != cb) return ca - cb;
-  return (int)a->len - (int)b->len;
+  if (al != bl) return al < bl ? -1 : 1;
+  if (a->bad || b->bad) {
+    n = a->len < b->len ? a->len : b->len;
+    r = memcmp(a->name, b->name, n);
+    if (r) return r;
+    return (int)a->len - (int)b->len;
+  }
+  return 0;
 }
 
 /* Is the entry worth keeping?  Folders and links always (links may lead to
@@ -176,26 +235,27 @@ static int keep_entry(const char *name, size_t n, unsigned char type) {
   return emd_is_event_name(name, n);
 }
 
-/* List folder fd into frame f: names and sorted entries.  Returns 0 or an
-** errno value. */
-static int list_folder(emd_walk *w, wframe *f, int fd) {
+/* List folder fd into frame f: names and sorted entries.  SQLITE_OK,
+** SQLITE_NOMEM, or SQLITE_CANTOPEN with *err. */
+static int list_folder(emd_walk *w, wframe *f, int fd, int *err) {
   char buf[32768];
   size_t ncap = 4096, nused = 0, ecap = 32, i;
   char *names = emd_malloc(ncap);
   went *ents = emd_malloc(ecap * sizeof(went));
-  int err = 0;
+  int rc = SQLITE_OK;
   f->names = NULL;
   f->ents = NULL;
   f->n = f->i = 0;
   if (!names || !ents) {
-    err = ENOMEM;
+    rc = SQLITE_NOMEM;
     goto done;
   }
   for (;;) {
     ssize_t got = getdents64(fd, buf, sizeof(buf)), at = 0;
     if (got < 0) {
       if (errno == EINTR) continue;
-      err = errno;
+      *err = errno;
+      rc = SQLITE_CANTOPEN;
       goto done;
     }
     if (got == 0) break;
@@ -226,7 +286,7 @@ static int list_folder(emd_walk *w, wframe *f, int fd) {
         while (nused + len + 1 > ncap) ncap *= 2;
         p = emd_realloc(names, ncap);
         if (!p) {
-          err = ENOMEM;
+          rc = SQLITE_NOMEM;
           goto done;
         }
         names = p;
@@ -234,7 +294,7 @@ static int list_folder(emd_walk *w, wframe *f, int fd) {
       if (f->n == ecap) {
         went *p = emd_realloc(ents, ecap * 2 * sizeof(went));
         if (!p) {
-          err = ENOMEM;
+          rc = SQLITE_NOMEM;
           goto done;
         }
         ents = p;
@@ -245,6 +305,7 @@ static int list_folder(emd_walk *w, wframe *f, int fd) {
       ents[f->n].name = (const char *)(uintptr_t)nused;
       ents[f->n].len = (uint32_t)len;
       ents[f->n].type = type;
+      ents[f->n].bad = (unsigned char)name_bad(de->d_name, len);
       f->n++;
       nused += len + 1;
     }
@@ -254,15 +315,15 @@ static int list_folder(emd_walk *w, wframe *f, int fd) {
   if (f->n > 1) qsort(ents, f->n, sizeof(went), went_cmp);
   EMD_COUNT(w->stats, folders_opened, 1);
 done:
-  if (err) {
+  if (rc != SQLITE_OK) {
     emd_free(names);
     emd_free(ents);
     f->n = 0;
-    return err;
+    return rc;
   }
   f->names = names;
   f->ents = ents;
-  return 0;
+  return SQLITE_OK;
 }
 
 static void frame_free(wframe *f) {
@@ -303,234 +364,33 @@ static void classify(wframe *child, const wframe *parent, const char *name,
   }
 }
 
-/* ------------------------------------------------------------------------
-** Folder summaries.
-*/
 static int64_t ts_ns(const struct timespec *t) {
   return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-/* A folder changed within the last RACY_NS of its listing may change again
-** without its timestamps moving (they tick coarsely): its summary is not
-** trusted. */
-#define RACY_NS ((int64_t)2000000000)
-#define SUMS_MAX 65536
-
-typedef struct fsum {
-  dev_t dev;
-  ino_t ino;
-  int64_t mtime_ns, ctime_ns; /* the listed version */
-  int date_only;              /* nothing but date folders inside */
-  char *months;               /* year folders: month names, NUL-separated,
-                                 ending with an empty name */
-  char *listing;              /* the sorted entries: a type byte, two
-                                 length bytes, the name, a NUL, for each of
-                                 nlisting */
-  size_t listing_len;         /* bytes of listing */
-  size_t nlisting;            /* entries */
-  struct fsum *next;
-} fsum;
-
-struct emd_foldersums {
-  fsum **slots;
-  size_t nslots; /* power of two */
-  size_t count;
-  size_t bytes;     /* listing bytes held */
-  size_t max_bytes; /* bound on bytes; when reached all are dropped */
-};
-
-emd_foldersums *emd_foldersums_new(void) {
-  emd_foldersums *s = emd_malloc(sizeof(*s));
-  if (!s) return NULL;
-  memset(s, 0, sizeof(*s));
-  return s;
-}
-
-static void sums_clear(emd_foldersums *s) {
-  size_t i;
-  for (i = 0; i < s->nslots; i++) {
-    fsum *f = s->slots[i];
-    while (f) {
-      fsum *n = f->next;
-      emd_free(f->months);
-      emd_free(f->listing);
-      emd_free(f);
-      f = n;
-    }
-    s->slots[i] = NULL;
-  }
-  s->count = 0;
-  s->bytes = 0;
-}
-
-void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes) {
-  s->max_bytes = max_bytes;
-  if (s->bytes > max_bytes || max_bytes == 0) sums_clear(s);
-}
-
-size_t emd_foldersums_bytes(const emd_foldersums *s) {
-  return s->bytes + s->count * sizeof(fsum);
-}
-
-void emd_foldersums_free(emd_foldersums *s) {
-  if (!s) return;
-  sums_clear(s);
-  emd_free(s->slots);
-  emd_free(s);
-}
-
-static size_t sums_slot(const emd_foldersums *s, dev_t dev, ino_t ino) {
-  uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ULL ^ (uint64_t)dev;
-  return (size_t)(h >> 17) & (s->nslots - 1);
-}
-
-static fsum *sums_find(emd_foldersums *s, dev_t dev, ino_t ino) {
-  fsum *f;
-  if (!s->nslots) return NULL;
-  for (f = s->slots[sums_slot(s, dev, ino)]; f; f = f->next)
-    if (f->dev == dev && f->ino == ino) return f;
-  return NULL;
+/* What folder summaries know a frame's folder as. */
+static void folderid_of(emd_folderid *id, const wframe *f) {
+  memset(id, 0, sizeof(*id));
+  id->dev = (uint64_t)f->dev;
+  id->ino = (uint64_t)f->ino;
+  id->mtime_ns = f->mtime_ns;
+  id->ctime_ns = f->ctime_ns;
+  id->wdir = f->dir ? f->dir->wdir : NULL;
+  id->moment = f->moment;
 }
 
 /* Remember frame f's listing and, for a year or month folder not inside a
 ** day, whether it holds only date folders. */
 static void sums_record(emd_foldersums *s, const wframe *f) {
-  struct timespec now;
   int is_year = f->year > 0 && !f->day[0] && f->month < 0;
   int is_month = f->month >= 0 && !f->day[0];
-  int date_only = is_year || is_month;
-  size_t i, mlen = 1, llen = 0;
-  fsum *x;
-  char *o;
-  if (f->mtime_ns < 0 || s->max_bytes == 0) return;
-  clock_gettime(CLOCK_REALTIME, &now);
-  if (f->mtime_ns > ts_ns(&now) - RACY_NS ||
-      f->ctime_ns > ts_ns(&now) - RACY_NS)
-    return;
-  for (i = 0; i < f->n; i++) {
-    const went *e = &f->ents[i];
-    int v = emd_seg_number(e->name, e->len, 1, 2);
-    if (e->type != DT_DIR)
-      date_only = 0;
-    else if (is_year && (v < 1 || v > 12))
-      date_only = 0;
-    else if (is_month && (v < 1 || !emd_valid_date(f->month_year, f->month, v)))
-      date_only = 0;
-    mlen += e->len + 1;
-    llen += e->len + 4;
-  }
-  if (!s->nslots) {
-    s->slots = emd_malloc(1024 * sizeof(fsum *));
-    if (!s->slots) return;
-    memset(s->slots, 0, 1024 * sizeof(fsum *));
-    s->nslots = 1024;
-  }
-  if (s->count >= SUMS_MAX || s->bytes + llen > s->max_bytes) sums_clear(s);
-  x = sums_find(s, f->dev, f->ino);
-  if (!x) {
-    size_t k = sums_slot(s, f->dev, f->ino);
-    x = emd_malloc(sizeof(*x));
-    if (!x) return;
-    memset(x, 0, sizeof(*x));
-    x->dev = f->dev;
-    x->ino = f->ino;
-    x->next = s->slots[k];
-    s->slots[k] = x;
-    s->count++;
-  }
-  emd_free(x->months);
-  x->months = NULL;
-  s->bytes -= x->listing_len;
-  emd_free(x->listing);
-  x->listing = NULL;
-  x->listing_len = x->nlisting = 0;
-  x->mtime_ns = f->mtime_ns;
-  x->ctime_ns = f->ctime_ns;
-  x->date_only = date_only;
-  if (date_only && is_year) {
-    char *m = emd_malloc(mlen);
-    if (!m) {
-      x->date_only = 0;
-    } else {
-      for (o = m, i = 0; i < f->n; i++) {
-        memcpy(o, f->ents[i].name, f->ents[i].len + 1);
-        o += f->ents[i].len + 1;
-      }
-      *o = 0;
-      x->months = m;
-    }
-  }
-  x->listing = emd_malloc(llen ? llen : 1);
-  if (!x->listing) return;
-  for (o = x->listing, i = 0; i < f->n; i++) {
-    *o++ = (char)f->ents[i].type;
-    *o++ = (char)(f->ents[i].len & 0xff);
-    *o++ = (char)(f->ents[i].len >> 8); /* names are at most 255 bytes */
-    memcpy(o, f->ents[i].name, f->ents[i].len + 1);
-    o += f->ents[i].len + 1;
-  }
-  x->listing_len = llen;
-  x->nlisting = f->n;
-  s->bytes += llen;
-}
-
-/* Fill frame f from the listing kept for its folder, when that folder is
-** unchanged since (same mtime and ctime).  1 when done, 0 to list it. */
-static int sums_listing(emd_foldersums *s, wframe *f) {
-  fsum *x = sums_find(s, f->dev, f->ino);
-  size_t i;
-  const char *p;
-  if (!x || !x->listing || x->mtime_ns != f->mtime_ns ||
-      x->ctime_ns != f->ctime_ns)
-    return 0;
-  f->names = emd_malloc(x->listing_len ? x->listing_len : 1);
-  f->ents = emd_malloc((x->nlisting ? x->nlisting : 1) * sizeof(went));
-  if (!f->names || !f->ents) {
-    emd_free(f->names);
-    emd_free(f->ents);
-    f->names = NULL;
-    f->ents = NULL;
-    return 0;
-  }
-  memcpy(f->names, x->listing, x->listing_len);
-  for (p = f->names, i = 0; i < x->nlisting; i++) {
-    size_t len = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
-    f->ents[i].type = (unsigned char)p[0];
-    f->ents[i].name = p + 3;
-    f->ents[i].len = (uint32_t)len;
-    p += len + 4;
-  }
-  f->n = x->nlisting;
-  f->i = 0;
-  return 1;
-}
-
-/* Is the folder at dirfd/name (a year when year, else a month) known to
-** hold nothing but date folders, unchanged since it was listed? */
-static int sums_date_only(emd_foldersums *s, int dirfd, const char *name,
-                          int year) {
-  struct stat st;
-  fsum *x;
-  const char *m;
-  int yfd, ok = 1;
-  if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !S_ISDIR(st.st_mode))
-    return 0;
-  x = sums_find(s, st.st_dev, st.st_ino);
-  if (!x || !x->date_only || x->mtime_ns != ts_ns(&st.st_mtim) ||
-      x->ctime_ns != ts_ns(&st.st_ctim))
-    return 0;
-  if (!year || !x->months || !*x->months) return 1;
-  /* The months, each one stat() relative to the year itself (one path
-  ** component to resolve, not two). */
-  yfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (yfd < 0) return 0;
-  if (fstat(yfd, &st) != 0 || st.st_dev != x->dev || st.st_ino != x->ino)
-    ok = 0;
-  for (m = x->months; ok && *m; m += strlen(m) + 1)
-    ok = sums_date_only(s, yfd, m, 0);
-  close(yfd);
-  return ok;
+  emd_folderid id;
+  folderid_of(&id, f);
+  emd_foldersums_record(s, &id, f->ents, f->n,
+                        is_year    ? EMD_FOLDER_YEAR
+                        : is_month ? EMD_FOLDER_MONTH
+                                   : EMD_FOLDER_OTHER,
+                        f->month_year, f->month);
 }
 
 /* Date range of a year or month folder, as strings. */
@@ -545,18 +405,19 @@ static void folder_range(const wframe *child, char lo[EMD_DATE_BUF],
   }
 }
 
-/* Push a frame for the open folder fd; lists it.  On failure fd is closed
-** and an errno value returned. */
-static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
+/* Push a frame for the open folder fd (taken: closed on failure) and list
+** it.  SQLITE_OK, SQLITE_NOMEM, or SQLITE_CANTOPEN with *err. */
+static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen,
+                int *err) {
   wframe *f;
   struct stat st;
-  int err;
+  int rc;
   if (w->nfr == w->capfr) {
     int cap = w->capfr ? w->capfr * 2 : 16;
     wframe *p = emd_realloc(w->fr, (size_t)cap * sizeof(wframe));
     if (!p) {
       close(fd);
-      return ENOMEM;
+      return SQLITE_NOMEM;
     }
     w->fr = p;
     w->capfr = cap;
@@ -573,28 +434,41 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen) {
     f->mtime_ns = ts_ns(&st.st_mtim);
     f->ctime_ns = ts_ns(&st.st_ctim);
   }
-  f->dir = emd_dir_new(fd);
-  if (!f->dir) return ENOMEM;
+  f->dir = emd_dir_new(fd, f->mtime_ns >= 0 ? &st : NULL);
+  if (!f->dir) return SQLITE_NOMEM;
+  f->moment = emd_watch_now(); /* the watch is in place: then list */
   /* An unchanged folder listed before needs no getdents(). */
-  if (w->opts.sums && f->mtime_ns >= 0 && sums_listing(w->opts.sums, f)) {
-    EMD_COUNT(w->stats, folders_opened, 1);
-    w->nfr++;
-    return 0;
+  if (w->opts.sums && f->mtime_ns >= 0) {
+    emd_folderid id;
+    folderid_of(&id, f);
+    rc = emd_foldersums_listing(w->opts.sums, &id, &f->names, &f->ents, &f->n);
+    if (rc == SQLITE_ROW) {
+      f->i = 0;
+      EMD_COUNT(w->stats, folders_opened, 1);
+      w->nfr++;
+      return SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+      emd_dir_release(f->dir);
+      f->dir = NULL;
+      return rc;
+    }
   }
-  err = list_folder(w, f, fd);
-  if (err) {
+  rc = list_folder(w, f, fd, err);
+  if (rc != SQLITE_OK) {
     emd_dir_release(f->dir);
     f->dir = NULL;
-    return err;
+    return rc;
   }
   w->nfr++;
   if (w->opts.sums) sums_record(w->opts.sums, f);
-  return 0;
+  return SQLITE_OK;
 }
 
-/* Is the open folder fd (reached through a link) inside the root, and not
-** one of the folders we are already in? 0, ELOOP or EXDEV. */
-static int check_followed_dir(emd_walk *w, int fd) {
+/* What is wrong with the open folder fd reached through a link: 0 when it
+** is inside the root and not one of the folders we are already in, else
+** ELOOP or EXDEV (an errno value, as data). */
+static int followed_dir_problem(emd_walk *w, int fd) {
   struct stat st;
   int i;
   if (fstat(fd, &st) != 0) return errno;
@@ -604,13 +478,13 @@ static int check_followed_dir(emd_walk *w, int fd) {
 }
 
 int emd_fd_inside(int fd, const char *root_real) {
-  char link[64], real[4096];
+  char link[64], real[PATH_MAX + 1];
   ssize_t n;
   size_t rl;
   if (!root_real) return 0;
   snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
   n = readlink(link, real, sizeof(real) - 1);
-  if (n <= 0) return 0;
+  if (n <= 0 || (size_t)n >= sizeof(real) - 1) return 0;
   real[n] = 0;
   rl = strlen(root_real);
   if (rl == 1 && root_real[0] == '/') return 1;
@@ -619,13 +493,14 @@ int emd_fd_inside(int fd, const char *root_real) {
 }
 
 int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
-                  const emd_walk_opts *opts, emd_stats *stats) {
+                  const emd_walk_opts *opts, emd_stats *stats, int *err) {
   emd_walk *w = emd_malloc(sizeof(*w));
   wframe proto;
-  int fd, err;
+  int fd, rc;
   size_t pathlen = 0;
   *out = NULL;
-  if (!w) return ENOMEM;
+  *err = 0;
+  if (!w) return SQLITE_NOMEM;
   memset(w, 0, sizeof(*w));
   w->opts = *opts;
   w->stats = stats;
@@ -635,56 +510,79 @@ int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
   ** with getdents(), whose position a dup would share. */
   fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    err = errno;
+    *err = errno;
     emd_free(w);
-    return err;
+    return SQLITE_CANTOPEN;
   }
-  if (path_set(w, 0, "", 0, 0)) {
+  if (path_set(w, 0, "", 0, 0) != SQLITE_OK) {
     close(fd);
     emd_free(w);
-    return ENOMEM;
+    return SQLITE_NOMEM;
   }
-  /* Descend to sub, one folder at a time, classifying as we go. */
+  /* Descend to sub, one folder at a time, classifying as we go; a followed
+  ** link on the way must stay inside the root like any other. */
   while (sub && *sub) {
     const char *slash = strchr(sub, '/');
     size_t n = slash ? (size_t)(slash - sub) : strlen(sub);
     wframe next;
     int cfd;
-    char name[256];
-    if (n == 0 || n >= sizeof(name)) {
+    char name[NAME_MAX + 1];
+    if (n == 0 || n > NAME_MAX) {
       close(fd);
       emd_walk_close(w);
-      return ENOENT;
+      *err = ENOENT;
+      return SQLITE_CANTOPEN;
     }
     memcpy(name, sub, n);
     name[n] = 0;
     cfd = openat(fd, name,
                  O_RDONLY | O_DIRECTORY | O_CLOEXEC |
                      (opts->follow_symlinks ? 0 : O_NOFOLLOW));
-    err = errno;
+    *err = errno;
     close(fd);
     if (cfd < 0) {
       emd_walk_close(w);
-      return err;
+      return SQLITE_CANTOPEN;
+    }
+    if (opts->follow_symlinks && !emd_fd_inside(cfd, opts->root_real)) {
+      close(cfd);
+      emd_walk_close(w);
+      *err = EXDEV;
+      return SQLITE_CANTOPEN;
     }
     fd = cfd;
     classify(&next, &proto, name, n);
     proto = next;
-    if (path_set(w, pathlen, name, n, 1)) {
+    if (path_set(w, pathlen, name, n, 1) != SQLITE_OK) {
       close(fd);
       emd_walk_close(w);
-      return ENOMEM;
+      return SQLITE_NOMEM;
     }
     pathlen += n + 1;
     sub = slash ? slash + 1 : sub + n;
   }
-  err = push(w, fd, &proto, pathlen);
-  if (err) {
+  rc = push(w, fd, &proto, pathlen, err);
+  if (rc != SQLITE_OK) {
     emd_walk_close(w);
-    return err;
+    return rc;
   }
   *out = w;
-  return 0;
+  return SQLITE_OK;
+}
+
+const emd_dir *emd_walk_top_dir(const emd_walk *w) {
+  return w->nfr > 0 ? w->fr[0].dir : NULL;
+}
+
+/* Fill item for the entry at f (relpath already in w->path). */
+static void item_at(emd_walk *w, const wframe *f, const went *e, int kind,
+                    int folder, emd_walk_item *item) {
+  memset(item, 0, sizeof(*item));
+  item->kind = kind;
+  item->relpath = w->path;
+  item->relpath_len = f->pathlen + e->len + (size_t)folder;
+  item->name = w->path + f->pathlen;
+  item->dir = f->dir;
 }
 
 int emd_walk_next(emd_walk *w, emd_walk_item *item) {
@@ -701,36 +599,26 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
     isdir = e->type == DT_DIR;
     if (e->type == DT_LNK) {
       struct stat st;
-      if (!w->opts.follow_symlinks) {
-        if (!emd_is_event_name(e->name, e->len)) continue;
-        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
-        memset(item, 0, sizeof(*item));
-        item->kind = EMD_ITEM_LINK;
-        goto yield;
+      int kind = EMD_ITEM_LINK; /* not followed, or dangling */
+      if (w->opts.follow_symlinks &&
+          fstatat(f->dir->fd, e->name, &st, 0) == 0) {
+        follow = 1;
+        isdir = S_ISDIR(st.st_mode);
+        kind = S_ISREG(st.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
       }
-      if (fstatat(f->dir->fd, e->name, &st, 0) != 0) {
-        if (!emd_is_event_name(e->name, e->len)) continue;
-        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
-        memset(item, 0, sizeof(*item));
-        item->kind = EMD_ITEM_LINK; /* dangling link */
-        goto yield;
-      }
-      follow = 1;
-      isdir = S_ISDIR(st.st_mode);
       if (!isdir) {
         if (!emd_is_event_name(e->name, e->len)) continue;
-        if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
-        memset(item, 0, sizeof(*item));
-        item->kind = S_ISREG(st.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
-        item->follow = 1;
-        goto yield;
+        if (path_set(w, f->pathlen, e->name, e->len, 0)) return SQLITE_NOMEM;
+        item_at(w, f, e, kind, 0, item);
+        item->follow = follow;
+        return SQLITE_ROW;
       }
     }
     if (isdir) {
       wframe child;
-      int fd, err;
+      int fd, err = 0, rc;
       classify(&child, f, e->name, e->len);
-      if (path_set(w, f->pathlen, e->name, e->len, 1)) return -ENOMEM;
+      if (path_set(w, f->pathlen, e->name, e->len, 1)) return SQLITE_NOMEM;
       if (child.day[0] && !f->day[0] && w->opts.date &&
           !emd_datefilter_overlaps(w->opts.date, child.day, child.day)) {
         EMD_COUNT(w->stats, folders_pruned, 1);
@@ -743,22 +631,23 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         char lo[EMD_DATE_BUF], hi[EMD_DATE_BUF];
         folder_range(&child, lo, hi);
         if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
-            sums_date_only(w->opts.sums, f->dir->fd, e->name,
-                           child.month < 0)) {
+            emd_foldersums_date_only(w->opts.sums, f->dir->fd, e->name,
+                                     child.month < 0)) {
           EMD_COUNT(w->stats, folders_pruned, 1);
           continue;
         }
       }
-      if (child.day[0] && !f->day[0] && w->opts.skip_day_folders) {
+      if (w->opts.one_level) {
+        /* Not entered: the date-ordered scan lists it when its turn comes
+        ** (and checks it then, like any folder it opens). */
+        item_at(w, f, e, EMD_ITEM_DIR, 1, item);
         memcpy(w->day, child.day, sizeof(w->day));
-        memset(item, 0, sizeof(*item));
-        item->kind = EMD_ITEM_DAY;
-        item->day = w->day;
-        item->relpath = w->path;
-        item->relpath_len = f->pathlen + e->len + 1;
-        item->name = w->path + f->pathlen;
-        item->dir = f->dir;
-        return 1;
+        item->day = w->day[0] ? w->day : NULL;
+        item->year = child.year;
+        item->month = child.month;
+        item->month_year = child.month_year;
+        item->follow = follow;
+        return SQLITE_ROW;
       }
       fd = openat(
           f->dir->fd, e->name,
@@ -767,37 +656,26 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         err = errno;
         if (err == ENOENT) continue; /* vanished: nothing to report */
       } else {
-        err = follow ? check_followed_dir(w, fd) : 0;
+        err = follow ? followed_dir_problem(w, fd) : 0;
         if (err) {
           close(fd);
         } else {
-          err = push(w, fd, &child, f->pathlen + e->len + 1);
-          if (err == ENOMEM) return -ENOMEM;
-          if (!err) continue;
+          rc = push(w, fd, &child, f->pathlen + e->len + 1, &err);
+          if (rc == SQLITE_NOMEM) return SQLITE_NOMEM;
+          if (rc == SQLITE_OK) continue;
           f = &w->fr[w->nfr - 1]; /* the stack may have moved */
         }
       }
-      memset(item, 0, sizeof(*item));
-      item->kind = EMD_ITEM_FOLDER;
+      item_at(w, f, e, EMD_ITEM_FOLDER, 1, item);
       item->err = err;
-      item->relpath = w->path;
-      item->relpath_len = f->pathlen + e->len + 1;
-      item->name = w->path + f->pathlen;
-      item->dir = f->dir;
-      return 1;
+      return SQLITE_ROW;
     }
-    if (path_set(w, f->pathlen, e->name, e->len, 0)) return -ENOMEM;
-    memset(item, 0, sizeof(*item));
-    item->kind = e->type == DT_REG ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
-  yield:
-    item->relpath = w->path;
-    item->relpath_len = f->pathlen + e->len;
-    item->name = w->path + f->pathlen;
-    item->dir = f->dir;
-    item->follow = follow;
-    return 1;
+    if (path_set(w, f->pathlen, e->name, e->len, 0)) return SQLITE_NOMEM;
+    item_at(w, f, e, e->type == DT_REG ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL, 0,
+            item);
+    return SQLITE_ROW;
   }
-  return 0;
+  return SQLITE_DONE;
 }
 
 void emd_walk_close(emd_walk *w) {
@@ -806,4 +684,132 @@ void emd_walk_close(emd_walk *w) {
   emd_free(w->fr);
   emd_free(w->path);
   emd_free(w);
+}
+
+/* ------------------------------------------------------------------------
+** Looking paths up directly.
+*/
+int emd_walk_path_ok(const char *p, size_t n) {
+  size_t i = 1, start;
+  if (n < 2 || p[0] != '/' || memchr(p, 0, n)) return -1;
+  while (i < n) {
+    start = i;
+    while (i < n && p[i] != '/') i++;
+    if (i == start) return -1;      /* "//" */
+    if (p[start] == '.') return -1; /* ".", "..", hidden */
+    if (i - start > NAME_MAX) return -1;
+    if (i < n) i++; /* the slash */
+  }
+  return (int)(n - 1);
+}
+
+/* Open the folders rel[0..len) ("a/b/c", no trailing '/') beneath rootfd
+** without following any symbolic link (follow: following them).  -1 when
+** any is missing, not a folder, or a link not to follow. */
+static int open_folders(int rootfd, const char *rel, size_t len, int follow) {
+  char comp[NAME_MAX + 1];
+  int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+  size_t i = 0;
+  int fd;
+#ifdef SYS_openat2
+  if (!follow && len > 0 && len < 4096) {
+    /* One call checks every component: no symlink anywhere, nothing
+    ** escaping the root.  Old kernels or filters: fall back below. */
+    char path[4096];
+    struct open_how how;
+    memcpy(path, rel, len);
+    path[len] = 0;
+    memset(&how, 0, sizeof(how));
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    if (fd >= 0) return fd;
+    if (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG)
+      return -1;
+  }
+#endif
+  fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+  while (fd >= 0 && i < len) {
+    const char *slash = memchr(rel + i, '/', len - i);
+    size_t n = slash ? (size_t)(slash - (rel + i)) : len - i;
+    int nfd;
+    memcpy(comp, rel + i, n);
+    comp[n] = 0;
+    nfd = openat(fd, comp, oflags);
+    close(fd);
+    fd = nfd;
+    i += n + 1;
+  }
+  return fd;
+}
+
+int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
+                    const char *rel, struct stat *st, int *have_st) {
+  size_t len = strlen(rel), last;
+  int folder = len > 0 && rel[len - 1] == '/', follow = opts->follow_symlinks;
+  int fd, kind, err = 0, lfollow = 0;
+  int oflags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW);
+  char comp[NAME_MAX + 1];
+  emd_dir *dir;
+
+  *have_st = 0;
+  if (len == 0) return SQLITE_DONE;
+  /* Folders: every component but the last. */
+  last = folder ? len - 1 : len;
+  while (last > 0 && rel[last - 1] != '/') last--;
+  fd = open_folders(rootfd, rel, last ? last - 1 : 0, follow);
+  if (fd < 0) return SQLITE_DONE;
+  memcpy(comp, rel + last, len - last - (size_t)folder);
+  comp[len - last - (size_t)folder] = 0;
+  if (follow && !emd_fd_inside(fd, opts->root_real)) {
+    close(fd);
+    return SQLITE_DONE;
+  }
+  if (folder) {
+    /* A folder has a row only when it cannot be opened. */
+    int sub = openat(fd, comp, oflags);
+    err = sub < 0 ? errno : 0;
+    if (sub >= 0) {
+      if (follow && !emd_fd_inside(sub, opts->root_real)) err = EXDEV;
+      close(sub);
+    }
+    if (!err || err == ENOENT || err == ENOTDIR || (!follow && err == ELOOP)) {
+      close(fd);
+      return SQLITE_DONE;
+    }
+    kind = EMD_ITEM_FOLDER;
+  } else {
+    if (!emd_is_event_name(comp, strlen(comp)) ||
+        fstatat(fd, comp, st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        S_ISDIR(st->st_mode)) {
+      close(fd);
+      return SQLITE_DONE;
+    }
+    if (S_ISLNK(st->st_mode)) {
+      struct stat tst;
+      if (!follow || fstatat(fd, comp, &tst, 0) != 0) {
+        kind = EMD_ITEM_LINK;
+      } else if (S_ISDIR(tst.st_mode)) {
+        close(fd);
+        return SQLITE_DONE;
+      } else {
+        kind = S_ISREG(tst.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+        lfollow = 1;
+      }
+    } else {
+      kind = S_ISREG(st->st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+      *have_st = 1;
+    }
+  }
+  dir = emd_dir_new(fd, NULL);
+  if (!dir) return SQLITE_NOMEM;
+  memset(item, 0, sizeof(*item));
+  item->kind = kind;
+  item->relpath = rel;
+  item->relpath_len = len;
+  item->name = rel + last;
+  item->dir = dir; /* the caller's reference */
+  item->err = err;
+  item->follow = lfollow;
+  return SQLITE_ROW;
 }

@@ -27,17 +27,22 @@
 #include <sys/stat.h>
 
 #include "stats.h"
+#include "watch.h"
 
 /* An open folder shared by the walker and the read-ahead workers. */
 typedef struct emd_dir {
-  int fd;     /* open directory descriptor */
-  int refs;   /* references; the last release closes fd */
-  void *info; /* what the scan learnt of it (folder.c), or NULL */
+  int fd;                    /* open directory descriptor */
+  int refs;                  /* references; the last release closes fd */
+  uint64_t dev;              /* the folder's identity: device */
+  uint64_t ino;              /* and inode */
+  emd_wdir *wdir;            /* its watch (watch.h), or NULL: stat() */
+  void *info;                /* what the scan learnt of it (folder.c) */
   void (*info_free)(void *); /* releases info */
 } emd_dir;
 
-/* A new shared folder owning fd (closed on failure); refs = 1. */
-emd_dir *emd_dir_new(int fd);
+/* A new shared folder owning fd (closed on failure); refs = 1.  st is the
+** folder's fstat() when the caller has it, else NULL (it is taken here). */
+emd_dir *emd_dir_new(int fd, const struct stat *st);
 emd_dir *emd_dir_ref(emd_dir *d);
 void emd_dir_release(emd_dir *d);
 
@@ -59,63 +64,80 @@ typedef struct emd_datefilter {
 int emd_datefilter_overlaps(const emd_datefilter *f, const char *dmin,
                             const char *dmax);
 
-/* Summaries of year and month folders, kept per connection: whether a
-** folder holds nothing but date folders (so a date constraint that misses
-** its range can skip it without opening it), valid while the folder's
-** mtime and ctime are unchanged. */
-typedef struct emd_foldersums emd_foldersums;
-emd_foldersums *emd_foldersums_new(void);
-void emd_foldersums_free(emd_foldersums *s);
-/* Bound the folder listings kept (bytes); 0 keeps nothing at all. */
-void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes);
-size_t emd_foldersums_bytes(const emd_foldersums *s);
+struct emd_foldersums;
 
 /* Walk options. */
 typedef struct emd_walk_opts {
-  int follow_symlinks;        /* follow links (never outside the root) */
-  const char *root_real;      /* the root's real path (for containment) */
-  const emd_datefilter *date; /* prune by date, or NULL */
-  emd_foldersums *sums;       /* folder summaries to use and update, or NULL */
-  int skip_day_folders;       /* date-order pre-pass: yield day folders as
-                                 EMD_ITEM_DAY instead of entering them */
+  int follow_symlinks;         /* follow links (never outside the root) */
+  const char *root_real;       /* the root's real path (for containment) */
+  const emd_datefilter *date;  /* prune by date, or NULL */
+  struct emd_foldersums *sums; /* folder listings to use and update, or NULL */
+  int one_level;               /* yield subfolders as EMD_ITEM_DIR instead of
+                                  entering them (the date-ordered scan) */
 } emd_walk_opts;
 
 enum {
-  EMD_ITEM_FILE = 1,
-  EMD_ITEM_SPECIAL,
-  EMD_ITEM_LINK,
-  EMD_ITEM_FOLDER,
-  EMD_ITEM_DAY
+  EMD_ITEM_FILE = 1, /* a regular file named *.md, not a day page */
+  EMD_ITEM_SPECIAL,  /* a FIFO, socket or device named *.md */
+  EMD_ITEM_LINK,     /* a symbolic link named *.md, not followed */
+  EMD_ITEM_FOLDER,   /* a folder that cannot be read, a looping or escaping
+                        link (err says which) */
+  EMD_ITEM_DIR       /* a subfolder not entered (one_level) */
 };
 
 /* One entry.  Pointers stay valid until the next emd_walk_next(). */
 typedef struct emd_walk_item {
   int kind;            /* EMD_ITEM_* */
   const char *relpath; /* root-relative, no leading '/'; folders end in '/' */
-  size_t relpath_len;
-  const char *name; /* last component (inside relpath) */
-  emd_dir *dir;     /* the folder holding name (borrowed) */
-  int err;          /* errno for EMD_ITEM_FOLDER (ELOOP, EXDEV: links) */
-  const char *day;  /* "YYYY-MM-DD" of the folder run, or NULL */
-  int follow;       /* name is a link to be opened by following it */
+  size_t relpath_len;  /* its length */
+  const char *name;    /* last component (inside relpath) */
+  emd_dir *dir;        /* the folder holding name (borrowed) */
+  int err;             /* errno for EMD_ITEM_FOLDER (ELOOP, EXDEV: links) */
+  int follow;          /* name is a link to be opened by following it */
+  const char *day;     /* EMD_ITEM_DIR: "YYYY-MM-DD" of a day folder, or NULL */
+  int year;            /* EMD_ITEM_DIR: its name as a year folder, or -1 */
+  int month;           /* EMD_ITEM_DIR: its name as a month folder, or -1 */
+  int month_year;      /* EMD_ITEM_DIR: the year of that month */
 } emd_walk_item;
 
 typedef struct emd_walk emd_walk;
 
-/* Start walking the folder rootfd (borrowed; the walker dups it) or, when
-** sub is not NULL, the folder sub (relative to rootfd, a "a/b/" prefix) as
-** if it were reached from the root.  Returns 0 or an errno value. */
+/* Start walking the folder rootfd (borrowed; the walker opens its own
+** descriptor) or, when sub is not NULL, the folder sub (relative to rootfd,
+** a "a/b/" prefix) as if it were reached from the root; a followed link on
+** the way must stay inside the root.  SQLITE_OK, SQLITE_NOMEM, or
+** SQLITE_CANTOPEN with *err the errno value (EXDEV: a link out of the
+** root). */
 int emd_walk_open(emd_walk **out, int rootfd, const char *sub,
-                  const emd_walk_opts *opts, emd_stats *stats);
+                  const emd_walk_opts *opts, emd_stats *stats, int *err);
 
-/* Next entry: 1 = *item set, 0 = done, <0 = -errno (ENOMEM). */
+/* Next entry: SQLITE_ROW (*item set), SQLITE_DONE, or SQLITE_NOMEM. */
 int emd_walk_next(emd_walk *w, emd_walk_item *item);
 
+/* The folder the walk started from (for its identity), or NULL. */
+const emd_dir *emd_walk_top_dir(const emd_walk *w);
+
 void emd_walk_close(emd_walk *w);
+
+/* Is p (as a query gives it, with a leading '/') a path the walk could
+** yield?  Returns the length of the relpath (p + 1) or -1. */
+int emd_walk_path_ok(const char *p, size_t n);
+
+/* Look up relpath rel (path = / IN) without a walk: open its folders
+** beneath rootfd and classify the last component as the walk would.
+** SQLITE_ROW with *item set (item->dir is the caller's reference;
+** item->relpath is rel), SQLITE_DONE when the walk would give no such row,
+** or SQLITE_NOMEM.  When *have_st is set, *st is the file's lstat(). */
+int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
+                    const char *rel, struct stat *st, int *have_st);
 
 /* 1 when the open descriptor fd names something inside root_real (checked
 ** through /proc/self/fd; 0 when that cannot be told). */
 int emd_fd_inside(int fd, const char *root_real);
+
+/* Order of two root-relative paths as they are shown (bytes that are not
+** UTF-8 replaced by U+FFFD): path order.  Ties of the shown text are 0. */
+int emd_shown_cmp(const char *a, size_t an, const char *b, size_t bn);
 
 /* 1 when name is a day page's: index.md or README.md, ASCII case ignored. */
 int emd_is_day_page_name(const char *name, size_t n);

@@ -5,7 +5,8 @@
 ** N = 1, 2, ... until a full scan of a fixture archive (the sample archive,
 ** bad files included) through all four tables succeeds: once transiently
 ** (only the Nth allocation fails) and once persistently (the Nth and every
-** later one fail).  Every run must end in SQLITE_NOMEM or in exactly the
+** later one fail).  The parse cache's allocations (the C library's, through
+** eventmd's cache fault hook) count and fail in the same sequence.  Every run must end in SQLITE_NOMEM or in exactly the
 ** rows of a run without faults, with no crash and no leak (SQLite's memory
 ** in use is back where it was once the connection is closed).
 **
@@ -33,6 +34,13 @@ static void *oom_malloc(int n) {
 }
 static void *oom_realloc(void *p, int n) {
   return should_fail() ? NULL : real_mem.xRealloc(p, n);
+}
+
+/* The parse cache's own allocations (the C library's) fail in the same
+** sequence: eventmd's fault hook for them. */
+extern int (*emd_cache_fault_hook)(void);
+static int cache_fault(void) {
+  return should_fail();
 }
 
 static const char *archive_dir = "tests/sample";
@@ -141,6 +149,7 @@ int main(int argc, char **argv) {
   sqlite3_mem_methods m;
   if (argc > 1) archive_dir = argv[1];
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &real_mem);
+  emd_cache_fault_hook = cache_fault;
   m = real_mem;
   m.xMalloc = oom_malloc;
   m.xRealloc = oom_realloc;

@@ -736,6 +736,62 @@ static void test_daypage(void **state) {
   assert_int_equal(failures, 0);
 }
 
+/* ------------------------------------------------------------------------
+** 4. Records from outside (a cache file) are checked before use: every
+** record the parser makes passes; truncated ones and ones with a byte
+** changed are refused or, when they still pass, read within bounds (the
+** sanitizer builds would catch a read outside).
+*/
+/* Touch every byte of a string (a read outside the record would show). */
+static unsigned touch(emd_str s) {
+  unsigned v = 0;
+  uint32_t i;
+  for (i = 0; s.p && i < s.n; i++) v += (unsigned char)s.p[i];
+  return v;
+}
+
+static void read_everything(const emd_rec *r) {
+  int k, t;
+  volatile unsigned sum = 0;
+  for (k = 0; k < EMD_NFIELDS; k++) sum += touch(emd_rec_field(r, k));
+  for (t = 0; t < EMD_NTABLES; t++) {
+    uint32_t i;
+    for (i = 0; i < emd_rec_count(r, t); i++) {
+      emd_str f[EMD_ROW_MAXFIELDS];
+      int nf = emd_rec_row(r, t, i, f), j;
+      for (j = 0; j < nf; j++) sum += touch(f[j]);
+    }
+  }
+}
+
+static void test_record_check(void **state) {
+  size_t len, i, refused = 0, n;
+  char *md = read_seed(&len);
+  eventmd_parser *p = eventmd_parser_new(NULL);
+  const emd_rec *r = NULL;
+  uint32_t *copy;
+  (void)state;
+  assert_int_equal(emd_parse_record(p, md, len, EMD_REC_EVENT, 1, &r),
+                   EVENTMD_OK);
+  n = r->size;
+  assert_true(emd_rec_check(r, n));
+  copy = malloc(n + 8);
+  for (i = 0; i < n; i++) {
+    memcpy(copy, r, n);
+    assert_false(emd_rec_check(copy, i)); /* truncated */
+    ((unsigned char *)copy)[i] ^= 0xA5;
+    if (emd_rec_check(copy, n))
+      read_everything((const emd_rec *)(const void *)copy);
+    else
+      refused++;
+  }
+  /* A changed header or offset byte is always refused. */
+  assert_true(refused >= sizeof(emd_rec));
+  free(copy);
+  eventmd_parser_free(p);
+  free(md);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed),
@@ -744,6 +800,7 @@ int main(void) {
       cmocka_unit_test(test_seed_bom),
       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_daypage),
+      cmocka_unit_test(test_record_check),
       cmocka_unit_test(test_nul_bytes),
       cmocka_unit_test(test_one_allocation),
       cmocka_unit_test(test_parse_nomem),

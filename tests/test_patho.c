@@ -6,10 +6,10 @@
 ** descriptions), plus variants shaped to slip past the guard, is written as
 ** an event file at 1x, 2x and 4x its suite size and read with SELECT * from
 ** each of the four tables.  Each file must take at most 1 s, and the time
-** may grow at most 2.5x when the input doubles.  Debian's cmark 0.30.2 takes
-** tens of seconds (or aborts for memory) on some of these: eventmd flags
-** them instead (problem "not parsed: ...").  Ordinary event files, large
-** ones included, must never be flagged.
+** may grow at most 3x when the input doubles (quadratic is 4x).  Debian's
+** cmark 0.30.2 takes tens of seconds (or aborts for memory) on some of
+** these: eventmd flags them instead (problem "not parsed: ...").
+** Ordinary event files, large ones included, must never be flagged.
 */
 #include <time.h>
 
@@ -356,15 +356,17 @@ static void test_pathological(void **state) {
                cases[i].id, 1 << s);
       unlink(rel);
     }
-    /* Growth: at most 2.5x per doubling of the input (times under 20 ms are
+    /* Growth: at most 3x per doubling of the input (times under 50 ms are
     ** too small to compare).  Instrumented builds (EVENTMD_TIME_SCALE > 1)
     ** only check the time bound: their allocator's costs blur the ratio. */
     for (s = 1; s < sizes && tu_time_scale() == 1; s++) {
       double doublings =
           size[s] > size[s - 1] ? __builtin_log2(size[s] / size[s - 1]) : 1;
-      double allowed = __builtin_pow(2.5, doublings);
-      if (cpu[s] > 0.02 &&
-          cpu[s] / (cpu[s - 1] > 0.001 ? cpu[s - 1] : 0.001) > allowed) {
+      double allowed = __builtin_pow(3.0, doublings); /* quadratic is 4 */
+      /* Below tens of milliseconds a busy machine's noise is the ratio:
+      ** only times that mean something are compared. */
+      if (cpu[s] > 0.05 &&
+          cpu[s] / (cpu[s - 1] > 0.01 ? cpu[s - 1] : 0.01) > allowed) {
         print_error("'%s' grew %.2fx from %dx to %dx (allowed %.2fx)\n",
                     cases[i].name, cpu[s] / cpu[s - 1], 1 << (s - 1), 1 << s,
                     allowed);

@@ -126,9 +126,13 @@ static void test_equivalence(void **state) {
   char *month =
       one("SELECT substr(date, 1, 7) FROM events WHERE +date IS NOT NULL "
           "ORDER BY +path LIMIT 1 OFFSET 900");
-  char *oldv = one(
-      "SELECT path FROM events WHERE NOT is_current AND +current_path IS "
-      "NOT NULL ORDER BY +path LIMIT 1 OFFSET 3");
+  char *rowx =
+      one("SELECT rowid FROM events ORDER BY +rowid LIMIT 1 OFFSET 800");
+  char *rowy =
+      one("SELECT rowid FROM events ORDER BY +rowid LIMIT 1 OFFSET 1200");
+  char *oldv =
+      one("SELECT path FROM events WHERE NOT is_current AND +current_path IS "
+          "NOT NULL ORDER BY +path LIMIT 1 OFFSET 3");
   static const pair pairs[] = {
       {"path =", "SELECT * FROM events WHERE path = '{P1}'",
        "SELECT * FROM events WHERE +path = '{P1}'", 0},
@@ -312,6 +316,31 @@ static void test_equivalence(void **state) {
        "ON +n.path = +o.current_path WHERE +o.date = '{D}' AND NOT "
        "o.is_current",
        0},
+      /* Rowid order and rowid bounds (what browsing UIs send). */
+      {"ORDER BY rowid", "SELECT rowid, path FROM events ORDER BY rowid",
+       "SELECT rowid, path FROM events ORDER BY +rowid", 1},
+      {"browse: first page",
+       "SELECT rowid, * FROM events ORDER BY rowid LIMIT 101",
+       "SELECT rowid, * FROM events ORDER BY +rowid LIMIT 101", 1},
+      {"browse: next page",
+       "SELECT rowid, * FROM events WHERE rowid > {X} ORDER BY rowid LIMIT 101",
+       "SELECT rowid, * FROM events WHERE +rowid > {X} ORDER BY +rowid LIMIT "
+       "101",
+       1},
+      {"rowid =", "SELECT rowid, path FROM events WHERE rowid = {X}",
+       "SELECT rowid, path FROM events WHERE +rowid = {X}", 0},
+      {"rowid range",
+       "SELECT rowid, path FROM events WHERE rowid >= {X} AND rowid < {Y}",
+       "SELECT rowid, path FROM events WHERE +rowid >= {X} AND +rowid < {Y}",
+       0},
+      {"rowid <", "SELECT rowid FROM events WHERE rowid < {X}",
+       "SELECT rowid FROM events WHERE +rowid < {X}", 0},
+      {"rowid and date",
+       "SELECT rowid, path FROM events WHERE rowid > {X} AND date < '{D2}'",
+       "SELECT rowid, path FROM events WHERE +rowid > {X} AND +date < '{D2}'",
+       0},
+      {"rowid = not an integer", "SELECT rowid FROM events WHERE rowid = 'x'",
+       "SELECT rowid FROM events WHERE +rowid = 'x'", 0},
       {"table-valued root",
        "SELECT count(*) FROM eventmd_events('{R}') WHERE date = '{D}'",
        "SELECT count(*) FROM eventmd_events('{R}') WHERE +date = '{D}'", 0},
@@ -320,11 +349,12 @@ static void test_equivalence(void **state) {
   (void)state;
   assert_true(sizeof(pairs) / sizeof(pairs[0]) >= 30);
   for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-    static const char *const names[] = {"{D2}", "{D}", "{P1}", "{P2}",
-                                        "{P3}", "{M}", "{R}", "{V}"};
-    const char *vals[] = {day2, day, path1, path2, path3, month, root, oldv};
-    char *q1 = subst(pairs[i].pushed, names, vals, 8);
-    char *q2 = subst(pairs[i].defeated, names, vals, 8);
+    static const char *const names[] = {"{D2}", "{D}", "{P1}", "{P2}", "{P3}",
+                                        "{M}",  "{R}", "{V}",  "{X}",  "{Y}"};
+    const char *vals[] = {day2,  day,  path1, path2, path3,
+                          month, root, oldv,  rowx,  rowy};
+    char *q1 = subst(pairs[i].pushed, names, vals, 10);
+    char *q2 = subst(pairs[i].defeated, names, vals, 10);
     struct timespec t0, t1;
     char *a, *b;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -356,6 +386,8 @@ static void test_equivalence(void **state) {
   free(path3);
   free(month);
   free(oldv);
+  free(rowx);
+  free(rowy);
   assert_int_equal(bad, 0);
 }
 
@@ -439,10 +471,52 @@ static void test_pruning_stats(void **state) {
   free(month);
 }
 
+/* Browsing: count(*) opens no file and stats none; a page by rowid reads
+** only the files of the days it shows (and their folders' versions). */
+static void test_browsing_stats(void **state) {
+  sqlite3_int64 total, n, last;
+  char *p;
+  (void)state;
+  total = tu_int(db, "SELECT count(*) FROM events WHERE +path IS NOT NULL");
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  assert_int_equal(tu_int(db, "SELECT count(*) FROM events"), total);
+  assert_int_equal(STAT("files_read"), 0);
+  assert_int_equal(STAT("files_stated"), 0);
+  /* Page through the whole table, 101 rows at a time, like a browser. */
+  last = -1;
+  n = 0;
+  for (;;) {
+    sqlite3_int64 k = tu_int(
+        db,
+        "SELECT count(*) FROM (SELECT rowid FROM events WHERE rowid > %lld "
+        "ORDER BY rowid LIMIT 101)",
+        (long long)last);
+    if (k == 0) break;
+    n += k;
+    last = tu_int(db,
+                  "SELECT max(rowid) FROM (SELECT rowid FROM events WHERE "
+                  "rowid > %lld ORDER BY rowid LIMIT 101)",
+                  (long long)last);
+  }
+  assert_int_equal(n, total);
+  /* A page in the middle, cold: it parses few files. */
+  p = one("SELECT rowid FROM events ORDER BY +rowid LIMIT 1 OFFSET 1000");
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 268435456)");
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_exec(db,
+          "SELECT rowid, * FROM events WHERE rowid > %s ORDER BY rowid "
+          "LIMIT 101",
+          p);
+  assert_true(STAT("files_parsed") < total / 4);
+  free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_equivalence),
       cmocka_unit_test(test_pruning_stats),
+      cmocka_unit_test(test_browsing_stats),
   };
   return cmocka_run_group_tests_name("pushdown", tests, setup, teardown);
 }

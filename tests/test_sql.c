@@ -354,6 +354,20 @@ static void test_pushdown_plans(void **state) {
   char *d = small_archive();
   (void)state;
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
+  /* idxNum: 1 path order, 2 parse, 4 markdown, 16 date order, 32 stat,
+  ** 64 rowid order. */
+  tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 0:\n",
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM events");
+  tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 98:\n",
+            "EXPLAIN QUERY PLAN SELECT rowid, * FROM events ORDER BY rowid "
+            "LIMIT 101");
+  tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 98:j\n",
+            "EXPLAIN QUERY PLAN SELECT rowid, * FROM events WHERE rowid > 5 "
+            "ORDER BY rowid LIMIT 101");
+  tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 34:i\n",
+            "EXPLAIN QUERY PLAN SELECT * FROM events WHERE rowid = 7");
+  tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 32:\n",
+            "EXPLAIN QUERY PLAN SELECT count(*), max(mtime) FROM events");
   tu_expect(db, "SCAN events VIRTUAL TABLE INDEX 2:p\n",
             "EXPLAIN QUERY PLAN SELECT title FROM events "
             "WHERE path = 'x'");
@@ -370,7 +384,7 @@ static void test_pushdown_plans(void **state) {
             "EXPLAIN QUERY PLAN SELECT path FROM events "
             "ORDER BY path");
   tu_expect(db,
-            "SCAN e VIRTUAL TABLE INDEX 2:\nSCAN s VIRTUAL TABLE INDEX 2:p\n",
+            "SCAN e VIRTUAL TABLE INDEX 34:\nSCAN s VIRTUAL TABLE INDEX 2:p\n",
             "EXPLAIN QUERY PLAN SELECT * FROM events e JOIN "
             "sources s ON s.event_path = e.path");
   /* One file read, no walk, for path =. */

@@ -1,0 +1,250 @@
+/*
+** foldersums.c - folder listings and summaries (see foldersums.h): a hash
+** table of folders by identity.
+*/
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "foldersums.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "emd.h"
+#include "text.h"
+
+#define SUMS_MAX 65536   /* folders kept at most */
+#define SLOTS_FIRST 1024 /* hash chains (a power of two) */
+
+typedef struct fsum {
+  uint64_t dev, ino;          /* the folder */
+  int64_t mtime_ns, ctime_ns; /* the listed version */
+  int racy;                   /* changed within EMD_RACY_NS of the listing */
+  const emd_wdir *wdir;       /* its watch, or NULL */
+  uint64_t moment;            /* when it was listed (watch clock) */
+  int date_only;              /* nothing but date folders inside */
+  char *months;       /* year folders: month names, NUL-separated, ending with
+                      an empty name */
+  char *listing;      /* the sorted entries: a type byte (high bit: the name is
+                      not valid UTF-8), two length bytes, the
+                      name, a NUL, for each of nlisting */
+  size_t listing_len; /* bytes of listing */
+  size_t nlisting;    /* entries */
+  struct fsum *next;  /* hash chain */
+} fsum;
+
+struct emd_foldersums {
+  fsum **slots;
+  size_t nslots;    /* power of two */
+  size_t count;     /* folders kept */
+  size_t bytes;     /* listing bytes held */
+  size_t max_bytes; /* bound on bytes; when reached all are dropped */
+};
+
+static int64_t ts_ns(const struct timespec *t) {
+  return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+emd_foldersums *emd_foldersums_new(void) {
+  emd_foldersums *s = emd_malloc(sizeof(*s));
+  if (!s) return NULL;
+  memset(s, 0, sizeof(*s));
+  return s;
+}
+
+static void clear(emd_foldersums *s) {
+  size_t i;
+  for (i = 0; i < s->nslots; i++) {
+    fsum *f = s->slots[i];
+    while (f) {
+      fsum *n = f->next;
+      emd_free(f->months);
+      emd_free(f->listing);
+      emd_free(f);
+      f = n;
+    }
+    s->slots[i] = NULL;
+  }
+  s->count = 0;
+  s->bytes = 0;
+}
+
+void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes) {
+  s->max_bytes = max_bytes;
+  if (s->bytes > max_bytes || max_bytes == 0) clear(s);
+}
+
+size_t emd_foldersums_bytes(const emd_foldersums *s) {
+  return s->bytes + s->count * sizeof(fsum);
+}
+
+void emd_foldersums_free(emd_foldersums *s) {
+  if (!s) return;
+  clear(s);
+  emd_free(s->slots);
+  emd_free(s);
+}
+
+static size_t slot_of(const emd_foldersums *s, uint64_t dev, uint64_t ino) {
+  uint64_t h = ino * 0x9E3779B97F4A7C15ULL ^ dev;
+  return (size_t)(h >> 17) & (s->nslots - 1);
+}
+
+static fsum *find(emd_foldersums *s, uint64_t dev, uint64_t ino) {
+  fsum *f;
+  if (!s->nslots) return NULL;
+  for (f = s->slots[slot_of(s, dev, ino)]; f; f = f->next)
+    if (f->dev == dev && f->ino == ino) return f;
+  return NULL;
+}
+
+/* Is what was kept of folder x still the folder id describes now? */
+static int still_valid(const fsum *x, const emd_folderid *id) {
+  if (x->wdir && emd_watch_unchanged(x->wdir, x->moment)) return 1;
+  return !x->racy && x->mtime_ns == id->mtime_ns && x->ctime_ns == id->ctime_ns;
+}
+
+void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
+                           const emd_listent *ents, size_t n, int kind,
+                           int year, int month) {
+  int64_t now = emd_cache_now_ns();
+  int date_only = kind != EMD_FOLDER_OTHER;
+  size_t i, mlen = 1, llen = 0;
+  fsum *x;
+  char *o;
+  if (id->mtime_ns < 0 || s->max_bytes == 0) return;
+  for (i = 0; i < n; i++) {
+    const emd_listent *e = &ents[i];
+    int v = emd_seg_number(e->name, e->len, 1, 2);
+    if (e->type != DT_DIR)
+      date_only = 0;
+    else if (kind == EMD_FOLDER_YEAR && (v < 1 || v > 12))
+      date_only = 0;
+    else if (kind == EMD_FOLDER_MONTH &&
+             (v < 1 || !emd_valid_date(year, month, v)))
+      date_only = 0;
+    mlen += e->len + 1;
+    llen += e->len + 4;
+  }
+  if (!s->nslots) {
+    s->slots = emd_malloc(SLOTS_FIRST * sizeof(fsum *));
+    if (!s->slots) return;
+    memset(s->slots, 0, SLOTS_FIRST * sizeof(fsum *));
+    s->nslots = SLOTS_FIRST;
+  }
+  if (s->count >= SUMS_MAX || s->bytes + llen > s->max_bytes) clear(s);
+  x = find(s, id->dev, id->ino);
+  if (!x) {
+    size_t k = slot_of(s, id->dev, id->ino);
+    x = emd_malloc(sizeof(*x));
+    if (!x) return;
+    memset(x, 0, sizeof(*x));
+    x->dev = id->dev;
+    x->ino = id->ino;
+    x->next = s->slots[k];
+    s->slots[k] = x;
+    s->count++;
+  }
+  emd_free(x->months);
+  x->months = NULL;
+  s->bytes -= x->listing_len;
+  emd_free(x->listing);
+  x->listing = NULL;
+  x->listing_len = x->nlisting = 0;
+  x->mtime_ns = id->mtime_ns;
+  x->ctime_ns = id->ctime_ns;
+  x->racy =
+      id->mtime_ns > now - EMD_RACY_NS || id->ctime_ns > now - EMD_RACY_NS;
+  x->wdir = id->wdir;
+  x->moment = id->moment;
+  x->date_only = date_only;
+  if (date_only && kind == EMD_FOLDER_YEAR) {
+    char *m = emd_malloc(mlen);
+    if (!m) {
+      x->date_only = 0;
+    } else {
+      for (o = m, i = 0; i < n; i++) {
+        memcpy(o, ents[i].name, ents[i].len + 1);
+        o += ents[i].len + 1;
+      }
+      *o = 0;
+      x->months = m;
+    }
+  }
+  x->listing = emd_malloc(llen ? llen : 1);
+  if (!x->listing) return;
+  for (o = x->listing, i = 0; i < n; i++) {
+    *o++ = (char)(ents[i].type | (ents[i].bad ? 0x80 : 0));
+    *o++ = (char)(ents[i].len & 0xff);
+    *o++ = (char)(ents[i].len >> 8); /* names are at most 255 bytes */
+    memcpy(o, ents[i].name, ents[i].len + 1);
+    o += ents[i].len + 1;
+  }
+  x->listing_len = llen;
+  x->nlisting = n;
+  s->bytes += llen;
+}
+
+int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
+                           char **names, emd_listent **ents, size_t *n) {
+  fsum *x = find(s, id->dev, id->ino);
+  size_t i;
+  const char *p;
+  *names = NULL;
+  *ents = NULL;
+  *n = 0;
+  if (!x || !x->listing || !still_valid(x, id)) return SQLITE_DONE;
+  *names = emd_malloc(x->listing_len ? x->listing_len : 1);
+  *ents = emd_malloc((x->nlisting ? x->nlisting : 1) * sizeof(emd_listent));
+  if (!*names || !*ents) {
+    emd_free(*names);
+    emd_free(*ents);
+    *names = NULL;
+    *ents = NULL;
+    return SQLITE_NOMEM;
+  }
+  memcpy(*names, x->listing, x->listing_len);
+  for (p = *names, i = 0; i < x->nlisting; i++) {
+    size_t len = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
+    (*ents)[i].type = (unsigned char)(p[0] & 0x7f);
+    (*ents)[i].bad = (unsigned char)(((unsigned char)p[0] & 0x80) != 0);
+    (*ents)[i].name = p + 3;
+    (*ents)[i].len = (uint32_t)len;
+    p += len + 4;
+  }
+  *n = x->nlisting;
+  return SQLITE_ROW;
+}
+
+int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
+                             int year) {
+  struct stat st;
+  emd_folderid id;
+  fsum *x;
+  const char *m;
+  int yfd, ok = 1;
+  if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISDIR(st.st_mode))
+    return 0;
+  x = find(s, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+  memset(&id, 0, sizeof(id));
+  id.mtime_ns = ts_ns(&st.st_mtim);
+  id.ctime_ns = ts_ns(&st.st_ctim);
+  if (!x || !x->date_only || !still_valid(x, &id)) return 0;
+  if (!year || !x->months || !*x->months) return 1;
+  /* The months, each one stat() relative to the year itself (one path
+  ** component to resolve, not two). */
+  yfd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (yfd < 0) return 0;
+  if (fstat(yfd, &st) != 0 || (uint64_t)st.st_dev != x->dev ||
+      (uint64_t)st.st_ino != x->ino)
+    ok = 0;
+  for (m = x->months; ok && *m; m += strlen(m) + 1)
+    ok = emd_foldersums_date_only(s, yfd, m, 0);
+  close(yfd);
+  return ok;
+}

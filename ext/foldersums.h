@@ -1,0 +1,71 @@
+/*
+** foldersums.h - folder listings and summaries kept per connection.
+**
+** Two facts about a folder outlive a scan:
+**
+**   its listing    the sorted entries the walk read with getdents(): an
+**                  unchanged folder is not listed again
+**   date-only      a year or month folder holding nothing but date folders:
+**                  a date constraint that misses its range skips it unopened
+**
+** A fact is valid while the folder is unchanged: its watch (watch.h) says
+** so, or, without a watch, its mtime and ctime are what they were (trusted
+** only when the folder had not changed within EMD_RACY_NS of the listing:
+** timestamps tick coarsely).  Memory: SQLite's, bounded (a share of the
+** parse cache's bound, set by the connection); at the bound everything is
+** dropped and relearnt.
+*/
+#ifndef EVENTMD_FOLDERSUMS_H
+#define EVENTMD_FOLDERSUMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "watch.h"
+
+/* One entry of a folder listing. */
+typedef struct emd_listent {
+  const char *name;   /* NUL-terminated */
+  uint32_t len;       /* strlen(name), at most 255 */
+  unsigned char type; /* DT_DIR, DT_REG, DT_LNK, DT_FIFO, ... */
+  unsigned char bad;  /* the name is not valid UTF-8 */
+} emd_listent;
+
+/* A folder as it was when listed. */
+typedef struct emd_folderid {
+  uint64_t dev, ino;          /* identity */
+  int64_t mtime_ns, ctime_ns; /* its times then */
+  const emd_wdir *wdir;       /* its watch, or NULL */
+  uint64_t moment;            /* emd_watch_now() before it was listed */
+} emd_folderid;
+
+/* What kind of date folder a folder is. */
+enum { EMD_FOLDER_OTHER, EMD_FOLDER_YEAR, EMD_FOLDER_MONTH };
+
+typedef struct emd_foldersums emd_foldersums;
+
+emd_foldersums *emd_foldersums_new(void);
+void emd_foldersums_free(emd_foldersums *s);
+/* Bound the listings kept (bytes); 0 keeps nothing at all. */
+void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes);
+size_t emd_foldersums_bytes(const emd_foldersums *s);
+
+/* Remember folder id's sorted listing ents[0..n).  kind EMD_FOLDER_YEAR or
+** _MONTH (of `year`, `month`) also records whether it holds only date
+** folders. */
+void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
+                           const emd_listent *ents, size_t n, int kind,
+                           int year, int month);
+
+/* The listing kept for folder id, when it is still valid: SQLITE_ROW with
+** *names and *ents set (emd_malloc, the caller frees both; ents' names
+** point into names), SQLITE_DONE when there is none, or SQLITE_NOMEM. */
+int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
+                           char **names, emd_listent **ents, size_t *n);
+
+/* Is the folder dirfd/name (a year folder when year, else a month) known
+** to hold nothing but date folders, unchanged since it was listed? */
+int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
+                             int year);
+
+#endif /* EVENTMD_FOLDERSUMS_H */
