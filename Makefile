@@ -11,6 +11,7 @@
 #   make fuzz         both libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make analyze      cppcheck and clang --analyze on ext/
 #   make format       clang-format the C sources
+#   make format-check fail when a C source is not formatted
 #   make clean
 #
 # Missing Debian packages are installed first (as root) or named with the
@@ -41,7 +42,8 @@ SAN  ?=
 
 EXT_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c \
           ext/versions.c ext/walk.c ext/foldersums.c ext/watch.c \
-          ext/readfile.c ext/cache.c ext/conn.c ext/entry.c ext/folder.c \
+          ext/readfile.c ext/cache.c ext/cachefile.c ext/conn.c ext/entry.c \
+          ext/folder.c \
           ext/dateorder.c \
           ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c \
           ext/table_sources.c ext/table_related.c ext/table_changes.c \
@@ -52,7 +54,8 @@ PARSER_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c
 SO   = $(OUT)/eventmd.so
 BINS = $(OUT)/bin/eventmd $(OUT)/bin/eventmd-snapshot
 
-.PHONY: all deps demo test check-c clean format bench bench-snapshot asan \
+.PHONY: all deps demo test check-c clean format format-check bench \
+        bench-snapshot asan \
         ubsan tsan leakcheck fuzz analyze
 all: $(SO) $(BINS)
 
@@ -75,31 +78,30 @@ $(OUT)/bin/eventmd: ext/eventmd-shell.sh
 	sed -e "s|@EXT@|$(abspath $(OUT))/eventmd|" -e "s|@SQLDIR@|$(abspath sql)|" $< > $@
 	chmod +x $@
 
-# Test programs link the extension's sources directly (SQLITE_CORE), so they
-# can call into every layer and wrap system calls.
+# Test programs link ext/ compiled once into an archive (SQLITE_CORE), so
+# they can call into every layer and wrap system calls; a test links only
+# the objects it uses.
 TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
-TEST_NAMES = parse watch sql versions corpus pushdown patho faults oom stress
+EXT_OBJ = $(EXT_SRC:ext/%.c=$(OUT)/obj/%.o)
+LIB = $(OUT)/libeventmd.a
+TEST_NAMES = parse watch cachefile sql versions cache corpus pushdown patho \
+             faults oom stress safety
 TESTS = $(TEST_NAMES:%=$(OUT)/test_%)
 
-$(OUT)/test_parse: tests/test_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(OUT)
-	$(CC) $(TEST_CFLAGS) -o $@ tests/test_parse.c $(PARSER_SRC) \
-	  $(PKG_LIBS) $(TEST_LIBS)
-
-# The inotify watch alone (no SQLite).
-$(OUT)/test_watch: tests/test_watch.c ext/watch.c ext/watch.h | deps
-	@mkdir -p $(OUT)
-	$(CC) $(TEST_CFLAGS) -o $@ tests/test_watch.c ext/watch.c $(TEST_LIBS) -lpthread
+$(OUT)/obj/%.o: ext/%.c $(EXT_HDR) | deps
+	@mkdir -p $(OUT)/obj
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+$(LIB): $(EXT_OBJ)
+	rm -f $@
+	ar rcs $@ $(EXT_OBJ)
 
 # The fault-injection test wraps the system calls eventmd makes.
 WRAP = -Wl,--wrap=openat,--wrap=open,--wrap=fstatat,--wrap=fstat,--wrap=stat,--wrap=read,--wrap=getdents64
-$(OUT)/test_faults: tests/test_faults.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(OUT)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm $(WRAP)
+$(OUT)/test_faults: tests/test_faults.c tests/testutil.h $(LIB) | deps
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm $(WRAP)
 
-$(OUT)/test_%: tests/test_%.c tests/testutil.h $(EXT_SRC) $(EXT_HDR) | deps
-	@mkdir -p $(OUT)
-	$(CC) $(TEST_CFLAGS) -o $@ $< $(EXT_SRC) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+$(OUT)/test_%: tests/test_%.c tests/*.h $(LIB) | deps
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # Generated corpora: 2,400 files for the integration and pushdown tests,
 # 10,000 for the integration test at scale and the interrupt test.
@@ -116,8 +118,10 @@ $(CORPUS10K)/expected.sql: tests/gen_corpus.py | deps
 check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 	$(OUT)/test_parse
 	$(OUT)/test_watch
+	$(OUT)/test_cachefile
 	$(OUT)/test_sql
 	$(OUT)/test_versions
+	$(OUT)/test_cache
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS10K) $(OUT)/test_corpus
 	EVENTMD_CORPUS=$(CORPUS) $(OUT)/test_pushdown
@@ -125,6 +129,7 @@ check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 	$(OUT)/test_faults
 	$(OUT)/test_oom
 	EVENTMD_CORPUS10K=$(CORPUS10K) $(OUT)/test_stress
+	$(OUT)/test_safety
 
 # Everything: the C tests, real clients, the shell commands.
 test: all check-c
@@ -185,16 +190,21 @@ analyze: | deps
 	  $(CPPFLAGS:-I%=-I../../%) $(PKG_CFLAGS) $(EXT_SRC:%=../../%) 2> ../analyze.txt; \
 	  cat ../analyze.txt; ! grep -q "warning:" ../analyze.txt
 
-# The benchmark: corpora of 100,000 and 20,000 event files, kept between runs.
+# The benchmark: corpora of 100,000 and 20,000 event files, and BENCH_BIG
+# files (a corpus whose cached size exceeds the default cache bound of 640
+# MiB; the bench says so when it does not), kept between runs.
 BENCH = $(DATA)/bench-corpus
+BENCH_BIG ?= 240000
 $(OUT)/bench: tests/bench.c $(EXT_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(OUT)
 	$(CC) $(TEST_CFLAGS) -o $@ tests/bench.c $(EXT_SRC) $(PKG_LIBS) -lpthread -lm
 $(BENCH)/%/expected.sql: tests/gen_corpus.py | deps
 	rm -rf $(BENCH)/$*
 	$(PYTHON) tests/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
-bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
-	$(OUT)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive
+bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql \
+       $(BENCH)/$(BENCH_BIG)/expected.sql
+	$(OUT)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive \
+	  $(BENCH)/$(BENCH_BIG)/archive
 # The snapshot: full build vs incremental refresh after 10 files change, on a
 # copy of the 100,000-file corpus.
 bench-snapshot: all $(BENCH)/100000/expected.sql
@@ -204,8 +214,13 @@ bench-snapshot: all $(BENCH)/100000/expected.sql
 demo: all
 	@sh sql/demo.sh
 
+FORMAT_SRC = ext/*.c ext/*.h include/*.h tests/*.c tests/*.h
 format:
-	clang-format -i ext/*.c ext/*.h include/*.h tests/*.c tests/*.h
+	clang-format -i $(FORMAT_SRC)
+# Fails (and shows where) when a C file is not as clang-format leaves it.
+format-check:
+	@sh tests/deps.sh clang-format
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

@@ -7,9 +7,8 @@
 #include <string.h>
 
 #define CHUNK_MIN ((size_t)256 << 10) /* 256 KiB */
-#define ALIGN \
-  8 /* enough for every cmark structure; SQLite's malloc gives 8 \
-                 */
+/* Alignment of every allocation: enough for every cmark structure. */
+#define ALIGN 8
 
 struct emd_chunk {
   emd_chunk *next; /* older chunk */

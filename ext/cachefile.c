@@ -67,10 +67,25 @@
 ** orders their use by different threads).  A get takes an idle one, or
 ** opens one when none is idle and fewer than the bound exist, or else waits
 ** on cf->cv (a get holds its connection for microseconds).  Each reader
-** checks application_id and user_version when it opens.  Readers do not use
-** mmap: a file truncated by another program under a mapping would kill the
-** process with SIGBUS, and the copy out of a page costs less than a
-** microsecond for a record (see the measured figure in test_cachefile.c).
+** checks application_id and user_version when it opens, and has an 8 MiB
+** page cache: the primary key's index of a 150,000-file archive (5 MB)
+** and the table's interior pages stay in it, so a get reads one leaf page
+** from the OS.  When a reader fails to open (the path names another file
+** by now, or another eventmd's format), gets miss without trying again
+** until the next flush has looked at the path.
+**
+** Snapshots.  Starting and ending a read transaction costs about 2 us of
+** locking system calls (fcntl on the file and the -shm, fstat), as much as
+** the lookup itself, so a reader keeps one open across gets: it is ended
+** and a new one taken when it is older than CF_SNAPSHOT_MS or than this
+** handle's last commit (cf->epoch: a get sees whatever a flush that
+** returned before it wrote), and every flush ends the snapshots of idle
+** readers, so none outlives its statement by more than CF_SNAPSHOT_MS (an
+** old snapshot keeps checkpoints from passing it, and the -wal grows).  A
+** stale snapshot costs at most a miss: what it shows is checked like any
+** other row.  Readers do not use mmap: measured, the page faults cost more
+** than the copy, and a file truncated by another program under a mapping
+** would kill the process with SIGBUS.
 **
 ** Corruption met by a reader (or the writer) while others read: the state
 ** becomes BROKEN at once, so every later get answers SQLITE_DONE without
@@ -92,7 +107,8 @@
 ** CF_WRITE_BUSY_MS; when the file is busy, what is left goes back to the
 ** front of the queue (bounded) for the next flush.  A statement-sized scan
 ** may queue more than the bound: emd_cachefile_queued() lets the caller
-** flush part-way (cachefile.h has not got it; see below).
+** flush part-way.  Commits are not synced (synchronous=NORMAL in WAL):
+** a crash may lose the last writes of a cache, never its consistency.
 **
 ** Memory: the C library's malloc for everything (records handed out, the
 ** queue, the pool); SQLite's for the message of a failed open.  Out of
@@ -122,6 +138,8 @@
 #define CF_WRITE_BUSY_MS 5        /* a flush waits this long for the file */
 #define CF_READ_BUSY_MS 2         /* a get waits this long (WAL recovery) */
 #define CF_SETUP_BUSY_MS 250      /* open waits this long for a creator */
+#define CF_OPEN_MS 2000           /* and retries contention this long */
+#define CF_REOPEN_MS 20           /* the same, in a flush */
 #define CF_QUIESCE_MS 5           /* a rebuild waits for gets in flight */
 #define CF_SNAPSHOT_MS 100        /* a reader's snapshot lives this long */
 /* journal_size_limit: 64 MiB (written out in cf_setup) */
@@ -183,6 +201,8 @@ struct emd_cachefile {
   int nbusy;                       /* readers handed out */
   unsigned gen;                    /* moved on at every reopen */
   int state;                       /* CF_* (atomic loads outside mu) */
+  int rfail; /* a reader failed to open: none is tried again before the
+             ** next flush has looked at the path (atomic loads outside mu) */
 
   pthread_mutex_t qmu; /* the queue */
   cf_op *qhead, *qtail;
@@ -237,6 +257,12 @@ static const char kInsDir[] =
 
 static void count(uint64_t *c) {
   __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int get_state(emd_cachefile *cf) {
@@ -498,20 +524,30 @@ static int cf_init(sqlite3 *w) {
   return rc;
 }
 
+/* application_id, user_version and page_count of w's database, read in
+** one transaction (another process may be making it meanwhile). */
+static int read_head(sqlite3 *w, sqlite3_int64 *app, sqlite3_int64 *ver,
+                     sqlite3_int64 *pages) {
+  int rc = sqlite3_exec(w, "BEGIN", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA application_id", app);
+  if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA user_version", ver);
+  if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA page_count", pages);
+  if (!sqlite3_get_autocommit(w))
+    sqlite3_exec(w, "COMMIT", NULL, NULL, NULL); /* a read: cannot fail */
+  return rc;
+}
+
 /* Check (and when empty, make) the database cf->w has open.  SQLITE_OK;
 ** CF_REBUILD when it is ours but unusable; else an error with *errmsg. */
-static int cf_setup(emd_cachefile *cf, char **errmsg) {
+static int cf_setup(emd_cachefile *cf, int busy_ms, char **errmsg) {
   sqlite3 *w = cf->w;
   sqlite3_int64 app = 0, ver = 0, pages = 0, tables = 0;
   int rc, wal = 0;
-  sqlite3_busy_timeout(w, CF_SETUP_BUSY_MS);
-  rc = query_int(w, "PRAGMA application_id", &app);
-  if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA user_version", &ver);
-  if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA page_count", &pages);
+  sqlite3_busy_timeout(w, busy_ms);
+  rc = read_head(w, &app, &ver, &pages);
   if (rc == SQLITE_OK && app == 0 && pages == 0) {
     rc = cf_init(w);
-    if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA application_id", &app);
-    if (rc == SQLITE_OK) rc = query_int(w, "PRAGMA user_version", &ver);
+    if (rc == SQLITE_OK) rc = read_head(w, &app, &ver, &pages);
   }
   if (is_corrupt(rc)) return CF_REBUILD;
   if (rc != SQLITE_OK) goto failed;
@@ -555,13 +591,16 @@ failed:
 }
 
 /* Open the writer on the file the path names: look, open, set up; a file of
-** ours that is unusable is removed and made again (once).  On success
-** cf->w, cf->dev and cf->ino are set. */
-static int cf_attach(emd_cachefile *cf, char **errmsg) {
-  int attempt, rc = SQLITE_ERROR;
-  for (attempt = 0; attempt < 2; attempt++) {
-    struct stat st;
-    int what;
+** ours that is unusable is removed and made again.  Lock contention while
+** processes make the file at once (SQLite answers SQLITE_BUSY without
+** waiting where waiting could deadlock) is retried for patience_ms.  On
+** success cf->w, cf->dev and cf->ino are set. */
+static int cf_attach(emd_cachefile *cf, int patience_ms, char **errmsg) {
+  int64_t deadline = mono_ns() + patience_ms * INT64_C(1000000);
+  int rebuilds = 0, rc;
+  for (;;) {
+    struct stat st, opened;
+    int what, have;
     rc = cf_look(cf->abspath, cf->path, &what, &st, errmsg);
     if (rc != SQLITE_OK) return rc;
     rc = sqlite3_open_v2(cf->abspath, &cf->w,
@@ -578,22 +617,45 @@ static int cf_attach(emd_cachefile *cf, char **errmsg) {
       writer_close(cf);
       return rc;
     }
+    if (sqlite3_db_readonly(cf->w, "main") == 1) {
+      /* SQLite falls back to reading when it may not write. */
+      set_msg(errmsg, cf_msg("eventmd: cache file '%s' cannot be written: "
+                             "not used",
+                             cf->path));
+      writer_close(cf);
+      return SQLITE_READONLY;
+    }
+    /* The file SQLite opened (it opens at once; the path could change
+    ** between, which the next flush notices). */
+    have = lstat(cf->abspath, &opened) == 0;
     sqlite3_extended_result_codes(cf->w, 1);
-    rc = cf_setup(cf, errmsg);
+    rc = cf_setup(
+        cf, patience_ms < CF_SETUP_BUSY_MS ? patience_ms : CF_SETUP_BUSY_MS,
+        errmsg);
     if (rc == SQLITE_OK) {
-      struct stat now;
-      if (lstat(cf->abspath, &now) == 0) {
-        cf->dev = now.st_dev;
-        cf->ino = now.st_ino;
+      if (have) {
+        cf->dev = opened.st_dev;
+        cf->ino = opened.st_ino;
       }
+      set_msg(errmsg, NULL);
       return SQLITE_OK;
     }
     writer_close(cf);
-    if (rc != CF_REBUILD || what == CF_ABSENT) break;
-    /* Ours but unusable: look again (it must still be ours), remove it. */
-    if (cf_look(cf->abspath, cf->path, &what, &st, errmsg) != SQLITE_OK)
-      return SQLITE_ERROR;
-    if (what != CF_ABSENT && cf_unlink_all(cf->abspath) != 0) {
+    if (rc != CF_REBUILD && (rc & 0xff) == SQLITE_BUSY &&
+        mono_ns() < deadline) {
+      usleep(500 + (unsigned)(mono_ns() / 1000 % 2000));
+      continue;
+    }
+    if (rc != CF_REBUILD || !have || rebuilds == 2) break;
+    rebuilds++;
+    /* Ours but unusable.  Look again: it must still be ours (or empty),
+    ** and the same file (another process may have made it again). */
+    rc = cf_look(cf->abspath, cf->path, &what, &st, errmsg);
+    if (rc != SQLITE_OK) return rc;
+    if (what == CF_ABSENT || st.st_dev != opened.st_dev ||
+        st.st_ino != opened.st_ino)
+      continue;
+    if (cf_unlink_all(cf->abspath) != 0) {
       set_msg(errmsg, cf_msg("eventmd: cache file '%s' is unusable and "
                              "cannot be removed (%s)",
                              cf->path, strerror(errno)));
@@ -612,12 +674,6 @@ static int cf_attach(emd_cachefile *cf, char **errmsg) {
 /* ------------------------------------------------------------------------
 ** Readers.
 */
-
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* End r's snapshot, if it holds one. */
 static void reader_end(cf_reader *r) {
@@ -721,6 +777,10 @@ static cf_reader *checkout(emd_cachefile *cf) {
       pthread_mutex_unlock(&cf->mu);
       return r;
     }
+    if (cf->rfail) { /* each get would pay for a failing open */
+      pthread_mutex_unlock(&cf->mu);
+      return NULL;
+    }
     if (cf->nopen < CF_MAX_READERS) break;
     pthread_cond_wait(&cf->cv, &cf->mu);
   }
@@ -733,8 +793,8 @@ static cf_reader *checkout(emd_cachefile *cf) {
     pthread_mutex_lock(&cf->mu);
     cf->nopen--;
     cf->nbusy--;
-    if (corrupt && cf->state == CF_OK) cf->state = CF_BROKEN;
-    set_state(cf, cf->state);
+    __atomic_store_n(&cf->rfail, 1, __ATOMIC_RELAXED);
+    set_state(cf, corrupt && cf->state == CF_OK ? CF_BROKEN : cf->state);
     pthread_mutex_unlock(&cf->mu);
   }
   return r;
@@ -747,7 +807,7 @@ static void checkin(emd_cachefile *cf, cf_reader *r, int rc) {
   if (!keep || (rc & 0xff) == SQLITE_BUSY) reader_end(r);
   pthread_mutex_lock(&cf->mu);
   cf->nbusy--;
-  if (is_corrupt(rc) && cf->state == CF_OK) cf->state = CF_BROKEN;
+  if (is_corrupt(rc) && cf->state == CF_OK) set_state(cf, CF_BROKEN);
   if (keep && r->gen == cf->gen && cf->state == CF_OK &&
       cf->nidle < CF_MAX_READERS) {
     cf->idle[cf->nidle++] = r;
@@ -989,6 +1049,7 @@ static int cf_reopen(emd_cachefile *cf, int broken) {
   cf->nopen -= n;
   cf->nidle = 0;
   cf->gen++;
+  __atomic_store_n(&cf->rfail, 0, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&cf->mu);
   for (i = 0; i < n; i++) reader_close(closing[i]);
   writer_close(cf);
@@ -1004,11 +1065,15 @@ static int cf_reopen(emd_cachefile *cf, int broken) {
     else
       count(&cf->rebuilt);
   }
-  if (rc == SQLITE_OK) rc = cf_attach(cf, NULL);
+  if (rc == SQLITE_OK) rc = cf_attach(cf, CF_REOPEN_MS, NULL);
+  /* Busy (processes making it at once): try again at the next flush; the
+  ** path names a new inode by now, so that is no second removal. */
   pthread_mutex_lock(&cf->mu);
-  set_state(cf, rc == SQLITE_OK ? CF_OK : CF_DEAD);
+  set_state(cf, rc == SQLITE_OK              ? CF_OK
+                : (rc & 0xff) == SQLITE_BUSY ? CF_BROKEN
+                                             : CF_DEAD);
   pthread_mutex_unlock(&cf->mu);
-  if (rc != SQLITE_OK) ops_free(dequeue_all(cf)); /* nowhere to write */
+  if (get_state(cf) == CF_DEAD) ops_free(dequeue_all(cf)); /* nowhere */
   return 1;
 }
 
@@ -1031,6 +1096,11 @@ static void flush_locked(emd_cachefile *cf) {
                      ? errno == ENOENT
                      : st.st_dev != cf->dev || st.st_ino != cf->ino;
       if (gone && !cf_reopen(cf, 0)) return;
+      if (!gone && __atomic_load_n(&cf->rfail, __ATOMIC_RELAXED)) {
+        pthread_mutex_lock(&cf->mu); /* the same file: let readers retry */
+        __atomic_store_n(&cf->rfail, 0, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&cf->mu);
+      }
     }
     if (get_state(cf) != CF_OK || !cf->w) return;
     if (!is_corrupt(write_queue(cf))) return;
@@ -1075,7 +1145,7 @@ int emd_cachefile_open(emd_cachefile **out, const char *path, char **errmsg) {
   pthread_cond_init(&cf->cv, &ca);
   pthread_condattr_destroy(&ca);
   cf->state = CF_OK;
-  rc = cf_attach(cf, errmsg);
+  rc = cf_attach(cf, CF_OPEN_MS, errmsg);
   if (rc != SQLITE_OK) {
     cf->state = CF_DEAD;
     emd_cachefile_close(cf);
@@ -1288,7 +1358,7 @@ void emd_cachefile_flush(emd_cachefile *cf) {
   if (!cf) return;
   end_idle_snapshots(cf);
   if (__atomic_load_n(&cf->qbytes, __ATOMIC_RELAXED) == 0 &&
-      get_state(cf) == CF_OK)
+      get_state(cf) == CF_OK && !__atomic_load_n(&cf->rfail, __ATOMIC_RELAXED))
     return; /* nothing to write, nothing to mend: no lstat() either */
   if (pthread_mutex_trylock(&cf->wmu) != 0) return; /* a flush is under way */
   flush_locked(cf);

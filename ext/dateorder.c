@@ -77,7 +77,9 @@ struct emd_dateorder {
   size_t n, cap;
   ditem *group; /* the current date's entries, in emitting order */
   size_t ngroup, capgroup, igroup;
-  int root_err; /* errno when the root could not be listed */
+  int root_err;         /* errno when the root could not be listed */
+  int (*yield)(void *); /* lets the statement be interrupted */
+  void *yield_ctx;      /* its argument */
 };
 
 static void item_free(ditem *x) {
@@ -265,6 +267,8 @@ static int explore(emd_dateorder *d, const ditem *f) {
   while ((rc = emd_walk_next(w, &it)) == SQLITE_ROW) {
     ditem x;
     int gone = 0;
+    rc = d->yield(d->yield_ctx);
+    if (rc != SQLITE_OK) break;
     rc = item_of(&x, &it, here);
     if (rc != SQLITE_OK) break;
     if (it.kind == EMD_ITEM_DIR && it.day) {
@@ -341,6 +345,8 @@ static int list_day(emd_dateorder *d, const ditem *f) {
   }
   while ((rc = emd_walk_next(w, &it)) == SQLITE_ROW) {
     ditem x;
+    rc = d->yield(d->yield_ctx);
+    if (rc != SQLITE_OK) break;
     rc = item_of(&x, &it, NULL);
     if (rc == SQLITE_OK) {
       x.dir = emd_dir_ref(it.dir);
@@ -380,6 +386,8 @@ static int next_group(emd_dateorder *d) {
   ** of this date or an earlier one. */
   while (d->n && d->heap[0].explore) {
     ditem f;
+    rc = d->yield(d->yield_ctx);
+    if (rc != SQLITE_OK) return rc;
     heap_pop(d, &f);
     if (d->order == EMD_ORDER_ROWID && f.key > d->day_hi) {
       item_free(&f);
@@ -411,7 +419,8 @@ static int next_group(emd_dateorder *d) {
 int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
                        const emd_walk_opts *wo, emd_stats *stats,
                        const emd_scan_ctx *sc, emd_scratch *s, int64_t day_lo,
-                       int64_t day_hi, int *err) {
+                       int64_t day_hi, int (*yield)(void *), void *yield_ctx,
+                       int *err) {
   emd_dateorder *d = emd_malloc(sizeof(*d));
   ditem root;
   int rc;
@@ -427,6 +436,8 @@ int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
   d->s = s;
   d->day_lo = day_lo;
   d->day_hi = day_hi;
+  d->yield = yield;
+  d->yield_ctx = yield_ctx;
   /* The root: listed at once, and the one failure that is an error. */
   memset(&root, 0, sizeof(root));
   root.relpath = emd_strndup("", 0);
@@ -452,7 +463,8 @@ int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
 int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
   for (;;) {
     ditem *x;
-    int rc;
+    int rc = d->yield(d->yield_ctx);
+    if (rc != SQLITE_OK) return rc;
     while (d->igroup >= d->ngroup) {
       rc = next_group(d);
       if (rc != SQLITE_OK) return rc;

@@ -52,12 +52,15 @@ uint64_t emd_path_rowid(const char *relpath, size_t len);
 ** options (date filter, links, folder listings).  sc and s are used to read
 ** the dates of files outside day folders.  In rowid order, day_lo..day_hi
 ** (day numbers, inclusive) bound the path dates of the rows wanted (0 and
-** INT64_MAX: all).  SQLITE_OK with *out set, SQLITE_CANTOPEN with *err
-** when the root cannot be listed, or another error. */
+** INT64_MAX: all).  yield(yield_ctx) is called between pieces of work and
+** stops the scan when it returns other than SQLITE_OK (an interrupt).
+** SQLITE_OK with *out set, SQLITE_CANTOPEN with *err when the root cannot
+** be listed, or another error. */
 int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
                        const emd_walk_opts *wo, emd_stats *stats,
                        const emd_scan_ctx *sc, emd_scratch *s, int64_t day_lo,
-                       int64_t day_hi, int *err);
+                       int64_t day_hi, int (*yield)(void *), void *yield_ctx,
+                       int *err);
 
 /* Fill slot with the next entry: SQLITE_OK, SQLITE_DONE or an error. */
 int emd_dateorder_next(emd_dateorder *d, emd_entry *slot);

@@ -10,9 +10,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cachefile.h"
 #include "parser.h"
 #include "text.h"
 
@@ -128,6 +130,24 @@ static void stat_from_ident(struct stat *st, const emd_ident *id) {
   st->st_ctim.tv_nsec = (long)(id->ctime_ns % 1000000000);
 }
 
+/* The persistent cache's record for e, when it is of the version e->st
+** describes: into the memory cache, as e->ce.  1 when found. */
+static int from_cachefile(const emd_scan_ctx *sc, emd_entry *e,
+                          const emd_check *q) {
+  emd_cachefile *cf = sc->conn->cf;
+  emd_ident id, now;
+  emd_rec *rec = NULL;
+  uint64_t hash;
+  int racy;
+  if (emd_cachefile_get(cf, &q->key, &id, &hash, &racy, &rec) != SQLITE_ROW)
+    return 0;
+  emd_ident_of(&now, &e->st);
+  if (!racy && emd_ident_eq(&id, &now))
+    e->ce = emd_cache_put(sc->conn->cache, q, &id, rec);
+  free(rec); /* the cache file's copy: the C library's */
+  return e->ce != NULL;
+}
+
 /* Parse the bytes read and hand the record to the cache (it keeps it or
 ** not); e->ce is the result. */
 static int parse_and_put(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
@@ -146,6 +166,10 @@ static int parse_and_put(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
   emd_ident_of(&id, &rd->st);
   id.size = (int64_t)rd->len;
   e->ce = emd_cache_put(sc->conn->cache, q, &id, rec);
+  /* A new process will find it there (not a version read within the
+  ** timestamps' grain: that one is checked by its bytes, in memory only). */
+  if (e->ce && sc->conn->cf && !emd_stat_racy(&rd->st))
+    emd_cachefile_put(sc->conn->cf, &q->key, &id, 0, 0, rec);
   return e->ce ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -227,6 +251,17 @@ static int obtain(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
       e->have_stat = 1;
     }
     return SQLITE_OK;
+  }
+  if (answer == EMD_CACHE_MISS && sc->conn->cf && !read_done) {
+    /* Not in memory: perhaps in the cache file, which needs the stat. */
+    if (!e->have_stat) {
+      q.moment = emd_watch_now();
+      entry_stat(sc, e);
+      if (e->gone || !e->have_stat || e->kind != EMD_ITEM_FILE)
+        return SQLITE_OK;
+    }
+    q.st = &e->st;
+    if (from_cachefile(sc, e, &q)) return SQLITE_OK;
   }
   if (e->have_stat && (size_t)e->st.st_size > sc->max_size) {
     e->read_status = EMD_READ_TOO_LARGE;

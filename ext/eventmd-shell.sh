@@ -8,8 +8,14 @@
 #   eventmd ARCHIVE_DIR -csv "SELECT ..."     (before or after the folder)
 #
 # The extension is loaded and the four tables are created as TEMP tables
-# named events, sources, related and changes, over an in-memory database:
-# nothing is written anywhere.  $EVENTMD_SQLITE3 names another sqlite3.
+# named events, sources, related and changes, over an in-memory database.
+# $EVENTMD_SQLITE3 names another sqlite3.
+#
+# Parsed files are kept between runs in a cache file per archive,
+# $XDG_CACHE_HOME/eventmd/<hash of the archive's real path>.db (default
+# ~/.cache/eventmd/), so the next run over an unchanged archive starts warm;
+# --no-cache turns it off, and $EVENTMD_CACHE_FILE, when set, is used as it
+# is.  Nothing else is written.
 #
 # Every argument reaches sqlite3 exactly as given (the list is rebuilt with
 # "$@" only: no word splitting, no globbing), so option values such as
@@ -40,6 +46,7 @@ dot_quote() { # text: r = text with \ and " escaped, for a "..." dot-command arg
 # passed on as it is from the first SQL argument on.  sqlite3 accepts its
 # options with one dash or two.
 archive=""
+no_cache=0
 state=options # options, then after-folder, then sql
 n=$#
 while [ "$n" -gt 0 ]; do
@@ -66,6 +73,7 @@ while [ "$n" -gt 0 ]; do
       n=$((n - 2))
       ;;
     -help | --help | -h) usage ;;
+    --no-cache) no_cache=1 ;;
     -*) set -- "$@" "$a" ;;
     *)
       if [ "$state" = options ]; then
@@ -84,6 +92,21 @@ if [ ! -d "$archive" ] || [ ! -r "$archive" ]; then
   echo "eventmd: root '$archive' is not a readable directory" >&2
   exit 1
 fi
+# The cache file: one per archive (by its real path), unless turned off.
+if [ "$no_cache" = 1 ]; then
+  unset EVENTMD_CACHE_FILE
+elif [ -z "${EVENTMD_CACHE_FILE:-}" ]; then
+  base=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+  real=$(cd "$archive" 2>/dev/null && pwd -P)
+  if [ -n "$base" ] && [ -n "$real" ] &&
+    mkdir -p "$base/eventmd" 2>/dev/null; then
+    key=$(printf '%s' "$real" | cksum | cut -d ' ' -f 1)
+    name=$(printf '%s' "${real##*/}" | tr -c 'A-Za-z0-9._-' '_')
+    EVENTMD_CACHE_FILE="$base/eventmd/$name-$key.db"
+    export EVENTMD_CACHE_FILE
+  fi
+fi
+
 sql_quote "$archive"
 q=$r
 dot_quote "$ext"

@@ -9,11 +9,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "cachefile.h"
 #include "emd.h"
 #include "text.h"
 
@@ -39,10 +41,11 @@ typedef struct fsum {
 
 struct emd_foldersums {
   fsum **slots;
-  size_t nslots;    /* power of two */
-  size_t count;     /* folders kept */
-  size_t bytes;     /* listing bytes held */
-  size_t max_bytes; /* bound on bytes; when reached all are dropped */
+  size_t nslots;     /* power of two */
+  size_t count;      /* folders kept */
+  size_t bytes;      /* listing bytes held */
+  size_t max_bytes;  /* bound on bytes; when reached all are dropped */
+  emd_cachefile *cf; /* the persistent cache, or NULL (borrowed) */
 };
 
 static int64_t ts_ns(const struct timespec *t) {
@@ -102,37 +105,43 @@ static fsum *find(emd_foldersums *s, uint64_t dev, uint64_t ino) {
   return NULL;
 }
 
+/* Is a listing from outside (the cache file) well formed: count entries,
+** each a type byte, two length bytes, that many name bytes and a NUL? */
+static int listing_ok(const char *p, size_t len, size_t count) {
+  size_t i, at = 0;
+  for (i = 0; i < count; i++) {
+    size_t n;
+    if (len - at < 4) return 0;
+    n = (unsigned char)p[at + 1] | (size_t)(unsigned char)p[at + 2] << 8;
+    if (n == 0 || n > 255 || len - at < n + 4 || p[at + 3 + n] != 0 ||
+        memchr(p + at + 3, 0, n))
+      return 0;
+    at += n + 4;
+  }
+  return at == len;
+}
+
+void emd_foldersums_set_cachefile(emd_foldersums *s, emd_cachefile *cf) {
+  s->cf = cf;
+}
+
 /* Is what was kept of folder x still the folder id describes now? */
 static int still_valid(const fsum *x, const emd_folderid *id) {
   if (x->wdir && emd_watch_unchanged(x->wdir, x->moment)) return 1;
   return !x->racy && x->mtime_ns == id->mtime_ns && x->ctime_ns == id->ctime_ns;
 }
 
-void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
-                           const emd_listent *ents, size_t n, int kind,
-                           int year, int month) {
+/* Keep folder id's listing (the encoded bytes `listing`, llen bytes, n
+** entries) and its date-only flag. */
+static fsum *store(emd_foldersums *s, const emd_folderid *id,
+                   const char *listing, size_t llen, size_t n, int date_only,
+                   int is_year) {
   int64_t now = emd_cache_now_ns();
-  int date_only = kind != EMD_FOLDER_OTHER;
-  size_t i, mlen = 1, llen = 0;
+  size_t i;
   fsum *x;
-  char *o;
-  if (id->mtime_ns < 0 || s->max_bytes == 0) return;
-  for (i = 0; i < n; i++) {
-    const emd_listent *e = &ents[i];
-    int v = emd_seg_number(e->name, e->len, 1, 2);
-    if (e->type != DT_DIR)
-      date_only = 0;
-    else if (kind == EMD_FOLDER_YEAR && (v < 1 || v > 12))
-      date_only = 0;
-    else if (kind == EMD_FOLDER_MONTH &&
-             (v < 1 || !emd_valid_date(year, month, v)))
-      date_only = 0;
-    mlen += e->len + 1;
-    llen += e->len + 4;
-  }
   if (!s->nslots) {
     s->slots = emd_malloc(SLOTS_FIRST * sizeof(fsum *));
-    if (!s->slots) return;
+    if (!s->slots) return NULL;
     memset(s->slots, 0, SLOTS_FIRST * sizeof(fsum *));
     s->nslots = SLOTS_FIRST;
   }
@@ -141,7 +150,7 @@ void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
   if (!x) {
     size_t k = slot_of(s, id->dev, id->ino);
     x = emd_malloc(sizeof(*x));
-    if (!x) return;
+    if (!x) return NULL;
     memset(x, 0, sizeof(*x));
     x->dev = id->dev;
     x->ino = id->ino;
@@ -162,42 +171,112 @@ void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
   x->wdir = id->wdir;
   x->moment = id->moment;
   x->date_only = date_only;
-  if (date_only && kind == EMD_FOLDER_YEAR) {
-    char *m = emd_malloc(mlen);
+  x->listing = emd_malloc(llen ? llen : 1);
+  if (!x->listing) {
+    x->date_only = 0;
+    return x;
+  }
+  memcpy(x->listing, listing, llen);
+  x->listing_len = llen;
+  x->nlisting = n;
+  s->bytes += llen;
+  if (date_only && is_year) {
+    /* The month names, from the listing. */
+    char *m = emd_malloc(llen + 1), *o = m;
+    const char *p = x->listing;
     if (!m) {
       x->date_only = 0;
-    } else {
-      for (o = m, i = 0; i < n; i++) {
-        memcpy(o, ents[i].name, ents[i].len + 1);
-        o += ents[i].len + 1;
-      }
-      *o = 0;
-      x->months = m;
+      return x;
     }
+    for (i = 0; i < n; i++) {
+      size_t len = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
+      memcpy(o, p + 3, len + 1);
+      o += len + 1;
+      p += len + 4;
+    }
+    *o = 0;
+    x->months = m;
   }
-  x->listing = emd_malloc(llen ? llen : 1);
-  if (!x->listing) return;
-  for (o = x->listing, i = 0; i < n; i++) {
+  return x;
+}
+
+/* The cache file's copy of a listing: a flags byte (bit 0: date-only, bit
+** 1: a year folder), then the listing's bytes. */
+#define CF_DATE_ONLY 1
+#define CF_YEAR 2
+
+void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
+                           const emd_listent *ents, size_t n, int kind,
+                           int year, int month) {
+  int date_only = kind != EMD_FOLDER_OTHER;
+  size_t i, llen = 0;
+  char *buf, *o;
+  fsum *x;
+  if (id->mtime_ns < 0 || s->max_bytes == 0) return;
+  for (i = 0; i < n; i++) {
+    const emd_listent *e = &ents[i];
+    int v = emd_seg_number(e->name, e->len, 1, 2);
+    if (e->type != DT_DIR)
+      date_only = 0;
+    else if (kind == EMD_FOLDER_YEAR && (v < 1 || v > 12))
+      date_only = 0;
+    else if (kind == EMD_FOLDER_MONTH &&
+             (v < 1 || !emd_valid_date(year, month, v)))
+      date_only = 0;
+    llen += e->len + 4;
+  }
+  buf = emd_malloc(llen + 1);
+  if (!buf) return;
+  buf[0] = (char)((date_only ? CF_DATE_ONLY : 0) |
+                  (kind == EMD_FOLDER_YEAR ? CF_YEAR : 0));
+  for (o = buf + 1, i = 0; i < n; i++) {
     *o++ = (char)(ents[i].type | (ents[i].bad ? 0x80 : 0));
     *o++ = (char)(ents[i].len & 0xff);
     *o++ = (char)(ents[i].len >> 8); /* names are at most 255 bytes */
     memcpy(o, ents[i].name, ents[i].len + 1);
     o += ents[i].len + 1;
   }
-  x->listing_len = llen;
-  x->nlisting = n;
-  s->bytes += llen;
+  x = store(s, id, buf + 1, llen, n, date_only, kind == EMD_FOLDER_YEAR);
+  /* A new process finds it in the cache file (not a folder changed within
+  ** the timestamps' grain: its times cannot vouch for it). */
+  if (x && !x->racy && s->cf)
+    emd_cachefile_put_folder(s->cf, id->dev, id->ino, id->mtime_ns,
+                             id->ctime_ns, buf, llen + 1, n);
+  emd_free(buf);
+}
+
+/* What is kept of folder id, still valid: from memory, else from the cache
+** file (then kept in memory too), else NULL. */
+static fsum *valid(emd_foldersums *s, const emd_folderid *id) {
+  fsum *x = find(s, id->dev, id->ino);
+  char *blob = NULL;
+  size_t len = 0, count = 0;
+  if (x && still_valid(x, id)) return x;
+  if (!s->cf || id->mtime_ns < 0 ||
+      emd_cachefile_get_folder(s->cf, id->dev, id->ino, id->mtime_ns,
+                               id->ctime_ns, &blob, &len, &count) != SQLITE_ROW)
+    return NULL;
+  x = NULL;
+  if (len >= 1 && listing_ok(blob + 1, len - 1, count)) {
+    emd_folderid loaded = *id;
+    loaded.wdir = NULL; /* only the times vouch for what another process saw */
+    x = store(s, &loaded, blob + 1, len - 1, count,
+              (blob[0] & CF_DATE_ONLY) != 0, (blob[0] & CF_YEAR) != 0);
+    if (x && !still_valid(x, id)) x = NULL;
+  }
+  free(blob); /* the cache file's: the C library's */
+  return x;
 }
 
 int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
                            char **names, emd_listent **ents, size_t *n) {
-  fsum *x = find(s, id->dev, id->ino);
+  fsum *x = valid(s, id);
   size_t i;
   const char *p;
   *names = NULL;
   *ents = NULL;
   *n = 0;
-  if (!x || !x->listing || !still_valid(x, id)) return SQLITE_DONE;
+  if (!x || !x->listing) return SQLITE_DONE;
   *names = emd_malloc(x->listing_len ? x->listing_len : 1);
   *ents = emd_malloc((x->nlisting ? x->nlisting : 1) * sizeof(emd_listent));
   if (!*names || !*ents) {
@@ -230,11 +309,13 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
   if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISDIR(st.st_mode))
     return 0;
-  x = find(s, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
   memset(&id, 0, sizeof(id));
+  id.dev = (uint64_t)st.st_dev;
+  id.ino = (uint64_t)st.st_ino;
   id.mtime_ns = ts_ns(&st.st_mtim);
   id.ctime_ns = ts_ns(&st.st_ctim);
-  if (!x || !x->date_only || !still_valid(x, &id)) return 0;
+  x = valid(s, &id);
+  if (!x || !x->date_only) return 0;
   if (!year || !x->months || !*x->months) return 1;
   /* The months, each one stat() relative to the year itself (one path
   ** component to resolve, not two). */

@@ -43,12 +43,18 @@ typedef struct emd_folderid {
 enum { EMD_FOLDER_OTHER, EMD_FOLDER_YEAR, EMD_FOLDER_MONTH };
 
 typedef struct emd_foldersums emd_foldersums;
+struct emd_cachefile;
 
 emd_foldersums *emd_foldersums_new(void);
 void emd_foldersums_free(emd_foldersums *s);
 /* Bound the listings kept (bytes); 0 keeps nothing at all. */
 void emd_foldersums_set_limit(emd_foldersums *s, size_t max_bytes);
 size_t emd_foldersums_bytes(const emd_foldersums *s);
+
+/* Also keep listings in (and look them up from) the persistent cache
+** (cachefile.h), so a new process need not list unchanged folders; NULL:
+** none.  The cache file is the connection's (borrowed). */
+void emd_foldersums_set_cachefile(emd_foldersums *s, struct emd_cachefile *cf);
 
 /* Remember folder id's sorted listing ents[0..n).  kind EMD_FOLDER_YEAR or
 ** _MONTH (of `year`, `month`) also records whether it holds only date

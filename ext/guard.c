@@ -33,6 +33,7 @@
 #endif
 
 #include "eventmd.h"
+#include "parser.h"
 
 #define MAX_DEPTH 64
 #define BRACKET_WORK 20000000ULL
@@ -190,8 +191,12 @@ static void read_prefix(const char *s, size_t i, size_t n, prefix *p) {
   p->end = i;
 }
 
-const char *eventmd_guard(const char *s, size_t n) {
-  size_t i = 0;
+/* The guard's scan; *at (when not NULL) receives where the refused part
+** begins: the start of the line that broke a rule, or, for the memory
+** estimate, the last line start up to which the text alone stays within
+** its own bound. */
+static const char *guard_scan(const char *s, size_t n, size_t *at) {
+  size_t i = 0, last_ok = 0;
   int refs;                         /* the file has "]:" (reference links) */
   uint64_t blank_work = 0;          /* R2 */
   uint64_t bracket_work = 0;        /* R3 */
@@ -217,6 +222,8 @@ const char *eventmd_guard(const char *s, size_t n) {
     uint64_t depth;
     read_prefix(s, i, n, &p);
     depth = (uint64_t)p.markers + (uint64_t)p.columns / 2;
+    if (at) *at = i;
+    if (memory <= 32ULL * i + ((uint64_t)32 << 20)) last_ok = i;
     if (p.markers > 0 && depth > MAX_DEPTH)
       return "not parsed: markdown nested too deeply (over 64 levels of "
              "lists or quotes)";
@@ -299,8 +306,19 @@ const char *eventmd_guard(const char *s, size_t n) {
     }
     i = j;
   }
-  if (memory > 32ULL * n + ((uint64_t)32 << 20))
+  if (memory > 32ULL * n + ((uint64_t)32 << 20)) {
+    if (at) *at = last_ok;
     return "not parsed: markdown too complex (parsing it would need too much "
            "memory)";
+  }
   return NULL;
+}
+
+const char *eventmd_guard(const char *s, size_t n) {
+  return guard_scan(s, n, NULL);
+}
+
+const char *emd_guard_at(const char *s, size_t n, size_t *at) {
+  *at = 0;
+  return guard_scan(s, n, at);
 }

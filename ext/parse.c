@@ -23,6 +23,7 @@
 */
 #include <cmark.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -393,19 +394,26 @@ static void add_related(builder *b, cmark_node *item) {
   }
 }
 
+/* A Changes time stamp, "YYYY-MM-DD HH:MM:SS": its length, and where the
+** time's parts start. */
+#define DATETIME_LEN 19
+#define AT_HOUR 11
+#define AT_MINUTE 14
+#define AT_SECOND 17
+
 /* "YYYY-MM-DD HH:MM:SS" at s? */
 static int is_datetime(const char *s) {
   int hh, mm, ss, i;
-  for (i = 0; i < 19; i++)
+  for (i = 0; i < DATETIME_LEN; i++)
     if (!s[i]) return 0;
-  if (!emd_is_iso_date(s, EMD_DATE_LEN) || s[10] != ' ' || s[13] != ':' ||
-      s[16] != ':')
+  if (!emd_is_iso_date(s, EMD_DATE_LEN) || s[EMD_DATE_LEN] != ' ' ||
+      s[AT_MINUTE - 1] != ':' || s[AT_SECOND - 1] != ':')
     return 0;
-  for (i = 11; i < 19; i++)
+  for (i = AT_HOUR; i < DATETIME_LEN; i++)
     if (i != 13 && i != 16 && (s[i] < '0' || s[i] > '9')) return 0;
-  hh = (s[11] - '0') * 10 + (s[12] - '0');
-  mm = (s[14] - '0') * 10 + (s[15] - '0');
-  ss = (s[17] - '0') * 10 + (s[18] - '0');
+  hh = (s[AT_HOUR] - '0') * 10 + (s[AT_HOUR + 1] - '0');
+  mm = (s[AT_MINUTE] - '0') * 10 + (s[AT_MINUTE + 1] - '0');
+  ss = (s[AT_SECOND] - '0') * 10 + (s[AT_SECOND + 1] - '0');
   return hh < 24 && mm < 60 && ss < 61;
 }
 
@@ -428,7 +436,7 @@ static void add_change(builder *b, cmark_node *item) {
     rest = a;
     if (is_datetime(b->pool + a)) {
       r->changed_at = a;
-      rest = a + 19;
+      rest = a + DATETIME_LEN;
       if (b->pool[rest]) {
         /* Split: the date-time keeps its own NUL, the label is copied after
         ** it (reserve first: the copy reads from the pool itself). */
@@ -436,7 +444,7 @@ static void add_change(builder *b, cmark_node *item) {
         if (!pool_reserve(b, restlen)) return;
         memcpy(b->pool + lab, b->pool + rest, restlen);
         b->npool += restlen;
-        b->pool[a + 19] = 0;
+        b->pool[a + DATETIME_LEN] = 0;
         rest = lab;
       }
     }
@@ -480,10 +488,16 @@ static int date_shaped(const builder *b, size_t off) {
 }
 
 /* Walk the document's top-level blocks (SPEC §2). */
-static void read_document(builder *b, cmark_node *doc) {
+/* How a piece of a file is read: the whole (or its first piece), a piece
+** after a refused part, or a piece right after a refused title line (its
+** summary comes first). */
+enum { PIECE_FIRST, PIECE_NEXT, PIECE_AFTER_TITLE };
+
+static void read_document(builder *b, cmark_node *doc, int piece) {
   cmark_node *c;
-  int section = SEC_NONE, in_summary = 0, summary_started = 0, frozen = 0;
-  size_t summary_at = NOSTR, topic = NOSTR, topic_frozen = NOSTR;
+  int section = SEC_NONE, in_summary = piece == PIECE_AFTER_TITLE;
+  int summary_started = 0, frozen = 0;
+  size_t summary_at = b->npool, topic = NOSTR, topic_frozen = NOSTR;
   for (c = cmark_node_first_child(doc); c && !b->oom; c = cmark_node_next(c)) {
     cmark_node_type t = cmark_node_get_type(c);
     if (t == CMARK_NODE_HEADING) {
@@ -556,13 +570,10 @@ static void read_document(builder *b, cmark_node *doc) {
     pool_putc(b, 0);
     b->f[EMD_F_SUMMARY] = summary_at;
   }
-  b->f[EMD_F_TOPIC] = b->f[EMD_F_TITLE] != NOSTR ? topic
-                      : frozen                   ? topic_frozen
-                                                 : topic;
-  if (b->f[EMD_F_TITLE] == NOSTR || !b->pool[b->f[EMD_F_TITLE]]) {
-    b->f[EMD_F_TITLE] = NOSTR;
-    b->problems |= EMD_RP_NO_TITLE;
-  }
+  if (piece == PIECE_FIRST)
+    b->f[EMD_F_TOPIC] = b->f[EMD_F_TITLE] != NOSTR ? topic
+                        : frozen                   ? topic_frozen
+                                                   : topic;
 }
 
 /* Add a day page link (href of link) under topic. */
@@ -716,7 +727,7 @@ enum { RUN_OK, RUN_NOMEM, RUN_OVER_BUDGET };
 /* Parse text with cmark into the parser's arena and read the tree into b
 ** (as a day page when daypage).  Returns RUN_*. */
 static int run_cmark(eventmd_parser *p, const char *text, size_t len,
-                     int daypage) {
+                     int daypage, int piece) {
   jmp_buf env;
   cmark_parser *cp;
   cmark_node *doc;
@@ -736,7 +747,7 @@ static int run_cmark(eventmd_parser *p, const char *text, size_t len,
     if (daypage)
       read_daypage(&p->b, doc);
     else
-      read_document(&p->b, doc);
+      read_document(&p->b, doc, piece);
   }
   /* No cmark_node_free / cmark_parser_free: the arena goes at once. */
   emd_arena_use(NULL);
@@ -744,22 +755,126 @@ static int run_cmark(eventmd_parser *p, const char *text, size_t len,
   return RUN_OK;
 }
 
-/* Parse bytes into p->b; EVENTMD_OK or EVENTMD_NOMEM. */
-static int parse_into(eventmd_parser *p, const char *bytes, size_t len,
-                      int daypage, int guarded) {
-  builder *b = &p->b;
-  emd_utf8_info u;
-  const char *text = bytes, *guard;
-  size_t textlen = len;
-  int k, why;
-
-  /* Reset the builder, keeping its buffers. */
-  b->al = &p->al;
+/* Empty the builder, keeping its buffers (and the byte-level problems). */
+static void reset_builder(builder *b, unsigned keep_problems) {
+  int k;
   b->oom = 0;
   b->npool = 0;
   b->src.n = b->rel.n = b->chg.n = b->day.n = 0;
   for (k = 0; k < EMD_NFIELDS; k++) b->f[k] = NOSTR;
+  b->problems &= keep_problems;
+}
+
+#define GUARD_CUTS 8  /* times a refused prefix is cut shorter, at most */
+#define BUDGET_CUTS 4 /* times a parse over budget is tried on half of it */
+
+/* The start of the line holding offset `at` in text. */
+static size_t line_start(const char *text, size_t at) {
+  while (at > 0 && text[at - 1] != '\n' && text[at - 1] != '\r') at--;
+  return at;
+}
+
+/* How much of text the guard lets cmark see: *cut (0: nothing) and the
+** reason for the rest (NULL: all of it). */
+static const char *guarded_cut(const char *text, size_t len, size_t *cut) {
+  const char *reason = NULL;
+  int k;
+  *cut = len;
+  for (k = 0; k < GUARD_CUTS; k++) {
+    size_t at;
+    const char *g = emd_guard_at(text, *cut, &at);
+    if (!g) return reason;
+    if (!reason) reason = g;
+    if (at >= *cut) break;
+    *cut = at;
+  }
+  *cut = 0;
+  return reason;
+}
+
+/* A title that cmark was not given: the text of the first ATX H1 line of
+** text[from..len), literally (markers kept).  Appended to the pool. */
+static size_t literal_title(builder *b, const char *text, size_t len,
+                            size_t from) {
+  size_t i = from;
+  while (i < len) {
+    size_t e = i, j = i, sp = 0;
+    while (e < len && text[e] != '\n' && text[e] != '\r') e++;
+    while (j < e && text[j] == ' ' && sp < 3) j++, sp++;
+    if (j < e && text[j] == '#' &&
+        (j + 1 == e || text[j + 1] == ' ' || text[j + 1] == '\t')) {
+      size_t start = b->npool, k = e;
+      /* An optional closing sequence of '#'s goes, as in CommonMark. */
+      while (k > j + 1 && (text[k - 1] == ' ' || text[k - 1] == '\t')) k--;
+      while (k > j + 1 && text[k - 1] == '#') k--;
+      if (k < e && k > j + 1 && text[k - 1] != ' ' && text[k - 1] != '\t')
+        k = e; /* "#" glued to the text is part of it */
+      pool_put(b, text + j + 1, k - (j + 1));
+      return pool_end(b, start, 0);
+    }
+    i = e;
+    while (i < len && (text[i] == '\n' || text[i] == '\r')) i++;
+  }
+  return NOSTR;
+}
+
+/* Where parsing resumes after a part refused at line start `at`: after the
+** next blank line (a block that cmark was not given ends there at the
+** latest), or the end. */
+static size_t resume_after(const char *text, size_t len, size_t at) {
+  size_t i = at;
+  int first = 1;
+  while (i < len) {
+    size_t e = i, k;
+    int blank = 1;
+    while (e < len && text[e] != '\n' && text[e] != '\r') e++;
+    for (k = i; k < e; k++)
+      if (text[k] != ' ' && text[k] != '\t') blank = 0;
+    if (e < len && text[e] == '\r') e++;
+    if (e < len && text[e] == '\n') e++;
+    if (blank && !first) return e;
+    first = 0;
+    i = e;
+  }
+  return len;
+}
+
+/* Is the line at text[at] an ATX H1 ("# ...")? */
+static int h1_line(const char *text, size_t len, size_t at) {
+  size_t j = at, sp = 0;
+  while (j < len && text[j] == ' ' && sp < 3) j++, sp++;
+  return j < len && text[j] == '#' &&
+         (j + 1 == len || text[j + 1] == ' ' || text[j + 1] == '\t');
+}
+
+/* The 1-based number of the line at text[at]. */
+static size_t line_number(const char *text, size_t at) {
+  size_t line = 1, i;
+  for (i = 0; i < at; i++)
+    if (text[i] == '\n' ||
+        (text[i] == '\r' && (i + 1 >= at || text[i + 1] != '\n')))
+      line++;
+  return line;
+}
+
+#define MAX_PIECES 8 /* pieces a file with refused parts is read in, at most */
+
+/* Parse bytes into p->b; EVENTMD_OK or EVENTMD_NOMEM.  Markdown the guard
+** refuses (or that cmark cannot parse within its budget) is left out a block
+** at a time: what precedes and follows it (the date heading, topic, title,
+** summary, sections) is read, a refused title line is kept as its literal
+** text, and the record's note names the lines not parsed and why. */
+static int parse_into(eventmd_parser *p, const char *bytes, size_t len,
+                      int daypage, int guarded) {
+  builder *b = &p->b;
+  emd_utf8_info u;
+  const char *text = bytes, *first_reason = NULL;
+  size_t textlen = len, pos = 0, skip_from = 0, skip_to = 0;
+  int pieces, piece = PIECE_FIRST, parsed_any = 0;
+
+  b->al = &p->al;
   b->problems = 0;
+  reset_builder(b, 0);
 
   emd_utf8_scan(&u, bytes, len);
   if (u.has_nul) b->problems |= EMD_RP_NUL;
@@ -775,24 +890,71 @@ static int parse_into(eventmd_parser *p, const char *bytes, size_t len,
     text = p->repaired;
   }
 
-  guard = guarded ? eventmd_guard(text, textlen) : NULL;
-  if (!guard) {
-    why = run_cmark(p, text, textlen, daypage);
-    if (why == RUN_NOMEM) return EVENTMD_NOMEM;
-    if (why == RUN_OVER_BUDGET)
-      guard =
+  for (pieces = 0; pieces < MAX_PIECES; pieces++) {
+    const char *reason = NULL;
+    size_t cut = textlen - pos, next;
+    int tries, why;
+    if (guarded) reason = guarded_cut(text + pos, textlen - pos, &cut);
+    for (tries = 0; cut > 0; tries++) {
+      why = run_cmark(p, text + pos, cut, daypage, piece);
+      if (why == RUN_NOMEM) return EVENTMD_NOMEM;
+      if (why == RUN_OK) break;
+      /* Over its budget: the first half (at a line start) is tried. */
+      reason =
           "not parsed: markdown too complex (parsing it would need too "
           "much memory)";
+      cut = tries < BUDGET_CUTS ? line_start(text + pos, cut / 2) : 0;
+    }
+    if (cut > 0 || !reason) parsed_any = 1;
+    if (pieces == 0 && !reason && textlen == 0) parsed_any = 1;
+    if (b->oom) return EVENTMD_NOMEM;
+    if (!reason) break;
+    /* A part refused at pos + cut: skip its block, read on after it. */
+    if (!first_reason) {
+      first_reason = reason;
+      skip_from = pos + cut;
+    }
+    if (!daypage && b->f[EMD_F_TITLE] == NOSTR &&
+        h1_line(text, textlen, pos + cut)) {
+      b->f[EMD_F_TITLE] = literal_title(b, text, textlen, pos + cut);
+      piece = PIECE_AFTER_TITLE;
+    } else {
+      piece = PIECE_NEXT;
+    }
+    next = resume_after(text, textlen, pos + cut);
+    skip_to = next;
+    if (next >= textlen) break;
+    pos = next;
   }
-  if (b->oom) return EVENTMD_NOMEM;
-  if (guard) {
-    /* Not parsed (or not completely): no rows, only the note. */
-    b->npool = 0;
-    b->src.n = b->rel.n = b->chg.n = b->day.n = 0;
-    for (k = 0; k < EMD_NFIELDS; k++) b->f[k] = NOSTR;
-    b->problems &= ~(unsigned)EMD_RP_NO_TITLE;
+  if (first_reason) {
+    static const char prefix[] = "not parsed: ";
+    const char *why_text = first_reason;
+    size_t at = b->npool, from = line_number(text, skip_from);
+    char num[64];
     b->problems |= EMD_RP_PARTIAL;
-    b->f[EMD_F_NOTE] = pool_str(b, guard, strlen(guard));
+    if (!strncmp(why_text, prefix, sizeof(prefix) - 1))
+      why_text += sizeof(prefix) - 1;
+    if (!parsed_any && b->f[EMD_F_TITLE] == NOSTR) {
+      /* Nothing could be given to cmark. */
+      b->f[EMD_F_NOTE] = pool_str(b, first_reason, strlen(first_reason));
+    } else {
+      size_t to = skip_to >= textlen ? 0 : line_number(text, skip_to) - 1;
+      if (!to)
+        snprintf(num, sizeof(num), "not parsed from line %zu on: ", from);
+      else if (to <= from)
+        snprintf(num, sizeof(num), "line %zu not parsed: ", from);
+      else
+        snprintf(num, sizeof(num), "lines %zu-%zu not parsed: ", from, to);
+      pool_put(b, num, strlen(num));
+      pool_put(b, why_text, strlen(why_text));
+      pool_putc(b, 0);
+      b->f[EMD_F_NOTE] = b->oom ? NOSTR : at;
+    }
+  }
+  if (!daypage && (b->f[EMD_F_TITLE] == NOSTR || !b->pool[b->f[EMD_F_TITLE]])) {
+    b->f[EMD_F_TITLE] = NOSTR;
+    /* "not parsed: ..." alone says it when nothing was parsed. */
+    if (parsed_any || !first_reason) b->problems |= EMD_RP_NO_TITLE;
   }
   return b->oom ? EVENTMD_NOMEM : EVENTMD_OK;
 }

@@ -26,4 +26,10 @@
 int emd_parse_record(eventmd_parser *p, const char *bytes, size_t len, int kind,
                      int guarded, const emd_rec **out);
 
+/* The structural guard (eventmd_guard), telling also where the refused
+** part begins: *at is a line start such that bytes[0..*at) alone may be
+** handed to cmark, as far as this rule goes (check the prefix again: the
+** rules' bounds depend on the length).  NULL when the whole is safe. */
+const char *emd_guard_at(const char *bytes, size_t len, size_t *at);
+
 #endif /* EVENTMD_PARSER_H */

@@ -15,10 +15,22 @@
 
 #include "emd.h"
 
+/* A pause instruction for spin-waiting, where there is one. */
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define CPU_PAUSE() __asm__ __volatile__("yield")
+#else
+#define CPU_PAUSE() ((void)0)
+#endif
+
 #define RING_FIRST 16u /* slots at first: a lookup needs few */
 #define RING_CAP 256u  /* slots once workers run */
 #define START_AFTER 16 /* rows shown before workers start */
 #define SPIN 200       /* polls before the consumer sleeps */
+#define MAX_FOLDERS \
+  16 /* folders the ring's entries keep open, at most: no
+                          plan holds a descriptor per folder */
 
 static uint32_t load32(const uint32_t *p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -41,6 +53,7 @@ void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
   a->fill = fill;
   a->fill_ctx = fill_ctx;
   a->head = a->tail = a->claim = 0;
+  a->folders = 0;
   a->has_current = 0;
   a->source_done = 0;
   a->source_rc = SQLITE_OK;
@@ -87,7 +100,7 @@ static void *worker_main(void *arg) {
     /* Nothing to take: the consumer is probably filling the ring right
     ** now; poll a little before sleeping (a wake-up costs more). */
     if (++idle < SPIN * 4) {
-      __builtin_ia32_pause();
+      CPU_PAUSE();
       continue;
     }
     idle = 0;
@@ -147,7 +160,8 @@ static void fill(emd_ahead *a) {
       a->consumed < a->cap ? 4 + 2 * (uint32_t)a->consumed : a->cap;
   uint32_t filled = 0;
   if (window > a->cap) window = a->cap;
-  while (!a->source_done && a->tail - a->head < window) {
+  while (!a->source_done && a->tail - a->head < window &&
+         a->folders < MAX_FOLDERS) {
     emd_entry *e = &a->ring[a->tail & (a->cap - 1)];
     int rc = a->fill(a->fill_ctx, e);
     if (rc != SQLITE_OK) {
@@ -156,6 +170,10 @@ static void fill(emd_ahead *a) {
       if (rc != SQLITE_DONE) a->source_rc = rc;
       break;
     }
+    /* Each entry holds its folder open: count the folders in the ring. */
+    if (a->tail == a->head ||
+        a->ring[(a->tail - 1) & (a->cap - 1)].dir != e->dir)
+      a->folders++;
     e->state = EMD_SLOT_READY;
     __atomic_store_n(&a->tail, a->tail + 1, __ATOMIC_RELEASE);
     filled++;
@@ -185,7 +203,7 @@ static void settle_head(emd_ahead *a) {
       if (i != a->tail) continue;
     }
     if (++spins < SPIN) {
-      __builtin_ia32_pause();
+      CPU_PAUSE();
       continue;
     }
     pthread_mutex_lock(&a->mu);
@@ -200,6 +218,9 @@ static void settle_head(emd_ahead *a) {
 /* Drop the head slot. */
 static void pop(emd_ahead *a) {
   emd_entry *e = &a->ring[a->head & (a->cap - 1)];
+  if (a->head + 1 == a->tail ||
+      a->ring[(a->head + 1) & (a->cap - 1)].dir != e->dir)
+    a->folders--;
   emd_entry_reset(e);
   e->state = EMD_SLOT_EMPTY;
   a->head++;

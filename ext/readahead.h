@@ -40,6 +40,7 @@ struct emd_ahead {
   uint32_t head;       /* index of the next entry to show */
   uint32_t tail;       /* index of the next slot to fill (atomic) */
   uint32_t claim;      /* index of the next slot to process (atomic) */
+  uint32_t folders;    /* distinct folders held by [head, tail) */
   int has_current;     /* ring[head] is the row being shown */
   int source_done;     /* the source has no more entries */
   int source_rc;       /* error from the source, if any */

@@ -18,8 +18,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cachefile.h"
 #include "dateorder.h"
 #include "foldersums.h"
 #include "text.h"
@@ -184,6 +186,7 @@ int emd_cursor_new(emd_table *tab, emd_cursor **out) {
 
 void emd_cursor_reset(emd_cursor *c) {
   emd_ahead_stop(&c->ahead); /* workers first: they use the fds below */
+  emd_conn_statement_done(c->tab->conn); /* the cache file's writes */
   c->cur = NULL;
   emd_walk_close(c->walk);
   c->walk = NULL;
@@ -200,8 +203,47 @@ void emd_cursor_reset(emd_cursor *c) {
 
 void emd_cursor_free(emd_cursor *c) {
   emd_cursor_reset(c);
+  sqlite3_finalize(c->tick);
   emd_ahead_free(&c->ahead);
   emd_free(c);
+}
+
+static int64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* About a thousand VM instructions: enough for a progress handler set to
+** run every few hundred, cheap enough (tens of microseconds) every 10 ms. */
+#define TICK_SQL                                                    \
+  "WITH RECURSIVE t(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM t " \
+  "WHERE x < 100) SELECT count(*) FROM t"
+
+int emd_cursor_yield(emd_cursor *c) {
+  sqlite3 *db = c->tab->conn->db;
+  int64_t now;
+  int rc;
+#if SQLITE_VERSION_NUMBER >= 3041000
+  if (sqlite3_is_interrupted(db)) return SQLITE_INTERRUPT;
+#endif
+  now = mono_ns();
+  if (now < c->next_yield) return SQLITE_OK;
+  c->next_yield = now + EMD_YIELD_NS;
+  if (!c->tick) {
+    /* Prepared on first need only: short statements never pay for it.
+    ** The cursor finalizes it, so the connection can always be closed. */
+    rc = sqlite3_prepare_v2(db, TICK_SQL, -1, &c->tick, NULL);
+    if (rc != SQLITE_OK) return rc == SQLITE_INTERRUPT ? rc : SQLITE_OK;
+  }
+  rc = sqlite3_step(c->tick);
+  sqlite3_reset(c->tick);
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return SQLITE_OK;
+  return SQLITE_INTERRUPT;
+}
+
+int emd_cursor_yield_cb(void *c) {
+  return emd_cursor_yield(c);
 }
 
 int emd_cursor_error(emd_cursor *c, int rc, const char *fmt, ...) {
@@ -221,11 +263,8 @@ int emd_cursor_error(emd_cursor *c, int rc, const char *fmt, ...) {
 static int fill_from_walk(void *ctx, emd_entry *slot) {
   emd_cursor *c = ctx;
   emd_walk_item it;
-  int rc;
-#if SQLITE_VERSION_NUMBER >= 3041000
-  /* Skipping folders can take a while; newer SQLite lets us look. */
-  if (sqlite3_is_interrupted(c->tab->conn->db)) return SQLITE_INTERRUPT;
-#endif
+  int rc = emd_cursor_yield(c);
+  if (rc != SQLITE_OK) return rc;
   rc = emd_walk_next(c->walk, &it);
   if (rc != SQLITE_ROW) return rc;
   return emd_entry_set(slot, it.kind, it.relpath, it.relpath_len,
@@ -242,6 +281,8 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
   wo.root_real = c->root_real;
   while (c->ipath < c->plan.npaths) {
     emd_walk_item it;
+    int yrc = emd_cursor_yield(c);
+    if (yrc != SQLITE_OK) return yrc;
     struct stat st;
     int have_st, rc;
     rc = emd_walk_lookup(&it, c->rootfd, &wo, c->plan.paths[c->ipath++], &st,
@@ -264,10 +305,8 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
 /* Date or rowid order: dateorder.c. */
 static int fill_from_dateorder(void *ctx, emd_entry *slot) {
   emd_cursor *c = ctx;
-#if SQLITE_VERSION_NUMBER >= 3041000
-  if (sqlite3_is_interrupted(c->tab->conn->db)) return SQLITE_INTERRUPT;
-#endif
-  return emd_dateorder_next(c->dorder, slot);
+  int rc = emd_cursor_yield(c);
+  return rc != SQLITE_OK ? rc : emd_dateorder_next(c->dorder, slot);
 }
 
 /* Path order of two lookup paths: the order of the paths as shown. */
@@ -283,37 +322,6 @@ void emd_table_close_root(emd_table *tab) {
   tab->rootfd_path = NULL;
 }
 
-/* The root folder, open.  A table keeps the last one open: one stat() (its
-** identity and change time unchanged) replaces an open() and a close() per
-** scan, which matters for lookups by path.  -1 with errno on failure. */
-static int root_fd(emd_table *tab, const char *root) {
-  struct stat st;
-  int fd;
-  if (tab->rootfd >= 0 && !strcmp(tab->rootfd_path, root) &&
-      stat(root, &st) == 0 && st.st_dev == tab->rootfd_st.st_dev &&
-      st.st_ino == tab->rootfd_st.st_ino &&
-      st.st_ctim.tv_sec == tab->rootfd_st.st_ctim.tv_sec &&
-      st.st_ctim.tv_nsec == tab->rootfd_st.st_ctim.tv_nsec)
-    return tab->rootfd;
-  emd_table_close_root(tab);
-  fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  if (fstat(fd, &tab->rootfd_st) != 0) {
-    int err = errno;
-    close(fd);
-    errno = err;
-    return -1;
-  }
-  tab->rootfd_path = emd_strndup(root, strlen(root));
-  if (!tab->rootfd_path) {
-    close(fd);
-    errno = ENOMEM; /* not whatever an earlier call left in errno */
-    return -1;
-  }
-  tab->rootfd = fd;
-  return fd;
-}
-
 /* The error for a root that cannot be used. */
 static int root_error(emd_cursor *c, int err) {
   if (err == ENOMEM) return SQLITE_NOMEM;
@@ -322,7 +330,100 @@ static int root_error(emd_cursor *c, int err) {
                           c->plan.root, strerror(err));
 }
 
-/* Sort the lookup paths and drop repeats. */
+/* The root folder, open.  A table keeps the last one open: one stat() (its
+** identity and change time unchanged, the allowed roots unchanged)
+** replaces a check, an open() and a close() per scan, which matters for
+** lookups by path.  SQLITE_OK with *fd, or an error with the table's
+** message set. */
+static int root_fd(emd_cursor *c, const char *root, int *fd) {
+  emd_table *tab = c->tab;
+  struct stat st;
+  char *msg = NULL;
+  int rc;
+  if (tab->rootfd >= 0 && !strcmp(tab->rootfd_path, root) &&
+      tab->rootfd_gen == tab->conn->roots_gen && stat(root, &st) == 0 &&
+      st.st_dev == tab->rootfd_st.st_dev &&
+      st.st_ino == tab->rootfd_st.st_ino &&
+      st.st_ctim.tv_sec == tab->rootfd_st.st_ctim.tv_sec &&
+      st.st_ctim.tv_nsec == tab->rootfd_st.st_ctim.tv_nsec) {
+    *fd = tab->rootfd;
+    return SQLITE_OK;
+  }
+  emd_table_close_root(tab);
+  /* The one root check (confinement included) before anything is read. */
+  rc = emd_conn_check_root(tab->conn, root, &msg);
+  if (rc != SQLITE_OK) {
+    if (!msg) return SQLITE_NOMEM;
+    sqlite3_free(c->base.pVtab->zErrMsg);
+    c->base.pVtab->zErrMsg = msg;
+    return rc;
+  }
+  *fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (*fd < 0 || fstat(*fd, &tab->rootfd_st) != 0) {
+    int err = errno;
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+    return root_error(c, err);
+  }
+  tab->rootfd_path = emd_strndup(root, strlen(root));
+  if (!tab->rootfd_path) {
+    close(*fd);
+    *fd = -1;
+    return SQLITE_NOMEM;
+  }
+  tab->rootfd = *fd;
+  tab->rootfd_gen = tab->conn->roots_gen;
+  return SQLITE_OK;
+}
+
+/* Replace each lookup path that shows U+FFFD by the names on disk shown
+** that way (what the scan shows is what a lookup accepts). */
+static int expand_paths(emd_cursor *c, const emd_walk_opts *wo) {
+  emd_plan *p = &c->plan;
+  char **out = NULL;
+  int nout = 0, cap = 0, j, rc = SQLITE_OK;
+  for (j = 0; j < p->npaths; j++)
+    if (memmem(p->paths[j], strlen(p->paths[j]), "\xEF\xBF\xBD", 3)) break;
+  if (j == p->npaths) return SQLITE_OK; /* the usual case: nothing to do */
+  for (j = 0; j < p->npaths; j++) {
+    char **v = &p->paths[j];
+    int nv = 1, k;
+    if (rc == SQLITE_OK &&
+        memmem(p->paths[j], strlen(p->paths[j]), "\xEF\xBF\xBD", 3)) {
+      rc = emd_walk_expand_shown(c->rootfd, wo, p->paths[j], &v, &nv);
+      emd_free(p->paths[j]);
+      p->paths[j] = NULL;
+      if (rc != SQLITE_OK) continue;
+    }
+    for (k = 0; k < nv; k++) {
+      if (rc == SQLITE_OK && nout == cap) {
+        char **np;
+        cap = cap ? cap * 2 : 16;
+        np = emd_realloc(out, (size_t)cap * sizeof(char *));
+        if (!np)
+          rc = SQLITE_NOMEM;
+        else
+          out = np;
+      }
+      if (rc == SQLITE_OK)
+        out[nout++] = v[k];
+      else
+        emd_free(v[k]);
+    }
+    if (v != &p->paths[j]) emd_free(v);
+    p->paths[j] = NULL; /* moved */
+  }
+  emd_free(p->paths);
+  p->paths = out;
+  p->npaths = p->cappaths = nout;
+  if (rc != SQLITE_OK) {
+    for (j = 0; j < nout; j++) emd_free(out[j]);
+    p->npaths = 0;
+  }
+  return rc;
+}
+
+/* Sort the lookup paths (as shown) and drop repeats. */
 static void sort_paths(emd_plan *p) {
   int j, k = 0;
   if (p->npaths > 1)
@@ -345,12 +446,13 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   c->plan = *plan;
   emd_plan_init(plan); /* taken over */
   flags = c->plan.flags;
+  c->next_yield = mono_ns() + EMD_YIELD_NS;
   if (c->plan.empty || c->plan.day_lo > c->plan.day_hi)
     return SQLITE_OK; /* eof */
   /* What changed since the last statement, before anything is trusted. */
   emd_watch_drain();
-  c->rootfd = root_fd(tab, c->plan.root);
-  if (c->rootfd < 0) return root_error(c, errno);
+  rc = root_fd(c, c->plan.root, &c->rootfd);
+  if (rc != SQLITE_OK) return rc;
   if (tab->follow_symlinks) {
     c->root_real = realpath(c->plan.root, NULL);
     if (!c->root_real) return root_error(c, errno);
@@ -369,14 +471,17 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   wo.date = c->plan.df.active ? &c->plan.df : NULL;
   wo.sums = tab->conn->sums;
   if (c->plan.mode == EMD_MODE_LOOKUP) {
+    rc = expand_paths(c, &wo);
+    if (rc != SQLITE_OK) return rc;
     sort_paths(&c->plan);
     fill = fill_from_paths;
   } else if (c->plan.mode == EMD_MODE_ROWID || (flags & EMD_IDX_ROWIDORDER) ||
              (flags & EMD_IDX_DATEORDER)) {
     int order = (flags & EMD_IDX_DATEORDER) ? EMD_ORDER_DATE : EMD_ORDER_ROWID;
-    rc = emd_dateorder_open(
-        &c->dorder, order, c->rootfd, &wo, &tab->conn->stats, &c->sc,
-        emd_ahead_scratch(&c->ahead), c->plan.day_lo, c->plan.day_hi, &err);
+    rc =
+        emd_dateorder_open(&c->dorder, order, c->rootfd, &wo, &tab->conn->stats,
+                           &c->sc, emd_ahead_scratch(&c->ahead), c->plan.day_lo,
+                           c->plan.day_hi, emd_cursor_yield_cb, c, &err);
     if (rc == SQLITE_CANTOPEN) return root_error(c, err);
     if (rc != SQLITE_OK) return rc;
     fill = fill_from_dateorder;
@@ -410,8 +515,14 @@ int emd_cursor_next(emd_cursor *c) {
     c->row++;
     return SQLITE_OK;
   }
+  /* A long first scan writes the cache file as it goes (its queue is
+  ** bounded). */
+  if (c->tab->conn->cf &&
+      emd_cachefile_queued(c->tab->conn->cf) > EMD_CACHEFILE_FLUSH_AT)
+    emd_cachefile_flush(c->tab->conn->cf);
   for (;;) {
-    int rc = emd_ahead_next(&c->ahead, &c->cur);
+    int rc = emd_cursor_yield(c);
+    if (rc == SQLITE_OK) rc = emd_ahead_next(&c->ahead, &c->cur);
     if (rc != SQLITE_OK) {
       c->cur = NULL;
       c->eof = 1;

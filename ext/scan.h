@@ -55,6 +55,7 @@ typedef struct emd_table {
   int rootfd;               /* the last root opened, kept for the next scan */
   char *rootfd_path;        /* its path as given */
   struct stat rootfd_st;    /* its identity when opened */
+  unsigned rootfd_gen;      /* the allowed roots it was checked against */
 } emd_table;
 
 /* Where a scan's entries come from. */
@@ -113,6 +114,9 @@ struct emd_cursor {
   int row_decoded;              /* fields[] hold row `row` of cur */
   emd_str fields[EMD_ROW_MAXFIELDS]; /* the current child row's fields */
   int eof;                           /* no current row */
+  sqlite3_stmt *tick; /* a tiny statement stepped now and then so that
+                           SQLite can interrupt us (emd_cursor_yield) */
+  int64_t next_yield; /* monotonic ns of the next tick */
 };
 
 /* Plan bits (idxNum); see the planner contract in vtab.c. */
@@ -136,6 +140,15 @@ void emd_cursor_reset(emd_cursor *c);
 int emd_cursor_start(emd_cursor *c, emd_plan *plan);
 int emd_cursor_next(emd_cursor *c);
 int emd_cursor_rowid(emd_cursor *c, sqlite3_int64 *rowid);
+/* Let SQLite stop a long scan: at most every EMD_YIELD_NS of work inside
+** xFilter/xNext, step a nested statement on the connection, which sees
+** sqlite3_interrupt() and runs the progress handler (SQLite 3.40 has no
+** sqlite3_is_interrupted(); from 3.41 it is asked every time too).
+** SQLITE_OK, or SQLITE_INTERRUPT when the statement must stop. */
+int emd_cursor_yield(emd_cursor *c);
+int emd_cursor_yield_cb(void *c);        /* the same, for dateorder.c */
+#define EMD_YIELD_NS ((int64_t)10000000) /* 10 ms */
+
 /* Set the table's error message (freeing the previous one); returns rc. */
 int emd_cursor_error(emd_cursor *c, int rc, const char *fmt, ...);
 

@@ -3,11 +3,11 @@
 ** "Changes:" section, its version history.
 **
 ** Usage:
-**   SELECT ordinal, changed_at, label, target FROM
-*eventmd_changes('/data/archive')
+**   SELECT ordinal, changed_at, label, target
+**     FROM eventmd_changes('/data/archive')
 **    WHERE event_path = '/news/2014/02/13/slug.md';
-**   CREATE VIRTUAL TABLE temp.changes USING
-*eventmd_changes(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.changes
+**     USING eventmd_changes(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -22,8 +22,8 @@
 **   );
 **
 ** Example:
-**   sqlite> SELECT ordinal, changed_at, label FROM
-*eventmd_changes('tests/sample')
+**   sqlite> SELECT ordinal, changed_at, label
+**      ...>   FROM eventmd_changes('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2015/03/23/the-leaders%';
 **   1|2017-08-25 03:41:12|First version
 **   2|2017-08-27 03:40:55|Update

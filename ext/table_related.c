@@ -5,8 +5,8 @@
 ** Usage:
 **   SELECT r.target, r.context FROM eventmd_related('/data/archive') r
 **    WHERE r.event_path = '/news/2014/02/13/slug.md';
-**   CREATE VIRTUAL TABLE temp.related USING
-*eventmd_related(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.related
+**     USING eventmd_related(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(
@@ -23,8 +23,8 @@
 **   );
 **
 ** Example:
-**   sqlite> SELECT ordinal, target_date, context FROM
-*eventmd_related('tests/sample')
+**   sqlite> SELECT ordinal, target_date, context
+**      ...>   FROM eventmd_related('tests/sample')
 **      ...>  WHERE event_path LIKE '/news/2013/11/8/%';
 **   1|2013-11-14|Philippines, Typhoon
 **   2|2012-12-04|Mindanao

@@ -6,8 +6,8 @@
 ** Usage:
 **   SELECT domain, count(*) FROM eventmd_sources('/data/archive')
 **    GROUP BY domain ORDER BY 2 DESC;
-**   CREATE VIRTUAL TABLE temp.sources USING
-*eventmd_sources(root='/data/archive');
+**   CREATE VIRTUAL TABLE temp.sources
+**     USING eventmd_sources(root='/data/archive');
 **
 ** Schema:
 **   CREATE TABLE x(

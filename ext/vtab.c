@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "scan.h"
+#include "vtab.h"
 
 /* ------------------------------------------------------------------------
 ** The planner contract.
@@ -398,27 +399,16 @@ static int parse_bool(const char *s, int *out) {
   return 0;
 }
 
+/* A byte count 1..EMD_MAX_SIZE_LIMIT in decimal. */
 static int parse_size(const char *s, size_t *out) {
   char *end;
   unsigned long long v;
   if (!*s || *s == '-' || *s == '+') return 0;
   errno = 0;
   v = strtoull(s, &end, 10);
-  if (errno || *end || v == 0) return 0;
+  if (errno || *end || v == 0 || v > EMD_MAX_SIZE_LIMIT) return 0;
   *out = (size_t)v;
   return 1;
-}
-
-static int check_root(const char *root, char **err) {
-  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    *err =
-        sqlite3_mprintf("eventmd: root '%s' is not a readable directory (%s)",
-                        root, strerror(errno));
-    return SQLITE_ERROR;
-  }
-  close(fd);
-  return SQLITE_OK;
 }
 
 static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
@@ -475,8 +465,8 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
       if (seen_max++) goto twice;
       if (!parse_size(val, &tab->max_size)) {
         *err = sqlite3_mprintf(
-            "eventmd: malformed argument '%s': max_size must be a positive "
-            "number of bytes",
+            "eventmd: malformed argument '%s': max_size must be a number of "
+            "bytes from 1 to 1073741824",
             a);
         goto fail;
       }
@@ -503,12 +493,18 @@ static int xConnect(sqlite3 *db, void *aux, int argc, const char *const *argv,
   }
   sqlite3_free(val);
   val = NULL;
-  if (argc > 3 && !tab->root) {
+  /* Without arguments this is either the table-valued function (the table
+  ** SQLite makes under the module's own name) or a CREATE that forgot the
+  ** root: the latter is an error now, not at its first query. */
+  if (!tab->root && (argc > 3 || sqlite3_stricmp(argv[2], argv[0]) != 0)) {
     *err =
         sqlite3_mprintf("eventmd: %s needs root='/path/to/archive'", def->name);
     goto fail;
   }
-  if (tab->root && check_root(tab->root, err) != SQLITE_OK) goto fail;
+  if (tab->root) {
+    rc = emd_conn_check_root(conn, tab->root, err);
+    if (rc != SQLITE_OK) goto fail_rc;
+  }
 
   rc = sqlite3_declare_vtab(db, def->schema);
   if (rc != SQLITE_OK) goto fail_rc;

@@ -57,7 +57,6 @@ typedef struct emd_datefilter {
   int hi_incl;     /* hi itself matches */
   int neq;         /* number of allowed values (an = or IN list); -1 none */
   const char **eq; /* the allowed values */
-  int empty;       /* the constraints can never hold */
 } emd_datefilter;
 
 /* 1 when some date string in [dmin, dmax] may pass the filter. */
@@ -130,6 +129,15 @@ int emd_walk_path_ok(const char *p, size_t n);
 ** or SQLITE_NOMEM.  When *have_st is set, *st is the file's lstat(). */
 int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
                     const char *rel, struct stat *st, int *have_st);
+
+/* The relpaths on disk that show as relpath rel (a path = value): rel
+** itself, or, for a component showing U+FFFD, every name in that folder
+** whose bytes that are not UTF-8 show as it.  *out (emd_malloc'd strings in
+** an emd_malloc'd array, the caller frees all) holds at most EMD_EXPAND_MAX
+** of them.  SQLITE_OK or SQLITE_NOMEM. */
+#define EMD_EXPAND_MAX 1024
+int emd_walk_expand_shown(int rootfd, const emd_walk_opts *opts,
+                          const char *rel, char ***out, int *nout);
 
 /* 1 when the open descriptor fd names something inside root_real (checked
 ** through /proc/self/fd; 0 when that cannot be told). */

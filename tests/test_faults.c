@@ -192,7 +192,7 @@ static const char *EV =
     "### Source:\n\n1. [S](http://s.com/%s)\n";
 
 static char *archive(void) {
-  char *d = tu_tmpdir(), buf[512];
+  char *d = tu_tmpdir_shared(), buf[512];
   const char *names[] = {"a", "b", "c", "victim"};
   int i;
   for (i = 0; i < 4; i++) {

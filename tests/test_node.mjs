@@ -118,7 +118,7 @@ describe('eventmd in better-sqlite3', () => {
     assert.equal(stats.files_parsed, 1);
     assert.equal(stats.cache_hits, 1);
     throwsSqlite(() => one("SELECT eventmd_config('nope')"),
-      "eventmd: unknown setting 'nope' (expected cache_bytes, threads or reset_stats)");
+      "eventmd: unknown setting 'nope' (expected cache_bytes, cache_file, threads, watch, roots, lock or reset_stats)");
   });
 
   test('four table-valued functions', () => {
@@ -273,7 +273,7 @@ describe('eventmd in better-sqlite3', () => {
       "eventmd: unknown argument 'colour' (expected root, max_size or follow_symlinks)");
     throwsSqlite(
       () => db.exec(`CREATE VIRTUAL TABLE temp.t USING eventmd_changes(root='${SAMPLE}', max_size=0)`),
-      "eventmd: malformed argument 'max_size=0': max_size must be a positive number of bytes");
+      "eventmd: malformed argument 'max_size=0': max_size must be a number of bytes from 1 to 1073741824");
     throwsSqlite(() => db.prepare('SELECT * FROM eventmd_related').all(),
       "eventmd: eventmd_related needs a root folder: eventmd_related('/path/to/archive')");
     throwsSqlite(() => db.prepare('SELECT * FROM eventmd_events(?)').all(42n),

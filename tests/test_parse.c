@@ -19,42 +19,11 @@
 
 #include "eventmd.h"
 #include "parser.h"
-
-#define SEED_PATH                                                         \
-  "/news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-" \
-  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"   \
-  "cairo-have-agreed-to.md"
+#include "seed.h"
 
 /* ------------------------------------------------------------------------
 ** Helpers.
 */
-static char *read_seed(size_t *len) {
-  const char *p = getenv("EVENTMD_SEED");
-  FILE *f;
-  char *buf;
-  long n;
-  if (!p || !*p) p = "../shared/seed/example-event.md";
-  f = fopen(p, "rb");
-  if (!f) {
-    fprintf(stderr,
-            "\n*** SEED FILE MISSING: %s ***\n"
-            "*** The seed (shared/seed/example-event.md) is on every "
-            "development and CI machine; set EVENTMD_SEED to its path. ***\n\n",
-            p);
-    fail_msg("seed file %s is missing", p);
-  }
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  buf[n] = 0;
-  *len = (size_t)n;
-  return buf;
-}
-
 static eventmd_event *parse(const char *md, size_t len, const char *path) {
   eventmd_event *ev = NULL;
   assert_int_equal(eventmd_parse(&ev, md, len, path, NULL), EVENTMD_OK);
@@ -192,7 +161,7 @@ static void check_seed(const eventmd_event *ev) {
 
 static void test_seed(void **state) {
   size_t len;
-  char *md = read_seed(&len);
+  char *md = seed_read(&len);
   eventmd_event *ev = parse(md, len, SEED_PATH);
   (void)state;
   check_seed(ev);
@@ -203,7 +172,7 @@ static void test_seed(void **state) {
 /* The seed stored under another path is an older version: is_current 0. */
 static void test_seed_elsewhere_not_current(void **state) {
   size_t len;
-  char *md = read_seed(&len);
+  char *md = seed_read(&len);
   eventmd_event *ev = parse(md, len, "/news/2014/02/13/older.md");
   (void)state;
   assert_int_equal(ev->is_current, 0);
@@ -214,7 +183,7 @@ static void test_seed_elsewhere_not_current(void **state) {
 /* CRLF line endings give exactly the same event. */
 static void test_seed_crlf(void **state) {
   size_t len, i, o = 0;
-  char *md = read_seed(&len), *crlf = malloc(len * 2 + 1);
+  char *md = seed_read(&len), *crlf = malloc(len * 2 + 1);
   eventmd_event *ev;
   (void)state;
   for (i = 0; i < len; i++) {
@@ -231,7 +200,7 @@ static void test_seed_crlf(void **state) {
 /* A UTF-8 byte order mark does not hide the date heading. */
 static void test_seed_bom(void **state) {
   size_t len;
-  char *md = read_seed(&len), *bom = malloc(len + 4);
+  char *md = seed_read(&len), *bom = malloc(len + 4);
   eventmd_event *ev;
   (void)state;
   memcpy(bom, "\xEF\xBB\xBF", 3);
@@ -533,7 +502,7 @@ static void test_nul_bytes(void **state) {
 /* Every string of the event lives inside its one allocation. */
 static void test_one_allocation(void **state) {
   size_t len;
-  char *md = read_seed(&len);
+  char *md = seed_read(&len);
   eventmd_event *ev = parse(md, len, SEED_PATH);
   const char *lo = (const char *)ev, *hi = lo + ev->mem_size;
   uint32_t i;
@@ -578,7 +547,7 @@ static void f_free(void *ctx, void *p) {
 
 static void test_parse_nomem(void **state) {
   size_t len;
-  char *md = read_seed(&len);
+  char *md = seed_read(&len);
   int n, ok = 0;
   (void)state;
   for (n = 0; n < 200 && !ok; n++) {
@@ -766,7 +735,7 @@ static void read_everything(const emd_rec *r) {
 
 static void test_record_check(void **state) {
   size_t len, i, refused = 0, n;
-  char *md = read_seed(&len);
+  char *md = seed_read(&len);
   eventmd_parser *p = eventmd_parser_new(NULL);
   const emd_rec *r = NULL;
   uint32_t *copy;
@@ -792,6 +761,60 @@ static void test_record_check(void **state) {
   free(md);
 }
 
+/* ------------------------------------------------------------------------
+** 5. What the guard refuses is left out a block at a time: what precedes
+** and follows it is still read, and the problem names the lines.
+*/
+static char *repeat(const char *head, const char *unit, size_t times,
+                    const char *tail) {
+  size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail), i;
+  char *out = malloc(hl + ul * times + tl + 1), *o = out;
+  memcpy(o, head, hl);
+  o += hl;
+  for (i = 0; i < times; i++, o += ul) memcpy(o, unit, ul);
+  memcpy(o, tail, tl + 1);
+  return out;
+}
+
+static void test_partial_parse(void **state) {
+  char *md;
+  eventmd_event *ev;
+  (void)state;
+  /* 200,000 nested block quotes between the sources and the related. */
+  md = repeat(
+      "### [2020-01-1](/news/2020/01/1/index.md)\n##### A topic\n# The title\n"
+      "\nA summary.\n\n### Source:\n\n1. [A](http://a.com/x)\n\n",
+      ">", 200000, " deep\n\n### Related:\n\n1. [r](/news/2019/1/2/r.md)\n");
+  ev = parse(md, strlen(md), "/news/2020/01/01/x.md");
+  assert_string_equal(ev->title, "The title");
+  assert_string_equal(ev->topic, "A topic");
+  assert_string_equal(ev->summary, "A summary.");
+  assert_int_equal(ev->n_sources, 1);
+  assert_int_equal(ev->n_related, 1);
+  assert_string_equal(ev->problem,
+                      "lines 11-12 not parsed: markdown nested too deeply "
+                      "(over 64 levels of lists or quotes)");
+  eventmd_event_free(ev);
+  free(md);
+  /* 100,000 nested emphasis openers and closers in the title: the title
+  ** line comes out literally, markers kept; the summary after it is read. */
+  md = repeat("### [2020-01-1](/news/2020/01/1/index.md)\n# *a", " *a", 99999,
+              "");
+  {
+    char *full = repeat(md, " a*", 100000, "\n\nThe summary.\n");
+    ev = parse(full, strlen(full), "/news/2020/01/01/x.md");
+    assert_non_null(ev->title);
+    assert_int_equal(strncmp(ev->title, "*a *a *a", 8), 0);
+    assert_string_equal(ev->summary, "The summary.");
+    assert_string_equal(ev->date, "2020-01-01");
+    assert_non_null(strstr(ev->problem, "not parsed: markdown too complex"));
+    assert_int_equal(strncmp(ev->problem, "lines 2-3", 9), 0);
+    eventmd_event_free(ev);
+    free(full);
+  }
+  free(md);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed),
@@ -801,6 +824,7 @@ int main(void) {
       cmocka_unit_test(test_rules),
       cmocka_unit_test(test_daypage),
       cmocka_unit_test(test_record_check),
+      cmocka_unit_test(test_partial_parse),
       cmocka_unit_test(test_nul_bytes),
       cmocka_unit_test(test_one_allocation),
       cmocka_unit_test(test_parse_nomem),

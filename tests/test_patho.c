@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "testutil.h"
+#include "seed.h"
 
 /* A growing byte buffer. */
 typedef struct buf {
@@ -362,7 +363,8 @@ static void test_pathological(void **state) {
     for (s = 1; s < sizes && tu_time_scale() == 1; s++) {
       double doublings =
           size[s] > size[s - 1] ? __builtin_log2(size[s] / size[s - 1]) : 1;
-      double allowed = __builtin_pow(3.0, doublings); /* quadratic is 4 */
+      /* quadratic is 4 per doubling; 30 % more is noise of a busy machine */
+      double allowed = 1.3 * __builtin_pow(3.0, doublings);
       /* Below tens of milliseconds a busy machine's noise is the ratio:
       ** only times that mean something are compared. */
       if (cpu[s] > 0.05 &&
@@ -384,14 +386,12 @@ static void test_pathological(void **state) {
 /* Large and list-heavy ordinary files are parsed, never flagged. */
 static void test_ordinary_not_flagged(void **state) {
   char *d = tu_tmpdir(), *seed;
-  const char *sp = getenv("EVENTMD_SEED");
   sqlite3 *db = tu_open();
   buf b = {0};
   size_t len = 0;
   int i;
   (void)state;
-  seed = tu_slurp(sp && *sp ? sp : "../shared/seed/example-event.md", &len);
-  if (!seed) fail_msg("seed file missing (../shared/seed/example-event.md)");
+  seed = seed_read(&len);
   /* 1,500 copies of the seed: 8.2 MB, just under the size limit. */
   for (i = 0; i < 1500; i++) put(&b, seed, len);
   tu_write(d, "news/2014/02/13/big.md", b.p, b.n);

@@ -143,10 +143,12 @@ class EventmdTest(unittest.TestCase):
         with self.assertRaises(sqlite3.OperationalError) as cm:
             self.db.execute("SELECT eventmd_config('nope')")
         self.assertEqual(str(cm.exception), "eventmd: unknown setting 'nope' "
-                         "(expected cache_bytes, threads or reset_stats)")
+                         "(expected cache_bytes, cache_file, threads, watch, "
+                         "roots, lock or reset_stats)")
         with self.assertRaises(sqlite3.OperationalError) as cm:
             self.db.execute("SELECT eventmd_config('threads', 0)")
-        self.assertEqual(str(cm.exception), "eventmd: threads must be 1..64")
+        self.assertEqual(str(cm.exception),
+                         "eventmd: threads must be an integer from 1 to 64")
 
     # -- the four tables, both forms ----------------------------------------
 
@@ -368,8 +370,8 @@ class EventmdTest(unittest.TestCase):
             ("root='%s', colour=blue" % SAMPLE,
              "eventmd: unknown argument 'colour' (expected root, max_size or follow_symlinks)"),
             ("root='%s', max_size=0" % SAMPLE,
-             "eventmd: malformed argument 'max_size=0': max_size must be a positive number"
-             " of bytes"),
+             "eventmd: malformed argument 'max_size=0': max_size must be a number of"
+             " bytes from 1 to 1073741824"),
             ("root='%s', follow_symlinks=2" % SAMPLE,
              "eventmd: malformed argument 'follow_symlinks=2': follow_symlinks must be 0 or 1"),
             ("root='%s', root='%s'" % (SAMPLE, SAMPLE), "eventmd: argument 'root' given twice"),

@@ -4,11 +4,9 @@
 ** changes, bad input rows, rowids, pushdown plans and DIRECTONLY.
 */
 #include "testutil.h"
+#include "seed.h"
 
-#define SEED_REL                                                         \
-  "news/2014/02/13/during-a-two-day-visit-by-an-egyptian-delegation-in-" \
-  "moscow-russian-foreign-minister-sergey-lavrov-said-that-moscow-and-"  \
-  "cairo-have-agreed-to.md"
+#define SEED_REL (SEED_PATH + 1) /* root-relative: no leading '/' */
 
 static const char *EVENT_A =
     "### [2015-01-02](/news/2015/1/2/index.md)\n\n# Event A\n\nSummary A\n\n"
@@ -70,7 +68,7 @@ static void test_argument_errors(void **state) {
   tu_expect(
       db,
       "ERROR: eventmd: malformed argument 'max_size=-4': max_size must be "
-      "a positive number of bytes",
+      "a number of bytes from 1 to 1073741824",
       "CREATE VIRTUAL TABLE temp.t USING eventmd_sources(root='%q', "
       "max_size=-4)",
       d);
@@ -99,7 +97,7 @@ static void test_argument_errors(void **state) {
             "SELECT * FROM eventmd_events(NULL)");
   tu_expect(db,
             "ERROR: eventmd: unknown setting 'speed' (expected cache_bytes, "
-            "threads or reset_stats)",
+            "cache_file, threads, watch, roots, lock or reset_stats)",
             "SELECT eventmd_config('speed')");
   tu_rmrf(d);
   free(d);
@@ -166,16 +164,9 @@ static void test_both_forms(void **state) {
 static void test_seed_rows(void **state) {
   sqlite3 *db = tu_open();
   char *d = tu_tmpdir(), *seed;
-  const char *sp = getenv("EVENTMD_SEED");
   size_t len = 0;
   (void)state;
-  seed = tu_slurp(sp && *sp ? sp : "../shared/seed/example-event.md", &len);
-  if (!seed) {
-    fprintf(stderr,
-            "\n*** SEED FILE MISSING (../shared/seed/example-event.md);"
-            " set EVENTMD_SEED ***\n\n");
-    fail_msg("seed file missing");
-  }
+  seed = seed_read(&len);
   tu_write(d, SEED_REL, seed, len);
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
   tu_expect(
@@ -251,7 +242,7 @@ static void test_live_old_folders(void **state) {
   sqlite3 *db = tu_open();
   char *d = small_archive(), path[4096], path2[4096];
   (void)state;
-  sleep(3); /* older than the timestamps' granularity window */
+  tu_later(1); /* files written now count as old (no racy window) */
   tu_exec(db, "SELECT eventmd_attach('%q')", d);
   tu_expect(db, "2\n", "SELECT count(*) FROM events");
   tu_expect(db, "1\n", "SELECT count(*) FROM events WHERE date = '2015-01-02'");
@@ -272,6 +263,7 @@ static void test_live_old_folders(void **state) {
   tu_rmrf(d);
   free(d);
   sqlite3_close(db);
+  tu_later(0);
 }
 
 /* ------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,6 +33,20 @@ static inline double tu_time_scale(void) {
   const char *s = getenv("EVENTMD_TIME_SCALE");
   double v = s ? atof(s) : 1;
   return v > 0 ? v : 1;
+}
+
+/* eventmd's clock for its racy-timestamp rule (cache.h).  tu_later() runs
+** it ahead, so files written a moment ago count as old: no sleeping past
+** the timestamps' grain. */
+int64_t emd_cache_now_ns(void);
+void emd_cache_set_clock(int64_t (*now_ns)(void));
+static inline int64_t tu_clock_later(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return ((int64_t)t.tv_sec + 60) * 1000000000 + t.tv_nsec;
+}
+static inline void tu_later(int on) {
+  emd_cache_set_clock(on ? tu_clock_later : NULL);
 }
 
 /* A connection with eventmd registered (linked in, as a host would). */
@@ -155,6 +170,25 @@ static inline char *tu_tmpdir(void) {
   char *d = mkdtemp(tmpl);
   assert_non_null(d);
   return strdup(d);
+}
+
+/* A fresh temporary folder an unprivileged user can reach (for tests that
+** drop privileges): under /tmp when everyone may search it, else under
+** /var/tmp.  0755.  The caller removes it with tu_rmrf. */
+static inline char *tu_tmpdir_shared(void) {
+  static const char *const bases[] = {"/tmp", "/var/tmp"};
+  size_t i;
+  for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+    struct stat st;
+    char tmpl[64];
+    if (stat(bases[i], &st) != 0 || !(st.st_mode & S_IXOTH)) continue;
+    snprintf(tmpl, sizeof(tmpl), "%s/eventmd-test-XXXXXX", bases[i]);
+    if (!mkdtemp(tmpl)) continue;
+    chmod(tmpl, 0755);
+    return strdup(tmpl);
+  }
+  fail_msg("no temporary folder that an unprivileged user can reach");
+  return NULL;
 }
 
 /* mkdir -p the folders of dir/rel. */

@@ -1,0 +1,285 @@
+/*
+** test_cache.c - the parse cache as a whole (cache.c, watch.c,
+** cachefile.c through SQL): scan resistance, liveness with validation by
+** the watch, the persistent cache file across processes.
+**
+**   build/test_cache
+*/
+#include <sys/wait.h>
+
+#include "testutil.h"
+
+#define STAT(db, key) \
+  tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+
+static void write_event(const char *root, int i, const char *title) {
+  char rel[64], *md;
+  snprintf(rel, sizeof(rel), "news/2018/%d/%d/e%d.md", i / 28 % 12 + 1,
+           i % 28 + 1, i);
+  md = sqlite3_mprintf(
+      "### [2018-01-1](/news/2018/01/1/index.md)\n# %s %d\n\nA summary that "
+      "takes some room in the record, so that the cache fills.\n\n"
+      "### Source:\n\n1. [A](http://a.com/%d)\n",
+      title, i, i);
+  tu_writes(root, rel, md);
+  sqlite3_free(md);
+}
+
+static char *archive(int n) {
+  char *root = tu_tmpdir();
+  int i;
+  for (i = 0; i < n; i++) write_event(root, i, "Title");
+  return root;
+}
+
+/* A looping scan larger than the bound keeps a resident part: a repeated
+** full scan with the bound at half of what the archive needs still hits. */
+static void test_scan_resistance(void **state) {
+  char *root = archive(1200);
+  sqlite3 *db = tu_open();
+  sqlite3_int64 need, hits, misses;
+  int k;
+  (void)state;
+  tu_later(1);
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  need = STAT(db, "cache_bytes");
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', %lld)", need / 2);
+  for (k = 0; k < 3; k++)
+    tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+            root);
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  hits = STAT(db, "cache_hits");
+  misses = STAT(db, "cache_misses");
+  print_message("  bound %lld of %lld bytes: %lld hits, %lld misses\n",
+                need / 2, need, hits, misses);
+  assert_true(hits * 100 >= (hits + misses) * 40);
+  assert_true(STAT(db, "cache_bytes") <= need / 2);
+  tu_later(0);
+  sqlite3_close(db);
+  tu_rmrf(root);
+  free(root);
+}
+
+/* Warm scans need no stat() while the watch vouches; with the watch off,
+** one per file. */
+static void test_watch_saves_stats(void **state) {
+  char *root = archive(200);
+  sqlite3 *db = tu_open();
+  (void)state;
+  tu_later(1);
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  assert_int_equal(STAT(db, "files_stated"), 0);
+  assert_int_equal(STAT(db, "cache_unstated"), 200);
+  tu_exec(db, "SELECT eventmd_config('watch', 0)");
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  assert_int_equal(STAT(db, "files_stated"), 200);
+  assert_int_equal(STAT(db, "cache_hits"), 200);
+  tu_exec(db, "SELECT eventmd_config('watch', 1)");
+  tu_later(0);
+  sqlite3_close(db);
+  tu_rmrf(root);
+  free(root);
+}
+
+/* Live, with and without the watch: a change in the same second with the
+** same size, and a change by a process that has exited. */
+static void test_live_validation(void **state) {
+  int watch;
+  (void)state;
+  for (watch = 1; watch >= 0; watch--) {
+    char *root = archive(3);
+    sqlite3 *db = tu_open();
+    pid_t pid;
+    int status;
+    tu_exec(db, "SELECT eventmd_config('watch', %d)", watch);
+    tu_expect(db, "Title 1\n",
+              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
+              root);
+    /* Same size, same second. */
+    write_event(root, 1, "Tidle");
+    tu_expect(db, "Tidle 1\n",
+              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
+              root);
+    write_event(root, 1, "Title");
+    tu_expect(db, "Title 1\n",
+              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
+              root);
+    /* Another process writes and exits. */
+    pid = fork();
+    if (pid == 0) {
+      char rel[64], *md;
+      FILE *f;
+      snprintf(rel, sizeof(rel), "%s/news/2018/1/2/e1.md", root);
+      md = sqlite3_mprintf(
+          "### [2018-01-1](/news/2018/01/1/index.md)\n# Other 1\n");
+      f = fopen(rel, "w");
+      if (!f) _exit(1);
+      fputs(md, f);
+      fclose(f);
+      _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    tu_expect(db, "Other 1\n",
+              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
+              root);
+    tu_exec(db, "SELECT eventmd_config('watch', 1)");
+    sqlite3_close(db);
+    tu_rmrf(root);
+    free(root);
+  }
+}
+
+/* In a child process: a connection with the cache file, one full scan;
+** exits with files_parsed (capped at 250) or 255 on error. */
+static void child_scan(const char *root, const char *cf, int *parsed) {
+  pid_t pid = fork();
+  int status;
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    sqlite3 *db;
+    char *r;
+    sqlite3_int64 n;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+        sqlite3_eventmd_init(db, NULL, NULL) != SQLITE_OK)
+      _exit(255);
+    r = tu_query(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+    if (!strncmp(r, "ERROR", 5)) {
+      fprintf(stderr, "%s\n", r);
+      _exit(255);
+    }
+    free(r);
+    r = tu_query(db,
+                 "SELECT count(*) FROM eventmd_events('%q') WHERE "
+                 "title IS NOT NULL",
+                 root);
+    if (!strncmp(r, "ERROR", 5)) _exit(255);
+    free(r);
+    r = tu_query(db, "SELECT json_extract(eventmd_stats(), '$.files_parsed')");
+    n = atoll(r);
+    free(r);
+    sqlite3_close(db);
+    _exit(n > 250 ? 250 : (int)n);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  *parsed = WEXITSTATUS(status);
+  assert_true(*parsed != 255);
+}
+
+static void test_cache_file_across_processes(void **state) {
+  char *root = archive(120), *dir = tu_tmpdir(), *cf;
+  int parsed, status, k;
+  pid_t pids[2];
+  (void)state;
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1); /* the files count as settled: their parses are written */
+  child_scan(root, cf, &parsed);
+  assert_int_equal(parsed, 120);
+  /* A new process over the unchanged archive parses nothing. */
+  child_scan(root, cf, &parsed);
+  assert_int_equal(parsed, 0);
+  /* One file changed: that one only. */
+  write_event(root, 7, "Changed");
+  child_scan(root, cf, &parsed);
+  assert_int_equal(parsed, 1);
+  /* Two processes writing the same cache file at once (all changed). */
+  for (k = 0; k < 120; k++) write_event(root, k, "Again");
+  for (k = 0; k < 2; k++) {
+    pids[k] = fork();
+    if (pids[k] == 0) {
+      int p2;
+      (void)p2;
+      child_scan(root, cf, &p2);
+      _exit(0);
+    }
+  }
+  for (k = 0; k < 2; k++) {
+    assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  }
+  child_scan(root, cf, &parsed);
+  assert_int_equal(parsed, 0);
+  tu_later(0);
+  tu_rmrf(dir);
+  tu_rmrf(root);
+  sqlite3_free(cf);
+  free(dir);
+  free(root);
+}
+
+static void test_cache_file_refusals(void **state) {
+  char *root = archive(5), *dir = tu_tmpdir(), *p;
+  sqlite3 *db = tu_open();
+  size_t len;
+  char *before, *after;
+  (void)state;
+  /* Something else at the path: refused, not touched. */
+  p = sqlite3_mprintf("%s/notes.txt", dir);
+  tu_writes(dir, "notes.txt", "my notes, not a cache\n");
+  before = tu_slurp(p, &len);
+  {
+    char *r = tu_query(db, "SELECT eventmd_config('cache_file', '%q')", p);
+    assert_true(!strncmp(r, "ERROR: eventmd: cache file", 26));
+    free(r);
+  }
+  after = tu_slurp(p, NULL);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  sqlite3_free(p);
+  /* A truncated cache file of eventmd's is rebuilt, not trusted. */
+  p = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1);
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", p);
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+  tu_exec(db, "SELECT eventmd_config('cache_file', NULL)");
+  assert_int_equal(truncate(p, 1024), 0);
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", p);
+  tu_expect(db, "5\n",
+            "SELECT count(*) FROM eventmd_events('%q') WHERE title IS NOT "
+            "NULL",
+            root);
+  /* Locked: the setting is refused. */
+  tu_exec(db, "SELECT eventmd_config('lock')");
+  tu_expect(db, "ERROR: eventmd: settings are locked for this connection",
+            "SELECT eventmd_config('cache_file', NULL)");
+  tu_later(0);
+  sqlite3_close(db);
+  /* Confined: not settable from SQL. */
+  setenv("EVENTMD_ROOTS", root, 1);
+  db = tu_open();
+  unsetenv("EVENTMD_ROOTS");
+  tu_expect(db,
+            "ERROR: eventmd: the cache file cannot be set from SQL while roots "
+            "are limited (use EVENTMD_CACHE_FILE)",
+            "SELECT eventmd_config('cache_file', '%q')", p);
+  sqlite3_close(db);
+  sqlite3_free(p);
+  tu_rmrf(dir);
+  tu_rmrf(root);
+  free(dir);
+  free(root);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_scan_resistance),
+      cmocka_unit_test(test_watch_saves_stats),
+      cmocka_unit_test(test_live_validation),
+      cmocka_unit_test(test_cache_file_across_processes),
+      cmocka_unit_test(test_cache_file_refusals),
+  };
+  return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
+}
