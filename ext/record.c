@@ -9,7 +9,7 @@
 #include "text.h"
 
 /* Fields in each list's rows. */
-static const int row_fields[EMD_NTABLES] = {2, 3, 4, 2};
+static const int row_fields[EMD_NTABLES] = {3, 3, 4, 2};
 
 #define ALIGN4(x) (((x) + 3) & ~(size_t)3)
 
@@ -274,7 +274,7 @@ const emd_rec *emd_recbuf_end(emd_recbuf *b, unsigned problems) {
   at = ALIGN4(b->len);
   if (!reserve(b, (at - b->len) + b->nrows * sizeof(uint32_t))) return NULL;
   memset(b->p + b->len, 0, at - b->len);
-  memcpy(b->p + at, b->rows, b->nrows * sizeof(uint32_t));
+  if (b->nrows) memcpy(b->p + at, b->rows, b->nrows * sizeof(uint32_t));
   b->len = at + b->nrows * sizeof(uint32_t);
   h = (emd_rec *)(void *)b->p;
   h->size = (uint32_t)b->len;
