@@ -270,5 +270,12 @@ emd_conn *emd_conn_new(sqlite3 *db) {
       }
     }
   }
+  {
+    /* EVENTMD_LOCK set (not empty, not 0): every connection starts locked, for hosts that cannot
+    ** run eventmd_config('lock') on each connection they open (a web UI's
+    ** pool): a visitor cannot change a setting shared with other visitors. */
+    const char *env = getenv("EVENTMD_LOCK");
+    if (env && *env && strcmp(env, "0") != 0) c->locked = 1;
+  }
   return c;
 }

@@ -1,7 +1,9 @@
 #!/bin/sh
-# tests/clients.sh - eventmd through real clients: Python's sqlite3 module and
-# Node's better-sqlite3.  Called by `make test`; builds nothing itself, so run
-# `make` first (it needs build/eventmd.so).
+# tests/clients.sh - eventmd through real clients: Python's sqlite3 module
+# (tests/test_python.py, and tests/test_webui.py: the SQL Datasette sends,
+# under EVENTMD_ROOTS and EVENTMD_LOCK) and Node's better-sqlite3.  Called by
+# `make test`; builds nothing itself, so run `make` first (it needs
+# build/eventmd.so, and build/corpus-2400 or $EVENTMD_CORPUS for the web UI).
 #
 #   sh tests/clients.sh
 #
@@ -144,6 +146,12 @@ if [ "$py_ok" = 1 ]; then
     pass "Python client test passed ($(took "$t0"))"
   else
     fail "Python client test failed ($(took "$t0"))"
+  fi
+  t0=$(now)
+  if "$PYTHON" tests/test_webui.py; then
+    pass "web UI test (Datasette's SQL, confined) passed ($(took "$t0"))"
+  else
+    fail "web UI test (Datasette's SQL, confined) failed ($(took "$t0"))"
   fi
 fi
 

@@ -141,6 +141,25 @@ static void test_confinement(void **state) {
     sqlite3_free(want);
   }
   sqlite3_close(db);
+
+  /* EVENTMD_LOCK: locked from the start (a web UI's pooled connections),
+  ** reading still works; "0" and "" leave the connection unlocked. */
+  setenv("EVENTMD_ROOTS", inside, 1);
+  setenv("EVENTMD_LOCK", "1", 1);
+  db = tu_open();
+  unsetenv("EVENTMD_LOCK");
+  unsetenv("EVENTMD_ROOTS");
+  tu_expect(db, "ERROR: eventmd: settings are locked for this connection",
+            "SELECT eventmd_config('roots', '%q/news')", inside);
+  tu_expect(db, "ERROR: eventmd: settings are locked for this connection",
+            "SELECT eventmd_config('watch', 0)");
+  tu_expect(db, "1\n", "SELECT count(*) FROM eventmd_events('%q')", inside);
+  sqlite3_close(db);
+  setenv("EVENTMD_LOCK", "0", 1);
+  db = tu_open();
+  unsetenv("EVENTMD_LOCK");
+  tu_expect(db, "1\n", "SELECT eventmd_config('threads', 1)");
+  sqlite3_close(db);
   sqlite3_free(link);
   tu_rmrf(inside);
   tu_rmrf(outside);
