@@ -41,7 +41,7 @@ DATA  = build
 SAN  ?=
 
 EXT_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c \
-          ext/versions.c ext/walk.c ext/foldersums.c ext/watch.c \
+          ext/versions.c ext/walk.c ext/lookup.c ext/foldersums.c ext/watch.c \
           ext/readfile.c ext/cache.c ext/cachefile.c ext/conn.c ext/entry.c \
           ext/folder.c \
           ext/dateorder.c \
@@ -133,7 +133,8 @@ check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 
 # Everything: the C tests, real clients, the shell commands.
 test: all check-c
-	sh tests/clients.sh
+	$(PYTHON) tests/tools/layers.py $(OUT)/obj
+	EVENTMD_CORPUS=$(CORPUS) sh tests/clients.sh
 	sh tests/test_shell.sh $(OUT)/bin/eventmd
 	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/test_snapshot.py
 

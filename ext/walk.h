@@ -118,6 +118,9 @@ const emd_dir *emd_walk_top_dir(const emd_walk *w);
 
 void emd_walk_close(emd_walk *w);
 
+/* ---- Direct lookups (lookup.c): the same rows as the walk, reached by
+** name. */
+
 /* Is p (as a query gives it, with a leading '/') a path the walk could
 ** yield?  Returns the length of the relpath (p + 1) or -1. */
 int emd_walk_path_ok(const char *p, size_t n);
