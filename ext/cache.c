@@ -1,7 +1,8 @@
 /*
 ** cache.c - the parsed-file cache (see cache.h): a hash table of entries,
-** a doubly linked list in least-recently-used order, and a count-min
-** sketch of how often each file was asked for, which decides admission.
+** a doubly linked list in the order a CLOCK hand visits them (oldest at the
+** tail), and a count-min sketch of how often each file was asked for, which
+** decides admission.
 */
 #include "cache.h"
 
@@ -30,6 +31,7 @@ struct emd_centry {
                              one in another folder is not seen by this
                              folder's watch, so the watch never vouches */
   int cached;            /* in the cache now */
+  int referenced;        /* asked for since it last came round (CLOCK) */
   uint32_t namelen;      /* key: the name's length */
   char name[];           /* key: the name, then the record (8-aligned) */
 };
@@ -37,20 +39,21 @@ struct emd_centry {
 /* Counters are updated under the lock and read without it: atomics. */
 #define BUMP(c, f) __atomic_fetch_add(&(c)->st.f, 1, __ATOMIC_RELAXED)
 
-/* The frequency sketch: DEPTH rows of one-byte counters. */
+/* The frequency sketch: one-byte counters, DEPTH per file, in blocks. */
 #define DEPTH 4
-#define SKETCH_MIN 1024 /* counters per row, at least */
-#define AGE_AFTER 10    /* halve every counter after width*10 increments */
+#define BLOCK 64        /* bytes: a cache line */
+#define SKETCH_MIN 4096 /* counters, at least */
+#define AGE_AFTER 10    /* halve every counter after width/DEPTH*10 asks */
 
 struct emd_cache {
   pthread_mutex_t mu; /* the connection's thread and its workers */
   emd_centry **slots; /* hash chains */
   size_t nslots;      /* power of two */
-  emd_centry *head;   /* most recently used */
-  emd_centry *tail;   /* least recently used */
+  emd_centry *head;   /* newest (or most recently given a second chance) */
+  emd_centry *tail;   /* oldest: where the CLOCK hand looks first */
   size_t limit;       /* bound on bytes; 0 = off */
-  uint8_t *sketch;    /* DEPTH rows of `width` counters */
-  size_t width;       /* power of two */
+  uint8_t *sketch;    /* `width` counters, in BLOCK-byte blocks */
+  size_t width;       /* power of two, at least BLOCK */
   size_t samples;     /* increments since the last halving */
   int (*hook)(void);  /* fault hook, or NULL */
   emd_cache_stats st; /* counters; entries/bytes/limit kept here too */
@@ -181,9 +184,24 @@ static void drop(emd_cache *c, emd_centry *e) {
   emd_centry_release(e);
 }
 
+/* The next entry to evict: the oldest one not asked for since it last
+** came round (CLOCK, as second chance over the list).  Hits only set a flag
+** (no list surgery, which would touch two more entries' memory on every
+** hit); each flag set by a hit is cleared once here, so this is O(1)
+** amortised.  NULL when the cache is empty. */
+static emd_centry *victim(emd_cache *c) {
+  emd_centry *v;
+  while ((v = c->tail) != NULL && v->referenced) {
+    v->referenced = 0;
+    lru_unlink(c, v);
+    lru_push_front(c, v);
+  }
+  return v;
+}
+
 static void shrink_to(emd_cache *c, size_t limit) {
   while (c->st.bytes > limit && c->tail) {
-    drop(c, c->tail);
+    drop(c, victim(c));
     BUMP(c, evicted);
   }
 }
@@ -235,24 +253,35 @@ static emd_centry *find(emd_cache *c, const emd_fkey *k, uint64_t h) {
 /* ------------------------------------------------------------------------
 ** The frequency sketch (under the lock).
 */
-static uint64_t row_hash(uint64_t h, int row) {
-  h ^= (uint64_t)(row + 1) * 0xff51afd7ed558ccdULL;
+/* A file's DEPTH counters all lie in one 64-byte block of the sketch (one
+** cache line: one memory wait per ask, not DEPTH), each in its own quarter
+** of the block, at places drawn from a second mix of the key's hash. */
+static uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ULL;
   h ^= h >> 33;
   return h;
 }
 
-/* Make the sketch about four counters per entry wide (it starts over when
-** it grows: history is only a hint). */
+static size_t counter_at(const emd_cache *c, uint64_t m, int r) {
+  size_t block = (size_t)m & (c->width / BLOCK - 1);
+  size_t in = (size_t)r * (BLOCK / DEPTH) +
+              (size_t)((m >> (32 + 4 * r)) & (BLOCK / DEPTH - 1));
+  return block * BLOCK + in;
+}
+
+/* Make the sketch about sixteen counters per entry (it starts over when it
+** grows: history is only a hint). */
 static void sketch_fit(emd_cache *c) {
   size_t want = SKETCH_MIN;
   uint8_t *s;
-  while (want < 4 * (size_t)c->st.entries) want *= 2;
+  while (want < DEPTH * 4 * (size_t)c->st.entries) want *= 2;
   if (c->sketch && c->width >= want) return;
-  s = cache_malloc(c, DEPTH * want);
+  s = cache_malloc(c, want);
   if (!s) return; /* keep the old one (or none: admit freely) */
-  memset(s, 0, DEPTH * want);
+  memset(s, 0, want);
   free(c->sketch);
   c->sketch = s;
   c->width = want;
@@ -261,11 +290,11 @@ static void sketch_fit(emd_cache *c) {
 
 static unsigned sketch_estimate(const emd_cache *c, uint64_t h) {
   unsigned m = 255;
+  uint64_t x = mix(h);
   int r;
   if (!c->sketch) return 0;
   for (r = 0; r < DEPTH; r++) {
-    unsigned v =
-        c->sketch[(size_t)r * c->width + (row_hash(h, r) & (c->width - 1))];
+    unsigned v = c->sketch[counter_at(c, x, r)];
     if (v < m) m = v;
   }
   return m;
@@ -275,16 +304,16 @@ static unsigned sketch_estimate(const emd_cache *c, uint64_t h) {
 ** then so that old popularity fades. */
 static void sketch_touch(emd_cache *c, uint64_t h) {
   unsigned m = sketch_estimate(c, h);
+  uint64_t x = mix(h);
   size_t i;
   int r;
   if (!c->sketch || m == 255) return;
   for (r = 0; r < DEPTH; r++) {
-    uint8_t *v =
-        &c->sketch[(size_t)r * c->width + (row_hash(h, r) & (c->width - 1))];
+    uint8_t *v = &c->sketch[counter_at(c, x, r)];
     if (*v == m) (*v)++;
   }
-  if (++c->samples >= AGE_AFTER * c->width) {
-    for (i = 0; i < DEPTH * c->width; i++) c->sketch[i] >>= 1;
+  if (++c->samples >= AGE_AFTER * c->width / DEPTH) {
+    for (i = 0; i < c->width; i++) c->sketch[i] >>= 1;
     c->samples = 0;
   }
 }
@@ -329,8 +358,7 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
     }
   }
   if (answer == EMD_CACHE_HIT) {
-    lru_unlink(c, e);
-    lru_push_front(c, e);
+    e->referenced = 1;
     *out = emd_centry_ref(e);
     BUMP(c, hits);
   } else if (answer == EMD_CACHE_MISS) {
@@ -338,6 +366,27 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
   }
   pthread_mutex_unlock(&c->mu);
   return answer;
+}
+
+int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out) {
+  uint64_t h = key_hash(&q->key);
+  emd_centry *e;
+  *out = NULL;
+  if (q->st || !q->wdir) return EMD_CACHE_STAT;
+  pthread_mutex_lock(&c->mu);
+  e = find(c, &q->key, h);
+  if (!e || e->racy || e->multilink ||
+      !emd_watch_unchanged(q->wdir, e->checked_at)) {
+    pthread_mutex_unlock(&c->mu);
+    return EMD_CACHE_STAT;
+  }
+  sketch_touch(c, h);
+  e->referenced = 1;
+  *out = emd_centry_ref(e);
+  BUMP(c, unstated);
+  BUMP(c, hits);
+  pthread_mutex_unlock(&c->mu);
+  return EMD_CACHE_HIT;
 }
 
 /* Double the hash table when it is more than full. */
@@ -362,12 +411,19 @@ static void grow(emd_cache *c) {
 }
 
 /* Make room for `bytes` more, evicting only entries asked for less often
-** than the newcomer h.  1 when there is room. */
+** than the newcomer h.  1 when there is room.
+**
+** The newcomer's count already holds the ask that brought it here, and the
+** victim, the oldest entry not asked for lately, is typically one this
+** round of asks has not reached yet: in a looping scan both are asked once a round,
+** yet the newcomer would lead by one and evict, each time, an entry about
+** to be asked for.  So it must lead by more than one: a loop keeps a stable
+** resident part, and a file asked for again and again still gets in. */
 static int admit(emd_cache *c, uint64_t h, size_t bytes) {
   unsigned f = sketch_estimate(c, h);
   while (c->st.bytes + bytes > c->limit) {
-    emd_centry *v = c->tail;
-    if (!v || f <= sketch_estimate(c, v->hash)) return 0;
+    emd_centry *v = victim(c);
+    if (!v || f <= sketch_estimate(c, v->hash) + 1) return 0;
     drop(c, v);
     BUMP(c, evicted);
   }

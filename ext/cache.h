@@ -25,7 +25,8 @@
 ** trusted again only after its bytes hash alike.
 **
 ** Bound and policy: at most `limit` bytes (entries, names and records).
-** Eviction takes the least recently used entry (O(1)); admission is
+** Eviction takes the oldest entry not asked for since it last came round
+** (CLOCK: a hit only sets a flag; O(1) amortised); admission is
 ** frequency-based (a small count-min sketch of recent asks): a new entry
 ** displaces the victim only when it has been asked for more often, so a
 ** looping scan over more files than fit keeps a stable resident part
@@ -100,6 +101,13 @@ void emd_cache_set_limit(emd_cache *c, size_t limit);
 
 /* Ask for a file (see above); *out is set on EMD_CACHE_HIT only. */
 int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out);
+
+/* The same ask, answered only when the answer needs nothing from disk: a
+** hit the watch vouches for (EMD_CACHE_HIT, counted as emd_cache_get
+** counts it).  Otherwise EMD_CACHE_STAT and nothing is counted: the caller
+** asks again with emd_cache_get() where it does the work (a read-ahead
+** worker), so each ask is counted once. */
+int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out);
 
 /* The parse rec of the version id of the file q->key (read with q->bytes,
 ** q->len), as an entry: cached when the policy admits it, otherwise

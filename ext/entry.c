@@ -293,6 +293,22 @@ int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
   return obtain(sc, e, s, want_markdown);
 }
 
+int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e) {
+  emd_check q;
+  if (e->kind == EMD_ITEM_FOLDER) return 1;
+  if (e->kind != EMD_ITEM_FILE || !sc->want_parse || sc->want_markdown ||
+      e->have_stat || e->ce || !e->dir->wdir)
+    return 0;
+  check_of(&q, e);
+  q.moment = emd_watch_now();
+  if (emd_cache_get_vouched(sc->conn->cache, &q, &e->ce) != EMD_CACHE_HIT)
+    return 0;
+  stat_from_ident(&e->st, emd_centry_ident(e->ce));
+  e->have_stat = 1;
+  e->prepared = 1;
+  return 1;
+}
+
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {
   if (e->kind == EMD_ITEM_FOLDER) return;
   if (e->kind == EMD_ITEM_FILE && (sc->want_parse || sc->want_markdown)) {

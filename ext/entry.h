@@ -91,6 +91,11 @@ void emd_entry_free(emd_entry *e);
 ** e->rc. */
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
 
+/* Process e as emd_entry_process() would when that needs nothing from disk
+** (a folder's row, or a parse the cache has and the watch vouches for):
+** 1 when done, 0 when e needs the real thing (it is left as it was). */
+int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e);
+
 /* Parse e now (a column needs it), with its text when want_markdown.
 ** SQLITE_OK or an error. */
 int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,

@@ -19,8 +19,8 @@
 ** Links.
 */
 void emd_links_init(emd_links *l, int rootfd) {
+  memset(l, 0, sizeof(*l));
   l->rootfd = rootfd;
-  memset(l->known, 0, sizeof(l->known));
 }
 
 static int is_lower(char c) {
@@ -61,6 +61,7 @@ static emd_str norm_cb(void *ctx, emd_str href) {
 ** A folder's information, kept on its emd_dir.
 */
 typedef struct folderinfo {
+  int refs;            /* holders: emd_dirs of the folder, the memo */
   int have_daypage;    /* the day page was looked for */
   emd_centry *daypage; /* its parse (a reference), or NULL */
   int have_versions;   /* files[] is computed */
@@ -73,7 +74,7 @@ typedef struct folderinfo {
 static void info_free(void *p) {
   folderinfo *fi = p;
   size_t i;
-  if (!fi) return;
+  if (!fi || --fi->refs > 0) return;
   emd_centry_release(fi->daypage);
   for (i = 0; i < fi->n; i++) {
     emd_centry_release(fi->parsed[i]);
@@ -209,14 +210,43 @@ static int fetch(const emd_scan_ctx *sc, const emd_entry *e, emd_scratch *s,
   return out->rc;
 }
 
-static folderinfo *info_of(emd_entry *e) {
+void emd_links_clear(emd_links *l) {
+  int i;
+  for (i = 0; i < EMD_FOLDER_MEMO; i++) {
+    info_free(l->memo[i].info);
+    l->memo[i].info = NULL;
+  }
+}
+
+/* What is known of e's folder: kept on e->dir, else found in the memo by
+** the folder's identity, else new (and remembered). */
+static folderinfo *info_of(emd_links *l, emd_entry *e) {
   folderinfo *fi = e->dir->info;
+  int i, slot = 0;
   if (fi) return fi;
+  for (i = 0; i < EMD_FOLDER_MEMO; i++) {
+    if (l->memo[i].info && l->memo[i].dev == e->dir->dev &&
+        l->memo[i].ino == e->dir->ino) {
+      fi = l->memo[i].info;
+      l->memo[i].used = ++l->clock;
+      fi->refs++;
+      e->dir->info = fi;
+      e->dir->info_free = info_free;
+      return fi;
+    }
+    if (l->memo[i].used < l->memo[slot].used) slot = i;
+  }
   fi = emd_malloc(sizeof(*fi));
   if (!fi) return NULL;
   memset(fi, 0, sizeof(*fi));
+  fi->refs = 2; /* e->dir's and the memo's */
   e->dir->info = fi;
   e->dir->info_free = info_free;
+  info_free(l->memo[slot].info);
+  l->memo[slot].dev = e->dir->dev;
+  l->memo[slot].ino = e->dir->ino;
+  l->memo[slot].info = fi;
+  l->memo[slot].used = ++l->clock;
   return fi;
 }
 
@@ -293,13 +323,12 @@ int emd_folder_row(emd_rowfolder *out, const emd_scan_ctx *sc, emd_links *lk,
   listing l;
   emd_str me;
   int rc = SQLITE_OK;
-  size_t i;
   memset(out, 0, sizeof(*out));
   me.p = e->disp;
   me.n = (uint32_t)e->disp_len;
   out->is_current = 1;
   out->current_path = me;
-  fi = info_of(e);
+  fi = info_of(lk, e);
   if (!fi) return SQLITE_NOMEM;
   if (!fi->have_daypage || (versions && !fi->have_versions)) {
     rc = list(e->dir->fd, &l, &sc->conn->stats);
@@ -310,14 +339,16 @@ int emd_folder_row(emd_rowfolder *out, const emd_scan_ctx *sc, emd_links *lk,
     listing_free(&l);
     if (rc != SQLITE_OK) return rc;
   }
-  if (fi->have_versions) {
-    for (i = 0; i < fi->n; i++) {
-      if (emd_str_eq(fi->files[i].path, me)) {
-        out->is_current = fi->files[i].is_current;
-        out->current_path = fi->files[i].current_path;
-        out->day_topic = fi->files[i].day_topic;
-        return SQLITE_OK;
-      }
+  if (fi->have_versions && fi->n) {
+    emd_vfile key, *hit;
+    memset(&key, 0, sizeof(key));
+    key.path = me;
+    hit = bsearch(&key, fi->files, fi->n, sizeof(emd_vfile), by_path);
+    if (hit) {
+      out->is_current = hit->is_current;
+      out->current_path = hit->current_path;
+      out->day_topic = hit->day_topic;
+      return SQLITE_OK;
     }
   }
   if (fi->daypage) {

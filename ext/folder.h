@@ -16,15 +16,31 @@
 #include "entry.h"
 #include "record.h"
 
-/* Links as a scan shows them: a leading "/xx/" (two lower-case letters)
-** before "news/" is dropped when the root has no folder xx. */
+/* What a scan learns of its root and folders: links as it shows them (a
+** leading "/xx/", two lower-case letters, before "news/" is dropped when
+** the root has no folder xx), and the folders whose versions it worked
+** out lately.  A folder's entries usually share one emd_dir, which keeps
+** what was learnt of it; but entries reached one by one (files outside day
+** folders in date or rowid order, each opened again beneath the root) get
+** an emd_dir each, and interleave with other folders' entries: the memo
+** finds their folder's versions by the folder's identity instead of
+** working them out again for every row. */
+#define EMD_FOLDER_MEMO 32
 typedef struct emd_links {
   int rootfd;                   /* the scan's root folder (borrowed) */
   unsigned char known[26 * 26]; /* per xx: 0 not checked, 1 folder, 2 none */
+  struct {
+    uint64_t dev, ino; /* the folder */
+    void *info;        /* what was learnt of it (a reference), or NULL */
+    uint64_t used;     /* when last used (for replacement) */
+  } memo[EMD_FOLDER_MEMO];
+  uint64_t clock;
 } emd_links;
 
 void emd_links_init(emd_links *l, int rootfd);
 emd_str emd_links_norm(emd_links *l, emd_str href);
+/* Release the folders remembered (the scan is over). */
+void emd_links_clear(emd_links *l);
 
 /* What the folder says about entry e (an event file of it). */
 typedef struct emd_rowfolder {

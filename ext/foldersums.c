@@ -97,6 +97,29 @@ static size_t slot_of(const emd_foldersums *s, uint64_t dev, uint64_t ino) {
   return (size_t)(h >> 17) & (s->nslots - 1);
 }
 
+/* Double the hash chains once there are more folders than chains, so that
+** a lookup stays one or two steps whatever the archive's size. */
+static void grow(emd_foldersums *s) {
+  size_t n = s->nslots * 2, i;
+  fsum **slots = emd_malloc(n * sizeof(fsum *));
+  if (!slots) return; /* keep the old chains: only slower */
+  memset(slots, 0, n * sizeof(fsum *));
+  for (i = 0; i < s->nslots; i++) {
+    fsum *f = s->slots[i];
+    while (f) {
+      fsum *next = f->next;
+      uint64_t h = f->ino * 0x9E3779B97F4A7C15ULL ^ f->dev;
+      size_t k = (size_t)(h >> 17) & (n - 1);
+      f->next = slots[k];
+      slots[k] = f;
+      f = next;
+    }
+  }
+  emd_free(s->slots);
+  s->slots = slots;
+  s->nslots = n;
+}
+
 static fsum *find(emd_foldersums *s, uint64_t dev, uint64_t ino) {
   fsum *f;
   if (!s->nslots) return NULL;
@@ -146,6 +169,7 @@ static fsum *store(emd_foldersums *s, const emd_folderid *id,
     s->nslots = SLOTS_FIRST;
   }
   if (s->count >= SUMS_MAX || s->bytes + llen > s->max_bytes) clear(s);
+  if (s->count >= s->nslots) grow(s);
   x = find(s, id->dev, id->ino);
   if (!x) {
     size_t k = slot_of(s, id->dev, id->ino);

@@ -626,6 +626,25 @@ static void put_field(emd_recbuf *rb, const builder *b, size_t off,
   emd_recbuf_str(rb, s, s ? strlen(s) : 0, same_as_title && s);
 }
 
+/* A source's domain (eventmd_sources.domain), kept in the record so that a
+** scan shows it without working it out again for every row. */
+static void put_domain(emd_recbuf *rb, const char *url) {
+  char buf[512], *out = buf;
+  size_t n = url ? strlen(url) : 0, len;
+  if (url && n >= sizeof(buf)) {
+    out = rb->xRealloc(rb->ctx, NULL, n + 1);
+    if (!out) {
+      rb->oom = 1;
+      return;
+    }
+  }
+  if (url && emd_url_domain(url, n, out, &len))
+    emd_recbuf_str(rb, out, len, 0);
+  else
+    emd_recbuf_str(rb, NULL, 0, 0);
+  if (out != buf) rb->xFree(rb->ctx, out);
+}
+
 static const emd_rec *encode(builder *b, emd_recbuf *rb, int kind) {
   size_t i;
   const char *title = pool_at(b, b->f[EMD_F_TITLE]);
@@ -635,9 +654,11 @@ static const emd_rec *encode(builder *b, emd_recbuf *rb, int kind) {
   for (k = 0; k < EMD_NFIELDS; k++) put_field(rb, b, b->f[k], 0);
   for (i = 0; i < b->src.n; i++) {
     const bsrc *r = (const bsrc *)b->src.a + i;
+    const char *url = pool_at(b, r->url);
     emd_recbuf_row(rb, EMD_T_SOURCES);
     put_field(rb, b, r->name, 0);
     put_field(rb, b, r->url, 0);
+    put_domain(rb, url);
   }
   for (i = 0; i < b->rel.n; i++) {
     const brel *r = (const brel *)b->rel.a + i;
@@ -1029,7 +1050,7 @@ static int expand(const emd_rec *r, const char *path,
   need += 2 * EMD_DATE_BUF + plen + 1;
   for (i = 0; i < ns; i++) {
     emd_rec_row(r, EMD_T_SOURCES, i, row);
-    need += slen(row[0]) + 2 * slen(row[1]); /* the domain fits in the URL */
+    need += slen(row[0]) + slen(row[1]) + slen(row[2]);
   }
   for (i = 0; i < nr; i++) {
     emd_rec_row(r, EMD_T_RELATED, i, row);
@@ -1079,16 +1100,10 @@ static int expand(const emd_rec *r, const char *path,
   ev->changes = (const eventmd_change *)(void *)((char *)blk + o_chg);
   for (i = 0; i < ns; i++) {
     eventmd_source *d = (eventmd_source *)ev->sources + i;
-    size_t dl;
     emd_rec_row(r, EMD_T_SOURCES, i, row);
     d->name = xstr(&x, row[0]);
     d->url = xstr(&x, row[1]);
-    d->domain = NULL;
-    if (row[1].p && emd_url_domain(row[1].p, row[1].n, x.pool, &dl)) {
-      d->domain = x.pool; /* written in place: the pool has room */
-      x.pool[dl] = 0;
-      x.pool += dl + 1;
-    }
+    d->domain = xstr(&x, row[2]);
   }
   for (i = 0; i < nr; i++) {
     eventmd_related *d = (eventmd_related *)ev->related + i;

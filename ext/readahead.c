@@ -26,8 +26,11 @@
 
 #define RING_FIRST 16u /* slots at first: a lookup needs few */
 #define RING_CAP 256u  /* slots once workers run */
-#define START_AFTER 16 /* rows shown before workers start */
-#define SPIN 200       /* polls before the consumer sleeps */
+#define START_AFTER \
+  16                         /* rows shown before workers start, when the scan
+                          needs the disk */
+#define WARM_START_AFTER 256 /* ... when it does not (a warm cache) */
+#define SPIN 200             /* polls before the consumer sleeps */
 #define MAX_FOLDERS \
   16 /* folders the ring's entries keep open, at most: no
                           plan holds a descriptor per folder */
@@ -58,6 +61,8 @@ void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
   a->source_done = 0;
   a->source_rc = SQLITE_OK;
   a->consumed = 0;
+  a->slow = 0;
+  a->tried_workers = 0;
   a->threads = threads < 1                 ? 1
                : threads > EMD_MAX_THREADS ? EMD_MAX_THREADS
                                            : threads;
@@ -174,7 +179,20 @@ static void fill(emd_ahead *a) {
     if (a->tail == a->head ||
         a->ring[(a->tail - 1) & (a->cap - 1)].dir != e->dir)
       a->folders++;
-    e->state = EMD_SLOT_READY;
+    /* Before workers run, what needs nothing from disk (a warm cache's
+    ** vouched hits) is done here at once, so a short warm scan (a page, a
+    ** lookup) never starts threads.  Only when every slot before it is
+    ** claimed: the consumer then claims this one too, before publishing
+    ** it, so no worker ever sees it.  Once workers run, they do even the
+    ** hits: the cache's memory waits then overlap SQLite's work. */
+    if (!a->nworkers && load32(&a->claim) == a->tail &&
+        emd_entry_process_fast(a->sc, e)) {
+      e->state = EMD_SLOT_DONE;
+      __atomic_store_n(&a->claim, a->tail + 1, __ATOMIC_RELEASE);
+    } else {
+      e->state = EMD_SLOT_READY;
+      a->slow++;
+    }
     __atomic_store_n(&a->tail, a->tail + 1, __ATOMIC_RELEASE);
     filled++;
   }
@@ -251,9 +269,14 @@ int emd_ahead_next(emd_ahead *a, emd_entry **out) {
     }
     a->has_current = 1;
     a->consumed++;
-    if (a->consumed == START_AFTER && a->threads > 1 && !a->nworkers &&
-        !a->source_done)
+    /* Workers once the scan is long enough and some of it needs the
+    ** disk, or once it is long (a warm page or lookup never starts them). */
+    if (((a->consumed >= START_AFTER && a->slow >= START_AFTER / 4) ||
+         a->consumed >= WARM_START_AFTER) &&
+        a->threads > 1 && !a->tried_workers && !a->source_done) {
+      a->tried_workers = 1;
       start_workers(a); /* may move the ring: */
+    }
     *out = &a->ring[a->head & (a->cap - 1)];
     return SQLITE_OK;
   }

@@ -45,6 +45,8 @@ struct emd_ahead {
   int source_done;     /* the source has no more entries */
   int source_rc;       /* error from the source, if any */
   uint64_t consumed;   /* entries shown so far */
+  uint64_t slow;       /* entries filled that needed real work (disk) */
+  int tried_workers;   /* workers were started (or could not be) */
   int threads;         /* total threads wanted (1 = no workers) */
   emd_scratch scratch; /* the connection thread's */
   emd_worker *workers; /* running workers */

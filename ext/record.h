@@ -39,7 +39,7 @@ enum {
 
 /* The row lists.  A day page's record has only EMD_T_DAYLINKS. */
 enum {
-  EMD_T_SOURCES,  /* name, url */
+  EMD_T_SOURCES,  /* name, url, domain (worked out once, when parsed) */
   EMD_T_RELATED,  /* title, target (as written), context */
   EMD_T_CHANGES,  /* title, target (as written), changed_at, label */
   EMD_T_DAYLINKS, /* href (as written), topic: the links of a day page */

@@ -192,6 +192,7 @@ void emd_cursor_reset(emd_cursor *c) {
   c->walk = NULL;
   emd_dateorder_close(c->dorder);
   c->dorder = NULL;
+  emd_links_clear(&c->links);
   emd_plan_free(&c->plan);
   c->ipath = 0;
   c->rootfd = -1;     /* the table's: not closed here */
@@ -239,7 +240,9 @@ int emd_cursor_yield(emd_cursor *c) {
   rc = sqlite3_step(c->tick);
   sqlite3_reset(c->tick);
   if (rc == SQLITE_ROW || rc == SQLITE_DONE) return SQLITE_OK;
-  return SQLITE_INTERRUPT;
+  /* Out of memory is that, not an interrupt; anything else the tick meets
+  ** is the interrupt or the progress handler asking to stop. */
+  return rc == SQLITE_NOMEM ? SQLITE_NOMEM : SQLITE_INTERRUPT;
 }
 
 int emd_cursor_yield_cb(void *c) {
@@ -632,21 +635,6 @@ int emd_row_stat(emd_cursor *c, sqlite3_int64 *size, sqlite3_int64 *mtime) {
   *size = (sqlite3_int64)c->cur->st.st_size;
   *mtime = (sqlite3_int64)c->cur->st.st_mtim.tv_sec;
   return 1;
-}
-
-void emd_result_domain(sqlite3_context *ctx, emd_str url) {
-  char *out;
-  size_t n;
-  if (!url.p) return;
-  out = sqlite3_malloc64(url.n + 1);
-  if (!out) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  if (emd_url_domain(url.p, url.n, out, &n))
-    sqlite3_result_text(ctx, out, (int)n, sqlite3_free);
-  else
-    sqlite3_free(out);
 }
 
 void emd_result_str(sqlite3_context *ctx, emd_str s) {

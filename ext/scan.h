@@ -185,8 +185,6 @@ void emd_result_markdown(sqlite3_context *ctx, emd_cursor *cur);
 /* Result helpers. */
 void emd_result_text(sqlite3_context *ctx, const char *s);
 void emd_result_str(sqlite3_context *ctx, emd_str s);
-/* The domain of a URL (eventmd_sources.domain), or NULL. */
-void emd_result_domain(sqlite3_context *ctx, emd_str url);
 
 /* The columns every child table has: event_path (0), ordinal (1) and the
 ** hidden root (col_root).  Sets the result and returns 1 when col is one of

@@ -38,7 +38,7 @@ static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   switch (col) {
     case COL_NAME: emd_result_str(ctx, f[0]); break;
     case COL_URL: emd_result_str(ctx, f[1]); break;
-    case COL_DOMAIN: emd_result_domain(ctx, f[1]); break;
+    case COL_DOMAIN: emd_result_str(ctx, f[2]); break;
     default: break;
   }
 }
