@@ -15,7 +15,7 @@
 #   make clean
 #
 # Missing Debian packages are installed first (as root) or named with the
-# exact apt-get line to run (tests/deps.sh).
+# exact apt-get line to run (tests/tools/deps.sh).
 
 CC       ?= cc
 PKGS      = sqlite3 libcmark
@@ -60,7 +60,7 @@ BINS = $(OUT)/bin/eventmd $(OUT)/bin/eventmd-snapshot
 all: $(SO) $(BINS)
 
 deps:
-	@sh tests/deps.sh
+	@sh tests/tools/deps.sh
 
 # The loadable extension.
 $(SO): $(EXT_SRC) $(EXT_HDR) | deps
@@ -81,7 +81,7 @@ $(OUT)/bin/eventmd: ext/eventmd-shell.sh
 # Test programs link ext/ compiled once into an archive (SQLITE_CORE), so
 # they can call into every layer and wrap system calls; a test links only
 # the objects it uses.
-TEST_CFLAGS = $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
+TEST_CFLAGS = $(CPPFLAGS) -Itests $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -DSQLITE_CORE
 EXT_OBJ = $(EXT_SRC:ext/%.c=$(OUT)/obj/%.o)
 LIB = $(OUT)/libeventmd.a
 TEST_NAMES = parse watch cachefile sql versions cache corpus pushdown patho \
@@ -97,22 +97,26 @@ $(LIB): $(EXT_OBJ)
 
 # The fault-injection test wraps the system calls eventmd makes.
 WRAP = -Wl,--wrap=openat,--wrap=open,--wrap=fstatat,--wrap=fstat,--wrap=stat,--wrap=read,--wrap=getdents64
-$(OUT)/test_faults: tests/test_faults.c tests/testutil.h $(LIB) | deps
+$(OUT)/test_faults: tests/sql/test_faults.c tests/testutil.h $(LIB) | deps
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm $(WRAP)
 
-$(OUT)/test_%: tests/test_%.c tests/*.h $(LIB) | deps
+# Unit tests (tests/unit: one layer's contract, in C) and SQL tests
+# (tests/sql: the tables through SQL), both cmocka.
+$(OUT)/test_%: tests/unit/test_%.c tests/*.h $(LIB) | deps
+	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
+$(OUT)/test_%: tests/sql/test_%.c tests/*.h $(LIB) | deps
 	$(CC) $(TEST_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # Generated corpora: 2,400 files for the integration and pushdown tests,
 # 10,000 for the integration test at scale and the interrupt test.
 CORPUS    = $(DATA)/corpus-2400
 CORPUS10K = $(DATA)/corpus-10000
-$(CORPUS)/expected.sql: tests/gen_corpus.py | deps
+$(CORPUS)/expected.sql: tests/corpus/gen_corpus.py | deps
 	rm -rf $(CORPUS)
-	$(PYTHON) tests/gen_corpus.py --out $(CORPUS) --files 2400 --seed 7
-$(CORPUS10K)/expected.sql: tests/gen_corpus.py | deps
+	$(PYTHON) tests/corpus/gen_corpus.py --out $(CORPUS) --files 2400 --seed 7
+$(CORPUS10K)/expected.sql: tests/corpus/gen_corpus.py | deps
 	rm -rf $(CORPUS10K)
-	$(PYTHON) tests/gen_corpus.py --out $(CORPUS10K) --files 10000 --seed 5
+	$(PYTHON) tests/corpus/gen_corpus.py --out $(CORPUS10K) --files 10000 --seed 5
 
 # The C tests (cmocka).
 check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
@@ -134,9 +138,9 @@ check-c: $(TESTS) $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 # Everything: the C tests, real clients, the shell commands.
 test: all check-c
 	$(PYTHON) tests/tools/layers.py $(OUT)/obj
-	EVENTMD_CORPUS=$(CORPUS) sh tests/clients.sh
-	sh tests/test_shell.sh $(OUT)/bin/eventmd
-	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/test_snapshot.py
+	EVENTMD_CORPUS=$(CORPUS) sh tests/clients/clients.sh
+	sh tests/clients/test_shell.sh $(OUT)/bin/eventmd
+	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/clients/test_snapshot.py
 
 # Sanitizer builds of the C tests.  Time limits in the tests are scaled, as
 # instrumented code runs several times slower.
@@ -159,31 +163,31 @@ tsan: $(CORPUS10K)/expected.sql
 VALGRIND = valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
            --error-exitcode=9 --track-fds=no
 leakcheck: $(TESTS) all $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
-	@sh tests/deps.sh valgrind
-	EVENTMD_TIME_SCALE=40 EVENTMD_QUICK=1 sh tests/leakcheck.sh "$(VALGRIND)" $(OUT)
+	@sh tests/tools/deps.sh valgrind
+	EVENTMD_TIME_SCALE=40 EVENTMD_QUICK=1 sh tests/tools/leakcheck.sh "$(VALGRIND)" $(OUT)
 
 # libFuzzer targets (clang).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               $(CPPFLAGS) -DSQLITE_CORE
-build/fuzz_parse: tests/fuzz_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
-	@sh tests/deps.sh clang libclang-rt-14-dev
+build/fuzz_parse: tests/fuzz/fuzz_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
+	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz_parse.c $(PARSER_SRC) -lcmark
-build/fuzz_scan: tests/fuzz_scan.c $(EXT_SRC) $(EXT_HDR) | deps
-	@sh tests/deps.sh clang libclang-rt-14-dev
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_parse.c $(PARSER_SRC) -lcmark
+build/fuzz_scan: tests/fuzz/fuzz_scan.c $(EXT_SRC) $(EXT_HDR) | deps
+	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz_scan.c $(EXT_SRC) -lsqlite3 -lcmark -lpthread -lm
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_scan.c $(EXT_SRC) -lsqlite3 -lcmark -lpthread -lm
 fuzz: build/fuzz_parse build/fuzz_scan
 	mkdir -p build/fuzz-corpus/parse build/fuzz-corpus/scan
 	build/fuzz_parse -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/parse tests/fuzz-seeds/parse
+	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/parse tests/fuzz/seeds/parse
 	build/fuzz_scan -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/scan tests/fuzz-seeds/scan
+	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/scan tests/fuzz/seeds/scan
 
 # Static analysis: both must report nothing.
 analyze: | deps
-	@sh tests/deps.sh cppcheck clang
+	@sh tests/tools/deps.sh cppcheck clang
 	cppcheck --error-exitcode=1 --enable=warning,portability,performance \
 	  --inline-suppr --quiet -Iinclude -Iext -D_GNU_SOURCE $(EXT_SRC)
 	@mkdir -p build/analyze
@@ -196,12 +200,12 @@ analyze: | deps
 # MiB; the bench says so when it does not), kept between runs.
 BENCH = $(DATA)/bench-corpus
 BENCH_BIG ?= 240000
-$(OUT)/bench: tests/bench.c $(EXT_SRC) $(EXT_HDR) | deps
+$(OUT)/bench: tests/bench/bench.c $(EXT_SRC) $(EXT_HDR) | deps
 	@mkdir -p $(OUT)
-	$(CC) $(TEST_CFLAGS) -o $@ tests/bench.c $(EXT_SRC) $(PKG_LIBS) -lpthread -lm
-$(BENCH)/%/expected.sql: tests/gen_corpus.py | deps
+	$(CC) $(TEST_CFLAGS) -o $@ tests/bench/bench.c $(EXT_SRC) $(PKG_LIBS) -lpthread -lm
+$(BENCH)/%/expected.sql: tests/corpus/gen_corpus.py | deps
 	rm -rf $(BENCH)/$*
-	$(PYTHON) tests/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
+	$(PYTHON) tests/corpus/gen_corpus.py --out $(BENCH)/$* --files $* --seed 11
 bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql \
        $(BENCH)/$(BENCH_BIG)/expected.sql
 	$(OUT)/bench $(BENCH)/100000/archive $(BENCH)/20000/archive \
@@ -209,18 +213,18 @@ bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
 # The snapshot: full build vs incremental refresh after 10 files change, on a
 # copy of the 100,000-file corpus.
 bench-snapshot: all $(BENCH)/100000/expected.sql
-	sh tests/bench_snapshot.sh $(OUT)/bin/eventmd-snapshot \
+	sh tests/bench/bench_snapshot.sh $(OUT)/bin/eventmd-snapshot \
 	  $(BENCH)/100000/archive $(BENCH)/snapshot-work
 
 demo: all
 	@sh sql/demo.sh
 
-FORMAT_SRC = ext/*.c ext/*.h include/*.h tests/*.c tests/*.h
+FORMAT_SRC = ext/*.c ext/*.h include/*.h tests/*.h tests/*/*.c tests/*/*.h
 format:
 	clang-format -i $(FORMAT_SRC)
 # Fails (and shows where) when a C file is not as clang-format leaves it.
 format-check:
-	@sh tests/deps.sh clang-format
+	@sh tests/tools/deps.sh clang-format
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:

@@ -219,7 +219,7 @@ int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
       *have_st = 1;
     }
   }
-  dir = emd_dir_new(fd, NULL);
+  dir = emd_dir_new(fd, NULL, !opts->no_watch);
   if (!dir) return SQLITE_NOMEM;
   memset(item, 0, sizeof(*item));
   item->kind = kind;

@@ -282,6 +282,7 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
   memset(&wo, 0, sizeof(wo));
   wo.follow_symlinks = c->tab->follow_symlinks;
   wo.root_real = c->root_real;
+  wo.no_watch = c->no_watch;
   while (c->ipath < c->plan.npaths) {
     emd_walk_item it;
     int yrc = emd_cursor_yield(c);
@@ -473,6 +474,11 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   wo.root_real = c->root_real;
   wo.date = c->plan.df.active ? &c->plan.df : NULL;
   wo.sums = tab->conn->sums;
+  {
+    emd_cache_stats cs;
+    emd_cache_get_stats(tab->conn->cache, &cs);
+    c->no_watch = wo.no_watch = cs.limit == 0;
+  }
   if (c->plan.mode == EMD_MODE_LOOKUP) {
     rc = expand_paths(c, &wo);
     if (rc != SQLITE_OK) return rc;

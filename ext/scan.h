@@ -108,6 +108,7 @@ struct emd_cursor {
   int ipath;                    /* EMD_MODE_LOOKUP: next path */
   emd_scan_ctx sc;              /* what entry processing needs */
   emd_links links;              /* links as shown (site-language prefix) */
+  int no_watch;                 /* the cache is off: no watches added */
   emd_ahead ahead;              /* entries, read ahead */
   emd_entry *cur;               /* the current entry, or NULL */
   uint32_t row;                 /* child tables: index inside cur's items */

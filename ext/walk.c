@@ -49,7 +49,7 @@ void emd_dir_release(emd_dir *d) {
   }
 }
 
-emd_dir *emd_dir_new(int fd, const struct stat *st) {
+emd_dir *emd_dir_new(int fd, const struct stat *st, int watch) {
   emd_dir *d = emd_malloc(sizeof(*d));
   struct stat own;
   if (!d) {
@@ -63,7 +63,7 @@ emd_dir *emd_dir_new(int fd, const struct stat *st) {
   if (st) {
     d->dev = (uint64_t)st->st_dev;
     d->ino = (uint64_t)st->st_ino;
-    d->wdir = emd_watch_dir(fd, st->st_dev, st->st_ino);
+    if (watch) d->wdir = emd_watch_dir(fd, st->st_dev, st->st_ino);
   }
   return d;
 }
@@ -433,7 +433,7 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen,
     f->mtime_ns = ts_ns(&st.st_mtim);
     f->ctime_ns = ts_ns(&st.st_ctim);
   }
-  f->dir = emd_dir_new(fd, f->mtime_ns >= 0 ? &st : NULL);
+  f->dir = emd_dir_new(fd, f->mtime_ns >= 0 ? &st : NULL, !w->opts.no_watch);
   if (!f->dir) return SQLITE_NOMEM;
   f->moment = emd_watch_now(); /* the watch is in place: then list */
   /* An unchanged folder listed before needs no getdents(). */

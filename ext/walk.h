@@ -41,8 +41,9 @@ typedef struct emd_dir {
 } emd_dir;
 
 /* A new shared folder owning fd (closed on failure); refs = 1.  st is the
-** folder's fstat() when the caller has it, else NULL (it is taken here). */
-emd_dir *emd_dir_new(int fd, const struct stat *st);
+** folder's fstat() when the caller has it, else NULL (it is taken here).
+** watch: give it an inotify watch (watch.h) when the process has one. */
+emd_dir *emd_dir_new(int fd, const struct stat *st, int watch);
 emd_dir *emd_dir_ref(emd_dir *d);
 void emd_dir_release(emd_dir *d);
 
@@ -73,6 +74,8 @@ typedef struct emd_walk_opts {
   struct emd_foldersums *sums; /* folder listings to use and update, or NULL */
   int one_level;               /* yield subfolders as EMD_ITEM_DIR instead of
                                   entering them (the date-ordered scan) */
+  int no_watch;                /* add no inotify watches: nothing is cached,
+                                  so a watch would vouch for nothing */
 } emd_walk_opts;
 
 enum {

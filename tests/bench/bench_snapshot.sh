@@ -3,7 +3,7 @@
 # refresh after a few files change (make bench-snapshot; not part of make
 # test).
 #
-#   sh tests/bench_snapshot.sh EVENTMD_SNAPSHOT_COMMAND CORPUS_ARCHIVE WORKDIR
+#   sh tests/bench/bench_snapshot.sh EVENTMD_SNAPSHOT_COMMAND CORPUS_ARCHIVE WORKDIR
 #
 # Copies CORPUS_ARCHIVE to WORKDIR (the corpus itself is never edited), then
 # in one run: builds the snapshot from nothing three times, and three times

@@ -1,5 +1,5 @@
 /*
-** test_corpus.c - integration test: a generated archive (tests/gen_corpus.py)
+** test_corpus.c - integration test: a generated archive (tests/corpus/gen_corpus.py)
 ** scanned through SQL must show exactly the rows the generator computed
 ** from its own model of each event, in all four tables and in both table
 ** forms (table-valued function and CREATE VIRTUAL TABLE).
@@ -14,7 +14,7 @@
 static const char *corpus_dir(void) {
   const char *d = getenv("EVENTMD_CORPUS");
   if (!d)
-    fail_msg("set EVENTMD_CORPUS to a folder made by tests/gen_corpus.py");
+    fail_msg("set EVENTMD_CORPUS to a folder made by tests/corpus/gen_corpus.py");
   return d;
 }
 
@@ -38,7 +38,7 @@ static sqlite3 *load_expected(char **root) {
   char path[4096], *sql, *err = NULL;
   snprintf(path, sizeof(path), "%s/expected.sql", d);
   sql = tu_slurp(path, NULL);
-  if (!sql) fail_msg("cannot read %s (run tests/gen_corpus.py)", path);
+  if (!sql) fail_msg("cannot read %s (run tests/corpus/gen_corpus.py)", path);
   if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
     fail_msg("loading %s: %s", path, err);
   free(sql);

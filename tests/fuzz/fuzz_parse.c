@@ -4,11 +4,11 @@
 ** Build (Debian clang 14):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined \
 **     -fno-sanitize-recover=undefined -Iinclude -Iext -D_GNU_SOURCE \
-**     -DSQLITE_CORE tests/fuzz_parse.c ext/text.c ext/arena.c ext/parse.c \
+**     -DSQLITE_CORE tests/fuzz/fuzz_parse.c ext/text.c ext/arena.c ext/parse.c \
 **     ext/guard.c -lcmark -o build/fuzz_parse
 ** Run:
 **   build/fuzz_parse -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-**     /tmp/fuzz-work/parse-corpus tests/fuzz-seeds/parse
+**     /tmp/fuzz-work/parse-corpus tests/fuzz/seeds/parse
 **
 ** The whole input is the event file.  Its first byte also picks how it is
 ** parsed (so every mutation of it explores another way):

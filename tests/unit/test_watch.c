@@ -8,7 +8,7 @@
 **
 ** Build (no SQLite: watch.c stands alone):
 **   gcc -O1 -g -Wall -Wextra -Iinclude -Iext -D_GNU_SOURCE
-**       -o /tmp/test_watch tests/test_watch.c ext/watch.c -lcmocka -lpthread
+**       -o /tmp/test_watch tests/unit/test_watch.c ext/watch.c -lcmocka -lpthread
 ** and the same with -fsanitize=address,undefined or -fsanitize=thread.
 **
 ** The inotify instance is per process and is never closed, so the tests run

@@ -5,7 +5,7 @@
 **
 **   build/bench CORPUS_100K/archive CORPUS_20K/archive CORPUS_BIG/archive
 **
-** CORPUS_* are folders made by tests/gen_corpus.py (kept between runs):
+** CORPUS_* are folders made by tests/corpus/gen_corpus.py (kept between runs):
 **   100K  the bench corpus (issue 3, issue 9 part 7, issue 11 parts 3-5);
 **   20K   peak RSS at a fifth of the size;
 **   BIG   a corpus whose cached size exceeds the default cache bound

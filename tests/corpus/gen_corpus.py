@@ -2,7 +2,7 @@
 """Generate a synthetic eventmd archive and the rows the extension must show.
 
 Usage:
-    /usr/bin/python3 tests/gen_corpus.py --out DIR --files N [--seed S]
+    /usr/bin/python3 tests/corpus/gen_corpus.py --out DIR --files N [--seed S]
 
 Writes
     DIR/archive/      the archive root: N event files laid out like the real archive

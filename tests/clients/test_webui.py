@@ -14,9 +14,9 @@ README.md's "Running eventmd behind a web UI" sets it up:
     what a hostile visitor could type in the SQL box.
 
     EVENTMD_EXT=build/eventmd EVENTMD_CORPUS=build/corpus-2400 \\
-        /usr/bin/python3 tests/test_webui.py
+        /usr/bin/python3 tests/clients/test_webui.py
 
-EVENTMD_CORPUS is a generated corpus (tests/gen_corpus.py; make test builds
+EVENTMD_CORPUS is a generated corpus (tests/corpus/gen_corpus.py; make test builds
 build/corpus-2400); its archive/ folder is served.
 """
 
@@ -29,7 +29,7 @@ import tempfile
 import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXT = os.path.abspath(os.environ.get("EVENTMD_EXT") or os.path.join(REPO, "build", "eventmd"))
 CORPUS = os.path.abspath(os.environ.get("EVENTMD_CORPUS")
                          or os.path.join(REPO, "build", "corpus-2400"))

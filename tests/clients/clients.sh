@@ -1,15 +1,15 @@
 #!/bin/sh
-# tests/clients.sh - eventmd through real clients: Python's sqlite3 module
-# (tests/test_python.py, and tests/test_webui.py: the SQL Datasette sends,
+# tests/clients/clients.sh - eventmd through real clients: Python's sqlite3 module
+# (tests/clients/test_python.py, and tests/clients/test_webui.py: the SQL Datasette sends,
 # under EVENTMD_ROOTS and EVENTMD_LOCK) and Node's better-sqlite3.  Called by
 # `make test`; builds nothing itself, so run `make` first (it needs
 # build/eventmd.so, and build/corpus-2400 or $EVENTMD_CORPUS for the web UI).
 #
-#   sh tests/clients.sh
+#   sh tests/clients/clients.sh
 #
 # Environment:
 #   EVENTMD_EXT  the extension, with or without .so (default build/eventmd)
-#   PYTHON       the interpreter for tests/test_python.py (default /usr/bin/python3,
+#   PYTHON       the interpreter for tests/clients/test_python.py (default /usr/bin/python3,
 #                Debian's, whose sqlite3 module can load extensions)
 #   NODE, NPM    default: node and npm from PATH
 #   EVENTMD_NODE_PREFIX  where better-sqlite3 is installed (default build/node)
@@ -22,14 +22,14 @@
 # missing (python3 whose sqlite3 module can load extensions, node 20 or later,
 # npm, or better-sqlite3@12 when npm cannot install it):
 #   - under CI (CI=true or CI=1) the Debian packages are installed first
-#     (tests/deps.sh: as root with apt-get), and a client still missing is a
+#     (tests/tools/deps.sh: as root with apt-get), and a client still missing is a
 #     FAILURE naming it and how to install it;
 #   - otherwise a loud SKIPPED banner goes to stderr (and again at the end),
 #     and the test does not count as failed.
 # Exits non-zero when any test fails, or under CI when any client is missing.
 
 set -u
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 REPO=$(pwd)
 
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -79,13 +79,13 @@ missing() {
   fi
 }
 
-# try_install PACKAGE...: under CI only, have tests/deps.sh install the Debian
+# try_install PACKAGE...: under CI only, have tests/tools/deps.sh install the Debian
 # packages (apt-get as root; otherwise it prints the line to run).  Locally
 # nothing is installed: the skip banner says what to install.
 try_install() {
   [ "$ci" = 1 ] || return 0
   say "CI: trying to install the missing Debian package(s): $*"
-  sh tests/deps.sh "$@" || say "CI: could not install $*"
+  sh tests/tools/deps.sh "$@" || say "CI: could not install $*"
 }
 pkg_installed() { # PACKAGE: is the Debian package installed?
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
@@ -111,7 +111,7 @@ if [ ! -f "$so" ]; then
 fi
 
 # --- Python ----------------------------------------------------------------
-PY_TEST="the Python client test (tests/test_python.py)"
+PY_TEST="the Python client test (tests/clients/test_python.py)"
 PY_CHECK='import sqlite3, sys; sys.exit(0 if hasattr(sqlite3.Connection, "enable_load_extension") else 3)'
 py_ok=0
 py_state() { # 0 ready, 1 interpreter missing, 2 no sqlite3 module, 3 no extension loading
@@ -142,13 +142,13 @@ esac
 if [ "$py_ok" = 1 ]; then
   say "Python: $("$PYTHON" -c 'import sys, sqlite3; print(sys.version.split()[0], "with SQLite", sqlite3.sqlite_version)')"
   t0=$(now)
-  if "$PYTHON" tests/test_python.py; then
+  if "$PYTHON" tests/clients/test_python.py; then
     pass "Python client test passed ($(took "$t0"))"
   else
     fail "Python client test failed ($(took "$t0"))"
   fi
   t0=$(now)
-  if "$PYTHON" tests/test_webui.py; then
+  if "$PYTHON" tests/clients/test_webui.py; then
     pass "web UI test (Datasette's SQL, confined) passed ($(took "$t0"))"
   else
     fail "web UI test (Datasette's SQL, confined) failed ($(took "$t0"))"
@@ -156,7 +156,7 @@ if [ "$py_ok" = 1 ]; then
 fi
 
 # --- Node ------------------------------------------------------------------
-NODE_TEST="the Node client test (tests/test_node.mjs)"
+NODE_TEST="the Node client test (tests/clients/test_node.mjs)"
 # better-sqlite3 12.x installed under $NODE_PREFIX, and its native module loads.
 have_better_sqlite3() {
   [ -f "$NODE_PREFIX/node_modules/better-sqlite3/package.json" ] &&
@@ -212,7 +212,7 @@ export NODE_PATH
 if [ "$ready" = 1 ]; then
   say "Node: $("$NODE" --version) with better-sqlite3 $(cd "$NODE_PREFIX" && "$NODE" -p 'require("better-sqlite3/package.json").version')"
   t0=$(now)
-  if "$NODE" --test --test-reporter=spec tests/test_node.mjs; then
+  if "$NODE" --test --test-reporter=spec tests/clients/test_node.mjs; then
     pass "Node client test passed ($(took "$t0"))"
   else
     fail "Node client test failed ($(took "$t0"))"

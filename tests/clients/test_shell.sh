@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_shell.sh - the one-command shell, build/bin/eventmd, as a user runs it.
 #
-#   sh tests/test_shell.sh build/bin/eventmd
+#   sh tests/clients/test_shell.sh build/bin/eventmd
 #
 # Checks: SQL as an argument and from standard input, the four TEMP tables,
 # sqlite3's output modes passing through (-csv, -json, -box, -header), the

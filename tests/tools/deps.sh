@@ -3,7 +3,7 @@
 # installed.  As root, missing packages are installed with apt-get; otherwise
 # this prints the exact apt-get line to run and fails.
 #
-#   tests/deps.sh [extra-package ...]
+#   tests/tools/deps.sh [extra-package ...]
 set -u
 need="gcc make pkg-config sqlite3 libsqlite3-dev libcmark-dev libcmocka-dev python3 $*"
 missing=""

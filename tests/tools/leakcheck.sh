@@ -2,7 +2,7 @@
 # leakcheck.sh - the C tests and the sql/ scripts under valgrind (make
 # leakcheck).  Any error, or any byte definitely lost, fails.
 #
-#   sh tests/leakcheck.sh "valgrind -q --leak-check=full ..." build
+#   sh tests/tools/leakcheck.sh "valgrind -q --leak-check=full ..." build
 #
 # EVENTMD_QUICK=1 (set by make leakcheck) makes the two slowest tests
 # lighter under valgrind: the out-of-memory loop fails every 7th allocation

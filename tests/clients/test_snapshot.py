@@ -3,7 +3,7 @@
 (sql/fts_live.sql, sql/search.sql) tests.
 
 Usage (from the repository root, after `make`):
-    /usr/bin/python3 tests/test_snapshot.py [-v]
+    /usr/bin/python3 tests/clients/test_snapshot.py [-v]
 
 Environment:
     EVENTMD_EXT   the extension, as for .load        (default build/eventmd)
@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(REPO, "tests", "sample")
 SQLDIR = os.path.join(REPO, "sql")
 EXT = os.path.abspath(os.path.join(REPO, os.environ.get("EVENTMD_EXT", "build/eventmd")))

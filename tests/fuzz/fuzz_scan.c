@@ -4,11 +4,11 @@
 ** Build (Debian clang 14; the extension's sources linked in, SQLITE_CORE):
 **   clang -g -O1 -fsanitize=fuzzer,address,undefined \
 **     -fno-sanitize-recover=undefined -Iinclude -Iext -D_GNU_SOURCE \
-**     -DSQLITE_CORE tests/fuzz_scan.c <EXT_SRC of the Makefile> \
+**     -DSQLITE_CORE tests/fuzz/fuzz_scan.c <EXT_SRC of the Makefile> \
 **     -lsqlite3 -lcmark -lpthread -lm -o build/fuzz_scan
 ** Run:
 **   build/fuzz_scan -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-**     /tmp/fuzz-work/scan-corpus tests/fuzz-seeds/scan
+**     /tmp/fuzz-work/scan-corpus tests/fuzz/seeds/scan
 **
 ** Once, a temporary folder with two archives is made:
 **

@@ -11,7 +11,7 @@
 ** Build:
 **   gcc -O1 -g -Wall -Wextra -Wshadow -Wstrict-prototypes
 **       -Wno-unused-parameter -Iinclude -Iext -D_GNU_SOURCE -DSQLITE_CORE
-**       -o /tmp/test_cachefile tests/test_cachefile.c ext/cachefile.c
+**       -o /tmp/test_cachefile tests/unit/test_cachefile.c ext/cachefile.c
 **       ext/record.c ext/text.c -lsqlite3 -lcmocka -lpthread
 ** and the same with -fsanitize=address,undefined or -fsanitize=thread.
 ** Time limits are multiplied by $EVENTMD_TIME_SCALE; the measured figure

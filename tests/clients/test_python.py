@@ -2,8 +2,8 @@
 
 Run with Debian's interpreter, whose sqlite3 module can load extensions:
 
-    /usr/bin/python3 tests/test_python.py            (from the repository)
-    EVENTMD_EXT=/path/to/eventmd /usr/bin/python3 tests/test_python.py
+    /usr/bin/python3 tests/clients/test_python.py            (from the repository)
+    EVENTMD_EXT=/path/to/eventmd /usr/bin/python3 tests/clients/test_python.py
 
 EVENTMD_EXT is the extension's path with or without the .so suffix; the
 default is build/eventmd in this repository.  Every expected value below was
@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXT = os.path.abspath(os.environ.get("EVENTMD_EXT") or os.path.join(REPO, "build", "eventmd"))
 SAMPLE = os.path.join(REPO, "tests", "sample")
 

@@ -1,8 +1,8 @@
 // Real-client test: eventmd loaded into Node's better-sqlite3 (version 12).
 //
-//   node --test tests/test_node.mjs
+//   node --test tests/clients/test_node.mjs
 //
-// better-sqlite3 is looked up from build/node/ (where tests/clients.sh installs
+// better-sqlite3 is looked up from build/node/ (where tests/clients/clients.sh installs
 // it with `npm install --prefix build/node better-sqlite3@12`), then NODE_PATH.
 // EVENTMD_EXT is the extension's path, default build/eventmd in this repository.
 // Every expected value below was checked against tests/sample/ by hand.
@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const REPO = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const REPO = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
 const EXT = path.resolve(process.env.EVENTMD_EXT || path.join(REPO, 'build', 'eventmd'));
 const SAMPLE = path.join(REPO, 'tests', 'sample');
 
