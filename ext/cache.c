@@ -389,6 +389,32 @@ int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out) {
   return EMD_CACHE_HIT;
 }
 
+void emd_cache_prefetch(emd_cache *c, const emd_fkey *keys, size_t n) {
+  uint64_t h[EMD_PREFETCH_MAX];
+  size_t i;
+  if (n > EMD_PREFETCH_MAX) n = EMD_PREFETCH_MAX;
+  for (i = 0; i < n; i++) h[i] = key_hash(&keys[i]);
+  pthread_mutex_lock(&c->mu);
+  if (c->nslots) {
+    /* The chains' heads first, all of them; by the time the second pass
+    ** reads the first head, it has arrived. */
+    for (i = 0; i < n; i++)
+      __builtin_prefetch(&c->slots[h[i] & (c->nslots - 1)]);
+    for (i = 0; i < n; i++) {
+      const emd_centry *e = c->slots[h[i] & (c->nslots - 1)];
+      if (!e) continue;
+      __builtin_prefetch(e);
+      __builtin_prefetch((const char *)e + 64);
+      __builtin_prefetch((const char *)e + 128);
+      if (c->sketch) {
+        uint64_t m = mix(h[i]);
+        __builtin_prefetch(&c->sketch[counter_at(c, m, 0)]);
+      }
+    }
+  }
+  pthread_mutex_unlock(&c->mu);
+}
+
 /* Double the hash table when it is more than full. */
 static void grow(emd_cache *c) {
   size_t n = c->nslots ? c->nslots * 2 : 1024, i;

@@ -109,6 +109,13 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out);
 ** worker), so each ask is counted once. */
 int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out);
 
+/* A hint: the files keys[0..n) will be asked for next.  Brings their hash
+** chains, then their entries' first lines, into the CPU's cache, so that
+** the memory waits of a batch overlap instead of coming one by one.
+** Changes nothing and counts nothing. */
+#define EMD_PREFETCH_MAX 64
+void emd_cache_prefetch(emd_cache *c, const emd_fkey *keys, size_t n);
+
 /* The parse rec of the version id of the file q->key (read with q->bytes,
 ** q->len), as an entry: cached when the policy admits it, otherwise
 ** private to the caller.  A new reference; NULL when out of memory. */

@@ -282,7 +282,7 @@ static int explore(emd_dateorder *d, const ditem *f) {
       ** its first day; any other folder may hold anything: now. */
       x.explore = 1;
       if ((it.year > 0 || it.month >= 0) && !it.follow && d->wo.sums &&
-          emd_foldersums_date_only(d->wo.sums, it.dir->fd, it.name,
+          emd_foldersums_date_only(d->wo.sums, emd_dir_fd(it.dir), it.name,
                                    it.month < 0)) {
         x.key = first_day(&it, 0);
         if (d->order == EMD_ORDER_ROWID &&

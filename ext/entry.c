@@ -101,7 +101,7 @@ static void entry_stat(const emd_scan_ctx *sc, emd_entry *e) {
   int flags = e->follow ? 0 : AT_SYMLINK_NOFOLLOW;
   if (e->kind == EMD_ITEM_FOLDER || e->have_stat) return;
   EMD_COUNT(&sc->conn->stats, files_stated, 1);
-  if (fstatat(e->dir->fd, e->name, &e->st, flags) != 0) {
+  if (fstatat(emd_dir_fd(e->dir), e->name, &e->st, flags) != 0) {
     if (errno == ENOENT) {
       e->gone = 1;
       return;
@@ -192,9 +192,16 @@ static int keep_markdown(emd_entry *e, const emd_read *rd) {
 /* Read e (its bytes, and the fstat of the descriptor they came from). */
 static int read_entry(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
                       emd_read *rd) {
-  if (emd_read_file(rd, &s->rbuf, e->dir->fd, e->name, e->follow, sc->root_real,
-                    sc->max_size, &sc->conn->stats))
+  int dfd = emd_dir_fd(e->dir);
+  if (dfd < 0) {
+    /* Its folder cannot be opened now: gone, or unreadable. */
+    memset(rd, 0, sizeof(*rd));
+    rd->status = errno == ENOENT ? EMD_READ_GONE : EMD_READ_ERROR;
+    rd->err = errno;
+  } else if (emd_read_file(rd, &s->rbuf, dfd, e->name, e->follow, sc->root_real,
+                           sc->max_size, &sc->conn->stats)) {
     return SQLITE_NOMEM;
+  }
   if (rd->status == EMD_READ_OK || rd->status == EMD_READ_TOO_LARGE) {
     /* The version read is the one shown: size and times from its fstat. */
     e->st = rd->st;
@@ -307,6 +314,23 @@ int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e) {
   e->have_stat = 1;
   e->prepared = 1;
   return 1;
+}
+
+void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,
+                          size_t n) {
+  emd_fkey keys[EMD_PREFETCH_MAX];
+  size_t i, k = 0;
+  if (!sc->want_parse || sc->want_markdown) return;
+  for (i = 0; i < n && k < EMD_PREFETCH_MAX; i++) {
+    const emd_entry *e = es[i];
+    if (e->kind != EMD_ITEM_FILE || e->ce) continue;
+    keys[k].fdev = e->dir->dev;
+    keys[k].fino = e->dir->ino;
+    keys[k].name = e->name;
+    keys[k].namelen = (uint32_t)strlen(e->name);
+    k++;
+  }
+  if (k > 1) emd_cache_prefetch(sc->conn->cache, keys, k);
 }
 
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {

@@ -96,6 +96,11 @@ void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
 ** 1 when done, 0 when e needs the real thing (it is left as it was). */
 int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e);
 
+/* A hint that es[0..n) will be processed next: the cache brings what it
+** holds for them into the CPU's cache (emd_cache_prefetch). */
+void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,
+                          size_t n);
+
 /* Parse e now (a column needs it), with its text when want_markdown.
 ** SQLITE_OK or an error. */
 int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,

@@ -331,7 +331,7 @@ int emd_folder_row(emd_rowfolder *out, const emd_scan_ctx *sc, emd_links *lk,
   fi = info_of(lk, e);
   if (!fi) return SQLITE_NOMEM;
   if (!fi->have_daypage || (versions && !fi->have_versions)) {
-    rc = list(e->dir->fd, &l, &sc->conn->stats);
+    rc = list(emd_dir_fd(e->dir), &l, &sc->conn->stats);
     if (rc != SQLITE_OK) return rc;
     if (!fi->have_daypage) rc = load_daypage(fi, sc, e, s, &l);
     if (rc == SQLITE_OK && versions && !fi->have_versions)

@@ -44,9 +44,57 @@ emd_dir *emd_dir_ref(emd_dir *d) {
 void emd_dir_release(emd_dir *d) {
   if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
     if (d->info_free) d->info_free(d->info);
-    close(d->fd);
+    if (d->fd >= 0) close(d->fd);
+    emd_dir_release(d->parent);
+    emd_free(d->name);
     emd_free(d);
   }
+}
+
+int emd_dir_fd(emd_dir *d) {
+  int fd = __atomic_load_n(&d->fd, __ATOMIC_ACQUIRE), pfd, expect = -1;
+  struct stat st;
+  if (fd >= 0) return fd;
+  if (!d->parent || !d->name) {
+    errno = ENOENT;
+    return -1;
+  }
+  pfd = emd_dir_fd(d->parent);
+  if (pfd < 0) return -1;
+  fd = openat(pfd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_dev != d->dev ||
+      (uint64_t)st.st_ino != d->ino) {
+    close(fd); /* another folder by that name now */
+    errno = ENOENT;
+    return -1;
+  }
+  if (!__atomic_compare_exchange_n(&d->fd, &expect, fd, 0, __ATOMIC_ACQ_REL,
+                                   __ATOMIC_ACQUIRE)) {
+    close(fd); /* another thread opened it first */
+    return expect;
+  }
+  return fd;
+}
+
+/* A folder not opened yet: name in parent, whose identity st gives. */
+static emd_dir *dir_lazy(emd_dir *parent, const char *name, size_t len,
+                         const struct stat *st, emd_wdir *wdir) {
+  emd_dir *d = emd_malloc(sizeof(*d));
+  if (!d) return NULL;
+  memset(d, 0, sizeof(*d));
+  d->fd = -1;
+  d->refs = 1;
+  d->name = emd_strndup(name, len);
+  if (!d->name) {
+    emd_free(d);
+    return NULL;
+  }
+  d->parent = emd_dir_ref(parent);
+  d->dev = (uint64_t)st->st_dev;
+  d->ino = (uint64_t)st->st_ino;
+  d->wdir = wdir;
+  return d;
 }
 
 emd_dir *emd_dir_new(int fd, const struct stat *st, int watch) {
@@ -406,20 +454,26 @@ static void folder_range(const wframe *child, char lo[EMD_DATE_BUF],
 
 /* Push a frame for the open folder fd (taken: closed on failure) and list
 ** it.  SQLITE_OK, SQLITE_NOMEM, or SQLITE_CANTOPEN with *err. */
+/* Room for one more frame; 0 when out of memory. */
+static int frame_room(emd_walk *w) {
+  if (w->nfr == w->capfr) {
+    int cap = w->capfr ? w->capfr * 2 : 16;
+    wframe *p = emd_realloc(w->fr, (size_t)cap * sizeof(wframe));
+    if (!p) return 0;
+    w->fr = p;
+    w->capfr = cap;
+  }
+  return 1;
+}
+
 static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen,
                 int *err) {
   wframe *f;
   struct stat st;
   int rc;
-  if (w->nfr == w->capfr) {
-    int cap = w->capfr ? w->capfr * 2 : 16;
-    wframe *p = emd_realloc(w->fr, (size_t)cap * sizeof(wframe));
-    if (!p) {
-      close(fd);
-      return SQLITE_NOMEM;
-    }
-    w->fr = p;
-    w->capfr = cap;
+  if (!frame_room(w)) {
+    close(fd);
+    return SQLITE_NOMEM;
   }
   f = &w->fr[w->nfr];
   *f = *proto;
@@ -461,6 +515,49 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen,
   }
   w->nfr++;
   if (w->opts.sums) sums_record(w->opts.sums, f);
+  return SQLITE_OK;
+}
+
+/* Push a frame for folder `name` of frame f's folder without opening it,
+** when its listing is held and its watch vouches that nothing in it
+** changed.  SQLITE_OK when pushed, SQLITE_DONE when the folder must be
+** opened and listed as usual, SQLITE_NOMEM. */
+static int push_known(emd_walk *w, wframe *f, const went *e,
+                      const wframe *proto, size_t pathlen) {
+  struct stat st;
+  emd_wdir *wdir;
+  emd_folderid id;
+  wframe nf;
+  int rc, pfd;
+  if (!w->opts.sums || w->opts.no_watch) return SQLITE_DONE;
+  pfd = emd_dir_fd(f->dir);
+  if (pfd < 0 || fstatat(pfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISDIR(st.st_mode))
+    return SQLITE_DONE;
+  wdir = emd_watch_find(st.st_dev, st.st_ino);
+  if (!wdir) return SQLITE_DONE;
+  nf = *proto;
+  nf.pathlen = pathlen;
+  nf.dev = st.st_dev;
+  nf.ino = st.st_ino;
+  nf.mtime_ns = ts_ns(&st.st_mtim);
+  nf.ctime_ns = ts_ns(&st.st_ctim);
+  nf.moment = emd_watch_now();
+  nf.dir = NULL;
+  folderid_of(&id, &nf);
+  id.wdir = wdir;
+  rc = emd_foldersums_listing(w->opts.sums, &id, &nf.names, &nf.ents, &nf.n);
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_DONE : rc;
+  nf.dir = dir_lazy(f->dir, e->name, e->len, &st, wdir);
+  if (!nf.dir || !frame_room(w)) {
+    emd_free(nf.names);
+    emd_free(nf.ents);
+    emd_dir_release(nf.dir);
+    return SQLITE_NOMEM;
+  }
+  nf.i = 0;
+  EMD_COUNT(w->stats, folders_opened, 1);
+  w->fr[w->nfr++] = nf;
   return SQLITE_OK;
 }
 
@@ -628,7 +725,7 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
       struct stat st;
       int kind = EMD_ITEM_LINK; /* not followed, or dangling */
       if (w->opts.follow_symlinks &&
-          fstatat(f->dir->fd, e->name, &st, 0) == 0) {
+          fstatat(emd_dir_fd(f->dir), e->name, &st, 0) == 0) {
         follow = 1;
         isdir = S_ISDIR(st.st_mode);
         kind = S_ISREG(st.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
@@ -658,7 +755,7 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         char lo[EMD_DATE_BUF], hi[EMD_DATE_BUF];
         folder_range(&child, lo, hi);
         if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
-            emd_foldersums_date_only(w->opts.sums, f->dir->fd, e->name,
+            emd_foldersums_date_only(w->opts.sums, emd_dir_fd(f->dir), e->name,
                                      child.month < 0)) {
           EMD_COUNT(w->stats, folders_pruned, 1);
           continue;
@@ -676,9 +773,17 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         item->follow = follow;
         return SQLITE_ROW;
       }
-      fd = openat(
-          f->dir->fd, e->name,
-          O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+      if (!follow) {
+        rc = push_known(w, f, e, &child, f->pathlen + e->len + 1);
+        if (rc == SQLITE_OK) continue;
+        if (rc != SQLITE_DONE) return rc;
+        f = &w->fr[w->nfr - 1]; /* the stack may have moved */
+      }
+      fd = emd_dir_fd(f->dir);
+      if (fd >= 0)
+        fd = openat(
+            fd, e->name,
+            O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
       if (fd < 0) {
         err = errno;
         if (err == ENOENT) continue; /* vanished: nothing to report */

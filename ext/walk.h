@@ -31,8 +31,12 @@
 
 /* An open folder shared by the walker and the read-ahead workers. */
 typedef struct emd_dir {
-  int fd;                    /* open directory descriptor */
-  int refs;                  /* references; the last release closes fd */
+  int fd;                 /* open directory descriptor, or -1 while not
+                                opened yet (emd_dir_fd opens it); atomic */
+  int refs;               /* references; the last release closes fd */
+  struct emd_dir *parent; /* not opened yet: the folder holding it (a
+                                reference), and its name there */
+  char *name;
   uint64_t dev;              /* the folder's identity: device */
   uint64_t ino;              /* and inode */
   emd_wdir *wdir;            /* its watch (watch.h), or NULL: stat() */
@@ -46,6 +50,16 @@ typedef struct emd_dir {
 emd_dir *emd_dir_new(int fd, const struct stat *st, int watch);
 emd_dir *emd_dir_ref(emd_dir *d);
 void emd_dir_release(emd_dir *d);
+
+/* The folder's descriptor, opened now if it was not (beneath its parent,
+** without following a link, and only if it is still the folder dev/ino:
+** else -1 with errno ENOENT, as for a folder removed since).  Any thread.
+**
+** A folder whose listing the walk already holds, and whose watch vouches
+** that nothing in it changed, is not opened by the walk at all: a warm
+** scan of it needs only its identity, which one fstatat() gives; its
+** descriptor is opened only if a file of it has to be read or stat'ed. */
+int emd_dir_fd(emd_dir *d);
 
 /* Date constraints of a query, used to prune day folders (and, through the
 ** folder summaries, whole years and months).  A date d can match when
