@@ -23,15 +23,15 @@ static int same_version(const struct stat *a, const struct stat *b) {
          a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Make buf hold at least n bytes.  0 or ENOMEM. */
+/* Make buf hold at least n bytes.  SQLITE_OK or SQLITE_NOMEM. */
 static int buf_reserve(emd_buf *buf, size_t n) {
   char *p;
-  if (n <= buf->cap) return 0;
+  if (n <= buf->cap) return SQLITE_OK;
   p = emd_realloc(buf->p, n);
-  if (!p) return ENOMEM;
+  if (!p) return SQLITE_NOMEM;
   buf->p = p;
   buf->cap = n;
-  return 0;
+  return SQLITE_OK;
 }
 
 void emd_buf_free(emd_buf *b) {
@@ -41,13 +41,13 @@ void emd_buf_free(emd_buf *b) {
 }
 
 /* Read fd to EOF into buf (at most max_size bytes; more is
-** EMD_READ_TOO_LARGE).  Returns 0 or ENOMEM. */
+** EMD_READ_TOO_LARGE).  SQLITE_OK or SQLITE_NOMEM. */
 static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
                     size_t max_size) {
   size_t cap = hint + 1, len = 0;
   if (cap > max_size + 1) cap = max_size + 1;
   if (cap < 4096) cap = 4096;
-  if (buf_reserve(buf, cap + 1)) return ENOMEM;
+  if (buf_reserve(buf, cap + 1)) return SQLITE_NOMEM;
   cap = buf->cap - 1;
   for (;;) {
     ssize_t got;
@@ -56,7 +56,7 @@ static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
       size_t ncap = cap * 2;
       if (len > max_size) break;
       if (ncap > max_size + 1) ncap = max_size + 1;
-      if (buf_reserve(buf, ncap + 1)) return ENOMEM;
+      if (buf_reserve(buf, ncap + 1)) return SQLITE_NOMEM;
       cap = ncap;
     }
     got = read(fd, buf->p + len, cap - len);
@@ -64,7 +64,7 @@ static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
       if (errno == EINTR) continue;
       out->status = EMD_READ_ERROR;
       out->err = errno;
-      return 0;
+      return SQLITE_OK;
     }
     if (got == 0) break;
     len += (size_t)got;
@@ -75,19 +75,19 @@ static int read_all(emd_read *out, emd_buf *buf, int fd, size_t hint,
   }
   if (len > max_size) {
     out->status = EMD_READ_TOO_LARGE;
-    return 0;
+    return SQLITE_OK;
   }
   buf->p[len] = 0;
   out->data = buf->p;
   out->len = len;
   out->status = EMD_READ_OK;
-  return 0;
+  return SQLITE_OK;
 }
 
 int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
                   int follow, const char *root_real, size_t max_size,
                   emd_stats *stats) {
-  int fd, attempt, rc = 0;
+  int fd, attempt, rc = SQLITE_OK;
   memset(out, 0, sizeof(*out));
   do {
     fd = openat(dirfd, name,
@@ -103,7 +103,7 @@ int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
       out->status = EMD_READ_ERROR;
       out->err = errno;
     }
-    return 0;
+    return SQLITE_OK;
   }
   if (fstat(fd, &out->st) != 0) {
     out->status = EMD_READ_ERROR;

@@ -41,8 +41,8 @@ typedef struct emd_read {
 } emd_read;
 
 /* Read dirfd/name into buf.  follow: the name may be a symbolic link, which
-** must stay inside root_real.  Returns 0, or ENOMEM (out->status is then
-** unset). */
+** must stay inside root_real.  SQLITE_OK (out->status says what was
+** found), or SQLITE_NOMEM (out->status is then unset). */
 int emd_read_file(emd_read *out, emd_buf *buf, int dirfd, const char *name,
                   int follow, const char *root_real, size_t max_size,
                   emd_stats *stats);
