@@ -242,6 +242,26 @@ static int shows_fffd(const char *s, size_t n) {
   return memmem(s, n, "\xEF\xBF\xBD", 3) != NULL;
 }
 
+/* Append prefix (plen bytes) + component (n bytes) + '/' when tail to the
+** list *v of *nv paths.  SQLITE_OK or SQLITE_NOMEM. */
+static int add_path(char ***v, int *nv, const char *prefix, size_t plen,
+                    const char *comp, size_t n, int tail) {
+  char *np = emd_malloc(plen + n + 2), **grown;
+  if (!np) return SQLITE_NOMEM;
+  memcpy(np, prefix, plen);
+  memcpy(np + plen, comp, n);
+  np[plen + n] = '/';
+  np[plen + n + (tail ? 1 : 0)] = 0;
+  grown = emd_realloc(*v, (size_t)(*nv + 1) * sizeof(char *));
+  if (!grown) {
+    emd_free(np);
+    return SQLITE_NOMEM;
+  }
+  *v = grown;
+  (*v)[(*nv)++] = np;
+  return SQLITE_OK;
+}
+
 int emd_walk_expand_shown(int rootfd, const emd_walk_opts *opts,
                           const char *rel, char ***out, int *nout) {
   char **cur = NULL, **next;
@@ -263,23 +283,7 @@ int emd_walk_expand_shown(int rootfd, const emd_walk_opts *opts,
     for (k = 0; k < ncur && rc == SQLITE_OK; k++) {
       size_t plen = strlen(cur[k]);
       if (!shows_fffd(p, n)) {
-        char *np = emd_malloc(plen + n + 2), **nv;
-        if (!np) {
-          rc = SQLITE_NOMEM;
-          break;
-        }
-        memcpy(np, cur[k], plen);
-        memcpy(np + plen, p, n);
-        if (tail) np[plen + n] = '/';
-        np[plen + n + (tail ? 1 : 0)] = 0;
-        nv = emd_realloc(next, (size_t)(nnext + 1) * sizeof(char *));
-        if (!nv) {
-          emd_free(np);
-          rc = SQLITE_NOMEM;
-          break;
-        }
-        next = nv;
-        next[nnext++] = np;
+        rc = add_path(&next, &nnext, cur[k], plen, p, n, tail);
       } else {
         /* List the folder and keep every name shown as this component. */
         chainv cv;
@@ -291,7 +295,7 @@ int emd_walk_expand_shown(int rootfd, const emd_walk_opts *opts,
         lfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         close(fd);
         if (lfd < 0) continue;
-        for (;;) {
+        while (rc == SQLITE_OK) {
           ssize_t got = getdents64(lfd, buf, sizeof(buf)), at = 0;
           if (got <= 0) break;
           while (at < got && rc == SQLITE_OK) {
@@ -300,25 +304,8 @@ int emd_walk_expand_shown(int rootfd, const emd_walk_opts *opts,
             char shown[3 * NAME_MAX + 3];
             size_t sl = emd_utf8_repair(shown, de->d_name, len);
             at += de->d_reclen;
-            if (sl == n && !memcmp(shown, p, n) && nnext < EMD_EXPAND_MAX) {
-              char *np = emd_malloc(plen + len + 2), **nv;
-              if (!np) {
-                rc = SQLITE_NOMEM;
-                break;
-              }
-              memcpy(np, cur[k], plen);
-              memcpy(np + plen, de->d_name, len);
-              np[plen + len] = '/';
-              np[plen + len + (tail ? 1 : 0)] = 0;
-              nv = emd_realloc(next, (size_t)(nnext + 1) * sizeof(char *));
-              if (!nv) {
-                emd_free(np);
-                rc = SQLITE_NOMEM;
-                break;
-              }
-              next = nv;
-              next[nnext++] = np;
-            }
+            if (sl == n && !memcmp(shown, p, n) && nnext < EMD_EXPAND_MAX)
+              rc = add_path(&next, &nnext, cur[k], plen, de->d_name, len, tail);
           }
         }
         close(lfd);

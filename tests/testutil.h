@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,25 @@ static inline sqlite3 *tu_open(void) {
     fail_msg("eventmd init: %s", err ? err : "?");
   }
   return db;
+}
+
+/* In a forked child (where cmocka's asserts must not run): a connection
+** with eventmd loaded, or _exit(code). */
+static inline sqlite3 *tu_child_open(int code) {
+  sqlite3 *db = NULL;
+  if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
+      sqlite3_eventmd_init(db, NULL, NULL) != SQLITE_OK)
+    _exit(code);
+  return db;
+}
+
+/* Wait for child pid and require that it exited with 0. */
+static inline void tu_wait_ok(pid_t pid) {
+  int status;
+  assert_true(pid > 0);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* Append to a malloc'd string. */

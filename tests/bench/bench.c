@@ -78,6 +78,22 @@ typedef struct floor_acc {
   size_t rootlen;
 } floor_acc;
 
+/* A whole file, NUL-terminated (the caller frees it). */
+static char *slurp(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  struct stat st;
+  char *buf;
+  ssize_t got;
+  if (fd < 0 || fstat(fd, &st) != 0) die("cannot read %s", path);
+  buf = malloc((size_t)st.st_size + 1);
+  got = read(fd, buf, (size_t)st.st_size);
+  close(fd);
+  if (got != st.st_size) die("short read of %s", path);
+  buf[got] = 0;
+  *len = (size_t)got;
+  return buf;
+}
+
 /* An event file: *.md, not hidden, not a day page (index.md, README.md in
 ** any case). */
 static int is_event(const char *name) {
@@ -105,22 +121,15 @@ static void floor_dir(const char *dir, floor_acc *acc) {
         }
         acc->paths[acc->npaths++] = strdup(path + acc->rootlen);
       } else {
-        int fd = open(path, O_RDONLY);
-        struct stat st;
-        char *buf;
-        ssize_t got;
-        if (fd < 0 || fstat(fd, &st) != 0) die("cannot read %s", path);
-        buf = malloc((size_t)st.st_size + 1);
-        got = read(fd, buf, (size_t)st.st_size);
-        close(fd);
+        size_t len;
+        char *buf = slurp(path, &len);
         if (!acc->noparse) {
-          cmark_node *doc = cmark_parse_document(
-              buf, (size_t)(got < 0 ? 0 : got), CMARK_OPT_DEFAULT);
+          cmark_node *doc = cmark_parse_document(buf, len, CMARK_OPT_DEFAULT);
           cmark_node_free(doc);
         }
         free(buf);
         acc->files++;
-        acc->bytes += (size_t)st.st_size;
+        acc->bytes += len;
       }
     }
   }
@@ -475,21 +484,6 @@ static void scan_child(const char *root, const char *cf, const char *marker,
 */
 #define NCHANGED 10
 #define NROUNDS 5 /* of the cache file figures */
-
-static char *slurp(const char *path, size_t *len) {
-  int fd = open(path, O_RDONLY);
-  struct stat st;
-  char *buf;
-  ssize_t got;
-  if (fd < 0 || fstat(fd, &st) != 0) die("cannot read %s", path);
-  buf = malloc((size_t)st.st_size + 1);
-  got = read(fd, buf, (size_t)st.st_size);
-  close(fd);
-  if (got != st.st_size) die("short read of %s", path);
-  buf[got] = 0;
-  *len = (size_t)got;
-  return buf;
-}
 
 static void spit(const char *path, const char *buf, size_t len) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);

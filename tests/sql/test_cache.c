@@ -32,6 +32,12 @@ static char *archive(int n) {
   return root;
 }
 
+/* A full events scan that needs every file's parse. */
+static void full_scan(sqlite3 *db, const char *root) {
+  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
+          root);
+}
+
 /* A looping scan larger than the bound keeps a resident part: a repeated
 ** full scan with the bound at half of what the archive needs still hits. */
 static void test_scan_resistance(void **state) {
@@ -41,16 +47,14 @@ static void test_scan_resistance(void **state) {
   int k;
   (void)state;
   tu_later(1);
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   need = STAT(db, "cache_bytes");
   tu_exec(db, "SELECT eventmd_config('cache_bytes', %lld)", need / 2);
   for (k = 0; k < 3; k++)
     tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
             root);
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   hits = STAT(db, "cache_hits");
   misses = STAT(db, "cache_misses");
   print_message("  bound %lld of %lld bytes: %lld hits, %lld misses\n",
@@ -70,17 +74,14 @@ static void test_watch_saves_stats(void **state) {
   sqlite3 *db = tu_open();
   (void)state;
   tu_later(1);
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   assert_int_equal(STAT(db, "files_stated"), 0);
   assert_int_equal(STAT(db, "cache_unstated"), 200);
   tu_exec(db, "SELECT eventmd_config('watch', 0)");
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   assert_int_equal(STAT(db, "files_stated"), 200);
   assert_int_equal(STAT(db, "cache_hits"), 200);
   tu_exec(db, "SELECT eventmd_config('watch', 1)");
@@ -149,9 +150,7 @@ static void child_scan(const char *root, const char *cf, int *parsed) {
     sqlite3 *db;
     char *r;
     sqlite3_int64 n;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-        sqlite3_eventmd_init(db, NULL, NULL) != SQLITE_OK)
-      _exit(255);
+    db = tu_child_open(255);
     r = tu_query(db, "SELECT eventmd_config('cache_file', '%q')", cf);
     if (!strncmp(r, "ERROR", 5)) {
       fprintf(stderr, "%s\n", r);
@@ -242,8 +241,7 @@ static void test_cache_file_refusals(void **state) {
   p = sqlite3_mprintf("%s/cache.db", dir);
   tu_later(1);
   tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", p);
-  tu_exec(db, "SELECT count(*), sum(length(title)) FROM eventmd_events('%q')",
-          root);
+  full_scan(db, root);
   tu_exec(db, "SELECT eventmd_config('cache_file', NULL)");
   assert_int_equal(truncate(p, 1024), 0);
   tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", p);

@@ -225,12 +225,8 @@ static int any_secret(const char *rows) {
   return strstr(rows, "SECRET") != NULL;
 }
 
-static void test_no_escape_any_plan(void **state) {
-  char *root = tu_tmpdir(), *outside = tu_tmpdir();
-  sqlite3 *db = tu_open();
-  size_t i;
-  (void)state;
-  escape_tree(root, outside);
+/* TEMP tables ev and src over root, following links. */
+static void following_tables(sqlite3 *db, const char *root) {
   tu_exec(db,
           "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q', "
           "follow_symlinks=1)",
@@ -239,6 +235,15 @@ static void test_no_escape_any_plan(void **state) {
           "CREATE VIRTUAL TABLE temp.src USING eventmd_sources(root='%q', "
           "follow_symlinks=1)",
           root);
+}
+
+static void test_no_escape_any_plan(void **state) {
+  char *root = tu_tmpdir(), *outside = tu_tmpdir();
+  sqlite3 *db = tu_open();
+  size_t i;
+  (void)state;
+  escape_tree(root, outside);
+  following_tables(db, root);
   for (i = 0; i < sizeof(plan_shapes) / sizeof(plan_shapes[0]); i++) {
     char *rows = tu_query(db, plan_shapes[i], root);
     if (any_secret(rows) || !strncmp(rows, "ERROR", 5))
@@ -307,14 +312,7 @@ static void test_no_escape_links_swapped(void **state) {
   escape_tree(root, outside);
   write_event(root, "news/2018/03/5/b.md", "b");
   tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
-  tu_exec(db,
-          "CREATE VIRTUAL TABLE temp.ev USING eventmd_events(root='%q', "
-          "follow_symlinks=1)",
-          root);
-  tu_exec(db,
-          "CREATE VIRTUAL TABLE temp.src USING eventmd_sources(root='%q', "
-          "follow_symlinks=1)",
-          root);
+  following_tables(db, root);
   w.root = root;
   w.outside = outside;
   w.stop = 0;
@@ -468,7 +466,7 @@ static void test_interrupts(void **state) {
 */
 static void test_descriptors_bounded(void **state) {
   char *root = tu_tmpdir();
-  int i, status;
+  int i;
   pid_t pid;
   (void)state;
   for (i = 0; i < 3000; i++) {
@@ -496,9 +494,7 @@ static void test_descriptors_bounded(void **state) {
     };
     int q, bad = 0;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(2);
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-        sqlite3_eventmd_init(db, NULL, NULL) != SQLITE_OK)
-      _exit(4);
+    db = tu_child_open(4);
     for (q = 0; q < 4; q++) {
       char *r = tu_query(db, qs[q], root);
       if (strcmp(r, "3300|0\n") != 0) {
@@ -510,10 +506,7 @@ static void test_descriptors_bounded(void **state) {
     sqlite3_close(db);
     _exit(bad);
   }
-  assert_true(pid > 0);
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0);
+  tu_wait_ok(pid);
   tu_rmrf(root);
   free(root);
 }
@@ -568,7 +561,6 @@ static void test_odd_names_one_rule(void **state) {
 static void test_permissions_one_rule(void **state) {
   char *root;
   struct passwd *pw = getpwnam("nobody");
-  int status;
   pid_t pid;
   (void)state;
   if (geteuid() != 0) fail_msg("this test needs root to become nobody");
@@ -597,9 +589,7 @@ static void test_permissions_one_rule(void **state) {
     if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0)
       _exit(3);
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK ||
-        sqlite3_eventmd_init(db, NULL, NULL) != SQLITE_OK)
-      _exit(4);
+    db = tu_child_open(4);
     rows = tu_query(db, "SELECT eventmd_attach('%q')", root);
     if (!strncmp(rows, "ERROR", 5)) {
       fprintf(stderr, "as nobody: %s\n", rows);
@@ -637,10 +627,7 @@ static void test_permissions_one_rule(void **state) {
     sqlite3_close(db);
     _exit(bad);
   }
-  assert_true(pid > 0);
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0);
+  tu_wait_ok(pid);
   tu_rmrf(root);
   free(root);
 }
