@@ -14,7 +14,8 @@
 static const char *corpus_dir(void) {
   const char *d = getenv("EVENTMD_CORPUS");
   if (!d)
-    fail_msg("set EVENTMD_CORPUS to a folder made by tests/corpus/gen_corpus.py");
+    fail_msg(
+        "set EVENTMD_CORPUS to a folder made by tests/corpus/gen_corpus.py");
   return d;
 }
 

@@ -33,7 +33,8 @@ static int setup(void **state) {
   const char *d = getenv("EVENTMD_CORPUS");
   (void)state;
   if (!d)
-    fail_msg("set EVENTMD_CORPUS to a folder made by tests/corpus/gen_corpus.py");
+    fail_msg(
+        "set EVENTMD_CORPUS to a folder made by tests/corpus/gen_corpus.py");
   root = sqlite3_mprintf("%s/archive", d);
   /* Folder summaries are trusted only for folders unchanged for 2 s: a
   ** corpus generated a moment ago counts as old on a clock run ahead. */

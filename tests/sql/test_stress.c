@@ -29,7 +29,8 @@ static const char *corpus10k(void) {
   const char *d = getenv("EVENTMD_CORPUS10K");
   if (!d)
     fail_msg(
-        "set EVENTMD_CORPUS10K to a 10,000-file corpus (tests/corpus/gen_corpus.py)");
+        "set EVENTMD_CORPUS10K to a 10,000-file corpus "
+        "(tests/corpus/gen_corpus.py)");
   return d;
 }
 
