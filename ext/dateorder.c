@@ -155,7 +155,7 @@ static int heading_day(emd_dateorder *d, const emd_walk_item *it, int64_t *day,
   memset(&e, 0, sizeof(e));
   rc = emd_entry_set(&e, it->kind, it->relpath, it->relpath_len,
                      (size_t)(it->name - it->relpath), it->dir, it->follow,
-                     it->err);
+                     it->err, NULL);
   if (rc == SQLITE_OK) {
     one.want_parse = 1;
     one.want_markdown = 0;
@@ -472,7 +472,7 @@ int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
     x = &d->group[d->igroup++];
     if (x->dir || x->kind == EMD_ITEM_FOLDER)
       return emd_entry_set(slot, x->kind, x->relpath, x->len, x->name_off,
-                           x->dir, x->follow, x->err);
+                           x->dir, x->follow, x->err, NULL);
     {
       /* A file outside day folders: its folder is opened again now, beneath
       ** the root, so no descriptor was held since it was listed. */
@@ -483,7 +483,7 @@ int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
       if (rc == SQLITE_DONE) continue; /* gone since */
       if (rc != SQLITE_ROW) return rc;
       rc = emd_entry_set(slot, it.kind, x->relpath, x->len, x->name_off, it.dir,
-                         it.follow, it.err);
+                         it.follow, it.err, NULL);
       emd_dir_release(it.dir);
       if (rc == SQLITE_OK && have_st) {
         slot->st = st;

@@ -31,7 +31,8 @@ void emd_scratch_free(emd_scratch *s) {
 ** Entries.
 */
 int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
-                  size_t name_off, emd_dir *dir, int follow, int err) {
+                  size_t name_off, emd_dir *dir, int follow, int err,
+                  const char *day) {
   emd_utf8_info u;
   size_t need;
   char *d;
@@ -59,7 +60,9 @@ int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
   d[e->disp_len] = 0;
   e->disp = d;
   e->name_bad = !u.valid || u.has_nul;
-  if (!emd_relpath_date(e->path_date, d, (size_t)e->disp_len))
+  if (day)
+    memcpy(e->path_date, day, day[0] ? EMD_DATE_BUF : 1);
+  else if (!emd_relpath_date(e->path_date, d, (size_t)e->disp_len))
     e->path_date[0] = 0;
   e->kind = kind;
   e->dir = emd_dir_ref(dir);

@@ -77,9 +77,12 @@ static inline const emd_rec *emd_entry_rec(const emd_entry *e) {
   return e->ce ? emd_centry_rec(e->ce) : NULL;
 }
 
-/* Set e from a path; takes a reference to dir.  SQLITE_OK or SQLITE_NOMEM. */
+/* Set e from a path; takes a reference to dir.  day: the path's date
+** ("YYYY-MM-DD", or "" for none) when the caller knows it (a walk does),
+** else NULL: it is worked out from the path.  SQLITE_OK or SQLITE_NOMEM. */
 int emd_entry_set(emd_entry *e, int kind, const char *relpath, size_t len,
-                  size_t name_off, emd_dir *dir, int follow, int err);
+                  size_t name_off, emd_dir *dir, int follow, int err,
+                  const char *day);
 
 /* Drop what e holds but keep its buffer for the next use. */
 void emd_entry_reset(emd_entry *e);

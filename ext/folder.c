@@ -199,7 +199,8 @@ static int fetch(const emd_scan_ctx *sc, const emd_entry *e, emd_scratch *s,
   } else if (type != DT_REG) {
     kind = EMD_ITEM_SPECIAL;
   }
-  rc = emd_entry_set(out, kind, rel, dirlen + nlen, dirlen, e->dir, follow, 0);
+  rc = emd_entry_set(out, kind, rel, dirlen + nlen, dirlen, e->dir, follow, 0,
+                     NULL);
   emd_free(rel);
   if (rc != SQLITE_OK) return rc;
   out->daypage = daypage;

@@ -272,7 +272,7 @@ static int fill_from_walk(void *ctx, emd_entry *slot) {
   if (rc != SQLITE_ROW) return rc;
   return emd_entry_set(slot, it.kind, it.relpath, it.relpath_len,
                        (size_t)(it.name - it.relpath), it.dir, it.follow,
-                       it.err);
+                       it.err, it.day);
 }
 
 /* The paths of a path = / IN constraint, in order. */
@@ -295,7 +295,7 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
     if (rc != SQLITE_ROW) return rc;
     rc = emd_entry_set(slot, it.kind, it.relpath, it.relpath_len,
                        (size_t)(it.name - it.relpath), it.dir, it.follow,
-                       it.err);
+                       it.err, NULL);
     emd_dir_release(it.dir); /* the entry holds its own reference */
     if (rc == SQLITE_OK && have_st) {
       slot->st = st; /* the stat just made is the entry's: no second one */

@@ -707,6 +707,8 @@ static void item_at(emd_walk *w, const wframe *f, const went *e, int kind,
   item->relpath_len = f->pathlen + e->len + (size_t)folder;
   item->name = w->path + f->pathlen;
   item->dir = f->dir;
+  /* A file's date is its folder's, worked out once for all its files. */
+  item->day = folder ? NULL : f->day;
 }
 
 int emd_walk_next(emd_walk *w, emd_walk_item *item) {

@@ -110,7 +110,9 @@ typedef struct emd_walk_item {
   emd_dir *dir;        /* the folder holding name (borrowed) */
   int err;             /* errno for EMD_ITEM_FOLDER (ELOOP, EXDEV: links) */
   int follow;          /* name is a link to be opened by following it */
-  const char *day;     /* EMD_ITEM_DIR: "YYYY-MM-DD" of a day folder, or NULL */
+  const char *day;     /* EMD_ITEM_DIR: "YYYY-MM-DD" of a day folder, or NULL;
+                          other items: the path's date (SPEC §1, the first
+                          run of year/month/day folders), or "" for none */
   int year;            /* EMD_ITEM_DIR: its name as a year folder, or -1 */
   int month;           /* EMD_ITEM_DIR: its name as a month folder, or -1 */
   int month_year;      /* EMD_ITEM_DIR: the year of that month */
