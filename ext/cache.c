@@ -118,7 +118,9 @@ void emd_centry_release(emd_centry *e) {
 }
 
 static uint64_t key_hash(const emd_fkey *k) {
-  uint64_t h = emd_hash64(k->name, k->namelen);
+  uint64_t h;
+  if (k->hash) return k->hash;
+  h = emd_hash64(k->name, k->namelen);
   h ^= k->fino * 0x9E3779B97F4A7C15ULL;
   h ^= k->fdev * 0xC2B2AE3D27D4EB4FULL;
   h ^= h >> 29;
@@ -389,11 +391,11 @@ int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out) {
   return EMD_CACHE_HIT;
 }
 
-void emd_cache_prefetch(emd_cache *c, const emd_fkey *keys, size_t n) {
+void emd_cache_prefetch(emd_cache *c, emd_fkey *keys, size_t n) {
   uint64_t h[EMD_PREFETCH_MAX];
   size_t i;
   if (n > EMD_PREFETCH_MAX) n = EMD_PREFETCH_MAX;
-  for (i = 0; i < n; i++) h[i] = key_hash(&keys[i]);
+  for (i = 0; i < n; i++) h[i] = keys[i].hash = key_hash(&keys[i]);
   pthread_mutex_lock(&c->mu);
   if (c->nslots) {
     /* The chains' heads first, all of them; by the time the second pass
@@ -406,6 +408,7 @@ void emd_cache_prefetch(emd_cache *c, const emd_fkey *keys, size_t n) {
       __builtin_prefetch(e);
       __builtin_prefetch((const char *)e + 64);
       __builtin_prefetch((const char *)e + 128);
+      __builtin_prefetch((const char *)e + 192); /* the name's end */
       if (c->sketch) {
         uint64_t m = mix(h[i]);
         __builtin_prefetch(&c->sketch[counter_at(c, m, 0)]);

@@ -68,6 +68,8 @@ typedef struct emd_fkey {
   uint64_t fino;    /* the folder's inode */
   const char *name; /* the file's name in it */
   uint32_t namelen; /* its length */
+  uint64_t hash;    /* the key's hash when known (emd_cache_prefetch sets
+                       it), else 0 */
 } emd_fkey;
 
 /* One cached version of a file. */
@@ -112,9 +114,10 @@ int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out);
 /* A hint: the files keys[0..n) will be asked for next.  Brings their hash
 ** chains, then their entries' first lines, into the CPU's cache, so that
 ** the memory waits of a batch overlap instead of coming one by one.
-** Changes nothing and counts nothing. */
+** Changes nothing in the cache and counts nothing; sets each key's hash,
+** so that the asks that follow need not work it out again. */
 #define EMD_PREFETCH_MAX 64
-void emd_cache_prefetch(emd_cache *c, const emd_fkey *keys, size_t n);
+void emd_cache_prefetch(emd_cache *c, emd_fkey *keys, size_t n);
 
 /* The parse rec of the version id of the file q->key (read with q->bytes,
 ** q->len), as an entry: cached when the policy admits it, otherwise

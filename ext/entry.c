@@ -96,6 +96,7 @@ static void check_of(emd_check *q, const emd_entry *e) {
   q->key.fino = e->dir->ino;
   q->key.name = e->name;
   q->key.namelen = (uint32_t)strlen(e->name);
+  q->key.hash = e->khash;
   q->wdir = e->dir->wdir;
 }
 
@@ -322,18 +323,22 @@ int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e) {
 void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,
                           size_t n) {
   emd_fkey keys[EMD_PREFETCH_MAX];
+  emd_entry *of[EMD_PREFETCH_MAX];
   size_t i, k = 0;
   if (!sc->want_parse || sc->want_markdown) return;
   for (i = 0; i < n && k < EMD_PREFETCH_MAX; i++) {
-    const emd_entry *e = es[i];
+    emd_entry *e = es[i];
     if (e->kind != EMD_ITEM_FILE || e->ce) continue;
+    memset(&keys[k], 0, sizeof(keys[k]));
     keys[k].fdev = e->dir->dev;
     keys[k].fino = e->dir->ino;
     keys[k].name = e->name;
     keys[k].namelen = (uint32_t)strlen(e->name);
-    k++;
+    of[k++] = e;
   }
-  if (k > 1) emd_cache_prefetch(sc->conn->cache, keys, k);
+  if (k < 2) return;
+  emd_cache_prefetch(sc->conn->cache, keys, k);
+  for (i = 0; i < k; i++) of[i]->khash = keys[i].hash;
 }
 
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s) {

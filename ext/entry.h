@@ -54,6 +54,7 @@ typedef struct emd_entry {
   int name_bad;        /* relpath is not valid UTF-8 */
   const char *name;    /* file name, inside relpath */
   emd_dir *dir;        /* folder holding the file (a reference) */
+  uint64_t khash;      /* its cache key's hash once known, else 0 */
   int follow;          /* name is a link the table follows */
   int err;             /* errno of an EMD_ITEM_FOLDER entry */
   int have_stat;       /* st is set */
