@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # eventmd - SQL over an archive of news-event markdown files.
 #
 #   make              build build/eventmd.so and build/bin/eventmd*
@@ -68,14 +69,16 @@ $(SO): $(EXT_SRC) $(EXT_HDR) | deps
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(SAN) $(WARN) -fPIC -shared \
 	  -fvisibility=hidden -o $@ $(EXT_SRC) $(PKG_LIBS) -lpthread
 
-# The shell commands, with absolute paths baked in.
-$(OUT)/bin/%: ext/%.sh
-	@mkdir -p $(OUT)/bin
-	sed -e "s|@EXT@|$(abspath $(OUT))/eventmd|" -e "s|@SQLDIR@|$(abspath sql)|" $< > $@
-	chmod +x $@
+# The shell commands.  Each finds the extension and the SQL relative to its
+# own location (no absolute path baked in): here build/bin/../eventmd and
+# build/bin/../../sql.
 $(OUT)/bin/eventmd: ext/eventmd-shell.sh
 	@mkdir -p $(OUT)/bin
-	sed -e "s|@EXT@|$(abspath $(OUT))/eventmd|" -e "s|@SQLDIR@|$(abspath sql)|" $< > $@
+	sed -e "s|@EXT@|../eventmd|" -e "s|@SQLDIR@|../../sql|" $< > $@
+	chmod +x $@
+$(OUT)/bin/eventmd-snapshot: ext/eventmd-snapshot.sh
+	@mkdir -p $(OUT)/bin
+	sed -e "s|@EXT@|../eventmd|" -e "s|@SQLDIR@|../../sql|" $< > $@
 	chmod +x $@
 
 # Test programs link ext/ compiled once into an archive (SQLITE_CORE), so

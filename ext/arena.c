@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** arena.c - the memory cmark parses into (see arena.h).
 */

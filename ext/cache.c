@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** cache.c - the parsed-file cache (see cache.h): a hash table of entries,
 ** a doubly linked list in the order a CLOCK hand visits them (oldest at the

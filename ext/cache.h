@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** cache.h - the parsed-file cache the four tables of a connection share,
 ** and the one place that decides whether a cached parse is still the file.

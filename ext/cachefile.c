@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** cachefile.c - the persistent parse cache: a SQLite database of compact
 ** records and folder listings shared by processes (contract: cachefile.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** cachefile.h - the persistent parse cache: a SQLite database holding the
 ** compact records (record.h) of parsed files and the listings of folders,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** conn.c - the state eventmd keeps per database connection (see conn.h).
 */

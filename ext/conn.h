@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** conn.h - the state eventmd keeps per database connection.
 **

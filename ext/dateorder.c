@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** dateorder.c - the entries of a scan in date or rowid order (see
 ** dateorder.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** dateorder.h - the entries of a scan in date order (ORDER BY date) or in
 ** rowid order (ORDER BY rowid, the order browsing UIs page in).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** emd.h - what every part of the extension above the parser shares: the
 ** SQLite API pointer, SQLite's allocator, and the two rules of the house.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** entry.c - turning one entry of a scan into a row (see entry.h).
 */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** entry.h - one entry of a scan: an event file (or a folder or special file
 ** that gets a row with a problem), and the work of turning it into a row:

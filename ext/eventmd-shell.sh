@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # eventmd - open an archive of news-event markdown files in the sqlite3 shell.
 #
 #   eventmd ARCHIVE_DIR                       interactive shell
@@ -22,7 +23,13 @@
 # -separator '*' or SQL holding spaces, quotes or newlines arrive intact.
 # The setup commands come first, so a -cmd of the user's can use the tables.
 set -u
-ext='@EXT@'
+# Where the extension and the SQL are: beside this script, found from its
+# real location, so a moved build tree or an installed copy finds its own
+# (build tree: build/bin/ -> build/eventmd.so and sql/; installed:
+# PREFIX/bin/ -> PREFIX/lib/sqlite3/eventmd.so and PREFIX/share/eventmd/).
+# $EVENTMD_EXTENSION names another extension.
+here=$(dirname -- "$(readlink -f -- "$0")")
+ext=${EVENTMD_EXTENSION:-$here/@EXT@}
 sqlite=${EVENTMD_SQLITE3:-sqlite3}
 
 usage() {

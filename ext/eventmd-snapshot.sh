@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # eventmd-snapshot - build or refresh a snapshot of an archive of news-event
 # markdown files in a plain SQLite file, for tools that cannot load
 # extensions (Metabase, Grafana, Datasette, DB Browser, a plain sqlite3).
@@ -25,8 +26,14 @@
 # The SQL is sql/snapshot.sql.  $EVENTMD_SQLITE3 names another sqlite3.
 set -u
 set -f  # no pathname expansion anywhere: arguments reach sqlite3 as given
-ext='@EXT@'
-sqldir='@SQLDIR@'
+# Where the extension and the SQL are: beside this script, found from its
+# real location, so a moved build tree or an installed copy finds its own
+# (build tree: build/bin/ -> build/eventmd.so and sql/; installed:
+# PREFIX/bin/ -> PREFIX/lib/sqlite3/eventmd.so and PREFIX/share/eventmd/).
+# $EVENTMD_EXTENSION names another extension.
+here=$(dirname -- "$(readlink -f -- "$0")")
+ext=${EVENTMD_EXTENSION:-$here/@EXT@}
+sqldir=$here/@SQLDIR@
 sqlite=${EVENTMD_SQLITE3:-sqlite3}
 nl='
 '

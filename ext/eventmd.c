@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** eventmd.c - the entry point: registers the four tables and the SQL
 ** functions on one connection.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** folder.c - what a row needs from its folder (see folder.h).
 */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** folder.h - what a row needs from its folder and its root: the day page's
 ** topics, the versions of the folder's event files (versions.c), and links

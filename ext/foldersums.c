@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** foldersums.c - folder listings and summaries (see foldersums.h): a hash
 ** table of folders by identity.

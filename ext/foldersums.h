@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** foldersums.h - folder listings and summaries kept per connection.
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** guard.c - the structural guard run before cmark (eventmd_guard()).
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** lookup.c - reaching named paths directly, without walking (see walk.h):
 ** path = and IN lookups, and shown paths (U+FFFD for bytes that are not

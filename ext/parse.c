@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** parse.c - parse one event file (or a day page): bytes in, a record out.
 **

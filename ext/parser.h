@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** parser.h - the parser's internal interface: bytes of one file in, a
 ** record (record.h) out.  The public eventmd_parse() (eventmd.h) is built

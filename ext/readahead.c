@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** readahead.c - parallel read-ahead over the entries of a scan (see
 ** readahead.h).

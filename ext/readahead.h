@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** readahead.h - parallel read-ahead over the entries of a scan.
 **

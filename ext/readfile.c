@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** readfile.c - reading one event file, safely (see readfile.h).
 */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** readfile.h - reading one event file, safely.
 **

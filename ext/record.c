@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** record.c - parsed files in compact form (see record.h).
 */

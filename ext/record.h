@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** record.h - one parsed file in compact form: what the tables show of it,
 ** and nothing else, in one block of bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** scan.c - running a scan: the cursor the four tables share.
 **

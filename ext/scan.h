@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** scan.h - what the four virtual tables share: argument checking, the
 ** planner contract (xBestIndex/xFilter), the scan over event files and the

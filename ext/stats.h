@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** stats.h - per-connection counters shown by eventmd_stats().
 **

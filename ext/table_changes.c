@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** table_changes.c - eventmd_changes: one row per item of an event's
 ** "Changes:" section, its version history.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** table_events.c - eventmd_events: one row per event file.
 **

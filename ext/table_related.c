@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** table_related.c - eventmd_related: one row per item of an event's
 ** "Related:" section.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** table_sources.c - eventmd_sources: one row per item of an event's
 ** "Source:" section (except the Cover Image item, which is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** text.c - byte and string rules shared by the parser and the tables.
 ** See text.h.

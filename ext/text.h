@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** text.h - small byte and string rules shared by the parser and the tables:
 ** UTF-8 checking and repair, calendar dates, URL hosts.  No SQLite, no cmark.

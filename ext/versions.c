@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** versions.c - current versions of a folder's event files (see versions.h).
 */

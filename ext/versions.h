@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** versions.h - which event files of a folder are current, and where each
 ** one's newest version is (SPEC §2 "Versions").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** vtab.c - the SQLite side of the four tables: arguments, the planner
 ** contract (xBestIndex and xFilter) and the module.  The scan itself is in

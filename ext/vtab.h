@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** vtab.h - the four modules, as the entry point registers them.
 */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** walk.c - walking an archive tree (see walk.h).
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** walk.h - walking an archive tree.
 **

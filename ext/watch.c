@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** watch.c - which archive folders changed since a moment, learnt from one
 ** inotify instance per process (the contract is in watch.h).

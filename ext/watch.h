@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** watch.h - what changed in the archive's folders since a given moment,
 ** learnt without a stat() per file (Linux inotify).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** eventmd.h - public interface of eventmd.
 **

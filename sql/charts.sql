@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- A picture of the archive: events per year as a bar chart, then the
 -- busiest outlets.  Bars are drawn in plain SQL: zeroblob(n) gives n zero
 -- bytes, hex() makes them "00" pairs, and each pair becomes a block.

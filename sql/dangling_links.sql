@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Related links whose target is not in the archive: which missing events
 -- are cited, by how many events (current versions: an event's older
 -- versions repeat its links), and from which day.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # demo.sh - run every example in sql/ against the sample archive, as
 # `make demo` does.  Each script runs through the one-command shell
 # (build/bin/eventmd), which loads the extension and attaches the tables;

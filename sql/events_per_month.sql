@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Events per month.
 -- Every event file counts once in `files`; `events` counts only current
 -- versions (an event with three versions is one event), `sources` the

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- fts_live.sql - full-text search over a live archive, without a snapshot.
 --
 -- Builds a TEMP FTS5 table, events_fts(title, topic, summary, sources), over

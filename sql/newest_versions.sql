@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The newest version of each event on one day: the day's current versions
 -- (is_current), with their story (topic) and how many versions of each the
 -- archive holds (the files whose current_path is this one, and the files

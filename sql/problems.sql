@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Files with problems: every file eventmd could not read cleanly, and why.
 -- (A bad file never hides: it keeps its row, with what could be parsed.)
 SELECT path,

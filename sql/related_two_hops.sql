@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- The related-event graph two hops out from one event (a recursive CTE).
 -- Each event reached is shown once, at its shortest distance, with the
 -- event it was reached from and the entities that link them; a link to an

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Full-text search: the events matching two words, best first (bm25, the
 -- title weighing most, then the topic and the summary), with the words
 -- marked in the title (highlight) and the best passage of the text

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- snapshot.sql - build or refresh a snapshot of an archive in a plain SQLite
 -- file, for tools that cannot load extensions (Metabase, Grafana, Datasette,
 -- DB Browser...).  The snapshot needs no extension to be read: plain tables,

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Stories: the topics that group several events (current versions), most
 -- events first, the days they span, and the latest event of each.  The topic is the file's own
 -- topic heading (`##### 2018 Ouagadougou attacks`), else the one its day

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- How an event's title changed: every version of one event that the archive
 -- holds - the files whose current_path is the event's newest file, and the
 -- files the newest file's Changes list names - in the order of that list

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- Most-cited outlets by domain, over the current version of each event.
 SELECT s.domain                        AS domain,
        count(*)                        AS citations,

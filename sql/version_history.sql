@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 -- One event's version history, oldest first, and whether each version's
 -- file is in the archive.  Choose the event with
 --   .param set @event '/news/2015/03/23/the-leaders-of-....md'

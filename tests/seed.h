@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** seed.h - the seed file from the real archive (shared/seed/example-event.md)
 ** for the tests that check eventmd against it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** testutil.h - small helpers for eventmd's SQL-level tests: temporary
 ** archives, a connection with eventmd registered, and queries rendered as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // eventmd from Node.js with better-sqlite3 (version 12 on Node 20).
 //
 //   npm install better-sqlite3@12

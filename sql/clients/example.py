@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """eventmd from Python: Debian's /usr/bin/python3 and its sqlite3 module.
 
     /usr/bin/python3 sql/clients/example.py [EXTENSION] [ARCHIVE]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** bench.c - eventmd's benchmark (make bench).  Not a test: it measures and
 ** prints each figure with its ratio to its reference, all in one run, and

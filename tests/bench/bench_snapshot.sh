@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench_snapshot.sh - the snapshot's full build against an incremental
 # refresh after a few files change (make bench-snapshot; not part of make
 # test).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/clients/clients.sh - eventmd through real clients: Python's sqlite3 module
 # (tests/clients/test_python.py, and tests/clients/test_webui.py: the SQL Datasette sends,
 # under EVENTMD_ROOTS and EVENTMD_LOCK) and Node's better-sqlite3.  Called by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Real-client test: eventmd loaded into Node's better-sqlite3 (version 12).
 //
 //   node --test tests/clients/test_node.mjs

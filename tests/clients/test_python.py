@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Real-client test: eventmd loaded into Python's sqlite3 module.
 
 Run with Debian's interpreter, whose sqlite3 module can load extensions:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test_shell.sh - the one-command shell, build/bin/eventmd, as a user runs it.
 #
 #   sh tests/clients/test_shell.sh build/bin/eventmd

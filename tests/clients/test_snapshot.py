@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Snapshot (sql/snapshot.sql, ext/eventmd-snapshot.sh) and full-text search
 (sql/fts_live.sql, sql/search.sql) tests.
 

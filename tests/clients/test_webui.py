@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """eventmd behind a web UI: the SQL Datasette sends, replayed, confined.
 
 Datasette cannot be installed on these machines, so this test does what it

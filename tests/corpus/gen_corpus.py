@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Generate a synthetic eventmd archive and the rows the extension must show.
 
 Usage:

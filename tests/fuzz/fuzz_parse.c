@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** fuzz_parse.c - libFuzzer target for the parser's C API (no SQLite).
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** fuzz_scan.c - libFuzzer target for whole scans through SQLite.
 **

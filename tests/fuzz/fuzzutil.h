@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** fuzzutil.h - what the two fuzz targets share: how an invariant fails, and
 ** a UTF-8 validator of our own (RFC 3629: no overlongs, no surrogates,

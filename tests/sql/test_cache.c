@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_cache.c - the parse cache as a whole (cache.c, watch.c,
 ** cachefile.c through SQL): scan resistance, liveness with validation by

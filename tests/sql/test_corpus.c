@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_corpus.c - integration test: a generated archive (tests/corpus/gen_corpus.py)
 ** scanned through SQL must show exactly the rows the generator computed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_patho.c - pathological markdown through the whole extension.
 **

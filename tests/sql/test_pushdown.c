@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_pushdown.c - constraint pushdown and ORDER BY never change rows.
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_safety.c - eventmd in front of people (SPEC §4-§5): confinement,
 ** no escape under any plan, prompt interrupts, bounded descriptors, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_sql.c - the four tables through SQL, with cmocka: registration,
 ** arguments and their errors, both table forms, the seed's rows, live

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_stress.c - interrupts, concurrency and resources.
 **

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_versions.c - SPEC §2 "Versions" through SQL: which files of a day
 ** folder are current, where each one's newest version is, topics from the

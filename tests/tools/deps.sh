@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # deps.sh - make sure the Debian packages eventmd builds and tests with are
 # installed.  As root, missing packages are installed with apt-get; otherwise
 # this prints the exact apt-get line to run and fails.

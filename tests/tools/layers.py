@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """The layering rule of ext/README.md, checked on the built objects:
 
   * no file of ext/ calls, directly or through others, a file that calls

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # leakcheck.sh - the C tests and the sql/ scripts under valgrind (make
 # leakcheck).  Any error, or any byte definitely lost, fails.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_cachefile.c - the contract of cachefile.h with real files: records
 ** and folder listings survive a close, nothing unusable is ever handed out,

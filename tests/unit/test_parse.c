@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_parse.c - unit tests of the parser (bytes in, event out), with cmocka.
 **

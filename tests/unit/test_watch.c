@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
 ** test_watch.c - the contract of watch.h with real files: a folder is
 ** vouched for while nothing in it changed, every kind of change is seen by
