@@ -66,6 +66,12 @@ if /usr/bin/python3 -c 'import sqlite3; sqlite3.Connection.enable_load_extension
 else
   printf '\n== Python  (sql/clients/example.py): not run, /usr/bin/python3 cannot load extensions\n'
 fi
+if /usr/bin/python3 -c 'import apsw' > /dev/null 2>&1; then
+  printf '\n== Python with apsw  (sql/clients/example_apsw.py)\n'
+  /usr/bin/python3 sql/clients/example_apsw.py "$bindir/../eventmd" "$archive"
+else
+  printf '\n== Python with apsw  (sql/clients/example_apsw.py): not run, needs python3-apsw (make test installs it)\n'
+fi
 if command -v node > /dev/null 2>&1 &&
    [ -f build/node/node_modules/better-sqlite3/package.json ]; then
   printf '\n== Node.js  (sql/clients/example.mjs)\n'

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # tests/clients/clients.sh - eventmd through real clients: Python's sqlite3 module
 # (tests/clients/test_python.py, and tests/clients/test_webui.py: the SQL Datasette sends,
-# under EVENTMD_ROOTS and EVENTMD_LOCK) and Node's better-sqlite3.  Called by
+# under EVENTMD_ROOTS and EVENTMD_LOCK), apsw (tests/clients/test_apsw.py) and
+# Node's better-sqlite3.  Called by
 # `make test`; builds nothing itself, so run `make` first (it needs
 # build/eventmd.so, and build/corpus-2400 or $EVENTMD_CORPUS for the web UI).
 #
@@ -20,11 +21,11 @@
 # build/node/ and used from there; nothing is installed elsewhere in the repo.
 #
 # A client test cannot pass silently without running.  When its client is
-# missing (python3 whose sqlite3 module can load extensions, node 20 or later,
-# npm, or better-sqlite3@12 when npm cannot install it):
-#   - under CI (CI=true or CI=1) the Debian packages are installed first
-#     (tests/tools/deps.sh: as root with apt-get), and a client still missing is a
-#     FAILURE naming it and how to install it;
+# missing (python3 whose sqlite3 module can load extensions, python3-apsw,
+# node 20 or later, npm, or better-sqlite3@12 when npm cannot install it), its
+# Debian packages are installed first (tests/tools/deps.sh: as root with
+# apt-get; otherwise it prints the line to run), and a client still missing is:
+#   - under CI (CI=true or CI=1) a FAILURE naming it and how to install it;
 #   - otherwise a loud SKIPPED banner goes to stderr (and again at the end),
 #     and the test does not count as failed.
 # Exits non-zero when any test fails, or under CI when any client is missing.
@@ -80,13 +81,12 @@ missing() {
   fi
 }
 
-# try_install PACKAGE...: under CI only, have tests/tools/deps.sh install the Debian
-# packages (apt-get as root; otherwise it prints the line to run).  Locally
-# nothing is installed: the skip banner says what to install.
+# try_install PACKAGE...: have tests/tools/deps.sh install the Debian
+# packages (apt-get as root, as make test does for the build's own packages;
+# otherwise it prints the line to run and the test is reported missing).
 try_install() {
-  [ "$ci" = 1 ] || return 0
-  say "CI: trying to install the missing Debian package(s): $*"
-  sh tests/tools/deps.sh "$@" || say "CI: could not install $*"
+  say "trying to install the missing Debian package(s): $*"
+  sh tests/tools/deps.sh "$@" || say "could not install $*"
 }
 pkg_installed() { # PACKAGE: is the Debian package installed?
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
@@ -153,6 +153,26 @@ if [ "$py_ok" = 1 ]; then
     pass "web UI test (Datasette's SQL, confined) passed ($(took "$t0"))"
   else
     fail "web UI test (Datasette's SQL, confined) failed ($(took "$t0"))"
+  fi
+fi
+
+# --- apsw (Debian's python3-apsw: loads extensions on any Python that has it)
+APSW_TEST="the apsw client test (tests/clients/test_apsw.py)"
+APSW_CHECK='import apsw'
+if [ "$py_ok" = 1 ] && ! "$PYTHON" -c "$APSW_CHECK" >/dev/null 2>&1; then
+  try_install python3-apsw
+fi
+if [ "$py_ok" != 1 ]; then
+  missing "$APSW_TEST" "there is no Python to run it with (see above)" \
+    "apt-get install python3 python3-apsw"
+elif ! "$PYTHON" -c "$APSW_CHECK" >/dev/null 2>&1; then
+  missing "$APSW_TEST" "$PYTHON cannot import apsw" "apt-get install python3-apsw"
+else
+  t0=$(now)
+  if "$PYTHON" tests/clients/test_apsw.py; then
+    pass "apsw client test passed ($(took "$t0"))"
+  else
+    fail "apsw client test failed ($(took "$t0"))"
   fi
 fi
 
@@ -235,6 +255,9 @@ example() { # name command...
 }
 if [ "$py_ok" = 1 ]; then
   example sql/clients/example.py "$PYTHON" sql/clients/example.py "$EVENTMD_EXT"
+  if "$PYTHON" -c "$APSW_CHECK" >/dev/null 2>&1; then
+    example sql/clients/example_apsw.py "$PYTHON" sql/clients/example_apsw.py "$EVENTMD_EXT"
+  fi
 fi
 if [ "$ready" = 1 ]; then
   example sql/clients/example.mjs "$NODE" sql/clients/example.mjs "$EVENTMD_EXT"
