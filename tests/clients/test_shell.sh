@@ -9,8 +9,9 @@
 # examples in sql/ running through it, a bad archive folder as an error
 # naming it, and every argument passed on literally (no word splitting, no
 # globbing: option values and folder names with '*', '?', '[', spaces,
-# quotes, newlines, leading dashes).  Every check prints "ok" or "FAIL" and the script exits non-zero
-# on any failure.
+# quotes, newlines, leading dashes); --help, --version and wrong usage (exit
+# 2).  Every check prints "ok" or "FAIL" and the script exits non-zero on
+# any failure.
 set -u
 bin=${1:-build/bin/eventmd}
 sample=tests/sample
@@ -126,6 +127,65 @@ for f in sql/events_per_month.sql sql/top_outlets.sql sql/version_history.sql \
   rows=$(printf '%s\n' "$out" | grep -c .)
   check "$f runs and gives rows" "0 yes" "$status $([ "$rows" -gt 0 ] && echo yes || echo no)"
 done
+
+# Command-line manners: --help to stdout and 0, --version from the
+# extension and 0, wrong usage one line on stderr and 2.
+out=$(mktemp)
+err=$(mktemp)
+menv=   # NAME=VALUE for the next run, or nothing
+manners() { # args...: sets rc; stdout in $out, stderr in $err
+  env ${menv:+"$menv"} "$bin" "$@" > "$out" 2> "$err"
+  rc=$?
+  menv=
+}
+manners --help
+check "--help exits 0, quietly on stderr" "0 0" "$rc $(wc -c < "$err" | tr -d ' ')"
+check "--help starts with the usage line" \
+  "usage: eventmd [--no-cache] [sqlite3 options] ARCHIVE_DIR [sqlite3 options] [SQL ...]" \
+  "$(head -n 1 "$out")"
+check "--help names the options and the environment" "--no-cache --version EVENTMD_CACHE_FILE EVENTMD_ROOTS" \
+  "$(for w in --no-cache --version EVENTMD_CACHE_FILE EVENTMD_ROOTS; do grep -q -e "$w" "$out" && printf '%s ' "$w"; done | sed 's/ $//')"
+help=$(cat "$out")
+for h in -help -h; do
+  manners "$h"
+  check "$h is --help" "0 yes" "$rc $([ "$(cat "$out")" = "$help" ] && echo yes)"
+done
+manners "$sample" --help
+check "--help after the folder" "0 yes" "$rc $([ "$(cat "$out")" = "$help" ] && echo yes)"
+version=$(sed -n 's/^#define EVENTMD_VERSION "\(.*\)"$/\1/p' include/eventmd.h)
+manners --version
+check "--version prints the header's version, exits 0" "0 eventmd $version" "$rc $(cat "$out")"
+manners -version
+check "-version is --version" "0 eventmd $version" "$rc $(cat "$out")"
+check "--version comes from the loaded extension" "eventmd 9.9.9-test" \
+  "$(printf '#!/bin/sh\necho 9.9.9-test\n' > "$err.sq"; chmod +x "$err.sq";
+     EVENTMD_SQLITE3=$err.sq "$bin" --version; rm -f "$err.sq")"
+manners
+check "no folder: exit 2, one line on stderr, nothing on stdout" \
+  "2 1 0 eventmd: no ARCHIVE_DIR given; try 'eventmd --help'" \
+  "$rc $(wc -l < "$err" | tr -d ' ') $(wc -c < "$out" | tr -d ' ') $(cat "$err")"
+manners -csv -header
+check "options but no folder: exit 2" "2 1" "$rc $(wc -l < "$err" | tr -d ' ')"
+manners "$sample" -separator
+check "an option without its value: exit 2, naming it" \
+  "2 eventmd: option '-separator' needs a value; try 'eventmd --help'" "$rc $(cat "$err")"
+manners -lookaside 64
+check "-lookaside with one value: exit 2" \
+  "2 eventmd: option '-lookaside' needs two values; try 'eventmd --help'" "$rc $(cat "$err")"
+manners --cmd
+check "--cmd without its value: exit 2" "2 1" "$rc $(wc -l < "$err" | tr -d ' ')"
+menv=EVENTMD_EXTENSION=/no/such/eventmd
+manners "$sample" 'SELECT 1'
+check "a missing extension: exit 1, naming it" \
+  "1 eventmd: extension '/no/such/eventmd' not found (set EVENTMD_EXTENSION, or reinstall)" \
+  "$rc $(cat "$err")"
+menv=EVENTMD_EXTENSION=/no/such/eventmd
+manners --version
+check "--version with a missing extension: exit 1" "1 0" "$rc $(wc -c < "$out" | tr -d ' ')"
+manners "$sample" 'SELECT 1' --help
+check "--help after the SQL is sqlite3's argument, not ours" "no" \
+  "$(grep -q '^usage: eventmd' "$out" && echo yes || echo no)"
+rm -f "$out" "$err"
 
 echo "test_shell.sh: $((n - fails)) of $n checks passed"
 [ "$fails" -eq 0 ]
