@@ -2,7 +2,9 @@
 -- snapshot.sql - build or refresh a snapshot of an archive in a plain SQLite
 -- file, for tools that cannot load extensions (Metabase, Grafana, Datasette,
 -- DB Browser...).  The snapshot needs no extension to be read: plain tables,
--- plain views and an FTS5 index (events_fts).
+-- plain views and an FTS5 index (events_fts) over the events table, declared
+-- as external content (content="events", content_rowid="id") so that
+-- Datasette and sqlite-utils find it by themselves.
 --
 -- Run it in the sqlite3 shell (it uses the shell's readfile() and sha3()),
 -- with the snapshot file as the main database and the archive attached as
@@ -26,19 +28,20 @@
 --
 -- Refusals (the script stops with an error and changes nothing):
 --   - the main database has tables but no snapshot_info: not a snapshot;
---   - the snapshot was written by another eventmd version, or has the 1.0
---     layout (no topic, current_path): rebuild it (eventmd-snapshot does);
+--   - the snapshot was written by another eventmd version, or in an older
+--     layout (snapshot_info 'layout' is not 3): rebuild it
+--     (eventmd-snapshot does);
 --   - the refresh would delete more than half of the snapshot's events
 --     (an empty or unmounted archive folder, say): it prints a line naming
 --     the counts first.  To accept the loss: .param set @allow_shrink 1
 --     (eventmd-snapshot --allow-shrink).
 --
 -- How a refresh works (numbers as in the script below):
---   1. One pass over the live archive's metadata (rowid, path, size, mtime;
---      no event file is read), looked up in the snapshot by id (eventmd's
---      rowid, a stable hash of the path): the new files and the changed
---      ones (size or mtime differ) are listed, and counted with the files
---      the snapshot already has.
+--   1. One pass over the live archive's metadata (path, date, size, mtime;
+--      no event file is read), looked up in the snapshot by path: the new
+--      files and the changed ones (size or mtime differ) are listed, and
+--      counted with the files the snapshot already has.  New files get
+--      their ids here (see "Ids" below).
 --   2. Only when that count shows that some of the snapshot's events are
 --      gone does a second metadata pass list the ids still there, to find
 --      the deleted ones.
@@ -52,11 +55,11 @@
 --      file of the folder was just read) and their three columns updated
 --      where they differ.
 --   4. The rows of changed and deleted events are deleted (events, sources,
---      related, changes, events_fts).
+--      related, changes; events_fts follows events, by triggers).
 --   5. New and changed events are read from the live tables with
 --      WHERE path IN (...) / event_path IN (...): only those files are
 --      parsed, once each (in batches, while eventmd's parse cache holds
---      them), then indexed for full-text search.
+--      them), and indexed for full-text search as they are inserted.
 --   6. snapshot_info records what was done.
 -- Unchanged events of untouched folders keep their rows as they were (same
 -- rowids in every table, pages not rewritten), so a refresh costs one
@@ -69,6 +72,23 @@
 -- rewrite that keeps both is not seen.  Day pages are compared by content,
 -- but only under the names README.md and index.md (not Readme.md, INDEX.md),
 -- and only in folders that hold event files.
+--
+-- Ids: events.id is the snapshot's own integer key (not eventmd's rowid).
+-- A full build (a first build, or a rebuild) numbers the events 1, 2, ...
+-- in date order, then path order (files without a date last), so browsing
+-- by rowid reads chronologically.  A refresh keeps the id of every file
+-- still there, changed or not; new files get the next ids, above the
+-- highest id ever given (snapshot_info 'last_id': a deleted file's id is
+-- never given again), in date then path order among themselves - so after
+-- a refresh that adds a file older than the newest one, id order is no
+-- longer exactly date order (ORDER BY date, path is; a rebuild renumbers).
+-- The child tables' event_id is this id.
+--
+-- Progress: when @progress_to names a file (eventmd-snapshot passes its
+-- terminal as /dev/fd/3, only when stderr is a terminal), a line
+-- "files done/total, files/s" is written to it with the shell's writefile()
+-- after each batch of files read, starting with a carriage return so that
+-- it updates in place.
 
 PRAGMA journal_mode = WAL;      -- readers never wait for the refresh
                                 -- (no change inside the caller's transaction)
@@ -97,7 +117,7 @@ CREATE TEMP TRIGGER snapshot_guard_check BEFORE INSERT ON snapshot_guard
 BEGIN
   SELECT RAISE(ABORT, 'eventmd-snapshot: this database is not an eventmd snapshot (it has tables but no snapshot_info): not touched')
    WHERE NEW.why = 'foreign';
-  SELECT RAISE(ABORT, 'eventmd-snapshot: this snapshot was written by another eventmd version (or has the 1.0 layout): rebuild it with eventmd-snapshot, or delete it')
+  SELECT RAISE(ABORT, 'eventmd-snapshot: this snapshot was written by another eventmd version or in an older layout: rebuild it with eventmd-snapshot, or delete it')
    WHERE NEW.why = 'version';
   SELECT RAISE(ABORT, 'eventmd-snapshot: refused: the refresh would delete more than half of the events (counts above); nothing changed; allow it with --allow-shrink (in SQL: .param set @allow_shrink 1)')
    WHERE NEW.why = 'shrink';
@@ -120,13 +140,15 @@ INSERT INTO temp.snapshot_guard(why)
           OR NOT EXISTS (SELECT 1 FROM main.sqlite_schema
                           WHERE type = 'table' AND name = 'snapshot_folders')
           OR (SELECT value FROM main.snapshot_info
-               WHERE key = 'eventmd_version') IS NOT eventmd_version());
+               WHERE key = 'eventmd_version') IS NOT eventmd_version()
+          OR (SELECT value FROM main.snapshot_info
+               WHERE key = 'layout') IS NOT 3);
 
 -- ---------------------------------------------------------------------------
 -- The tables: the live tables' columns, plus event_id (= events.id) in the
--- child tables.
+-- child tables, and the events' source names (what events_fts indexes).
 CREATE TABLE IF NOT EXISTS events(
-  id           INTEGER PRIMARY KEY,  -- eventmd's rowid: a stable hash of path
+  id           INTEGER PRIMARY KEY,  -- date order on a full build (see Ids)
   path         TEXT NOT NULL UNIQUE, -- '/news/2014/02/13/slug.md'
   date         TEXT,                 -- YYYY-MM-DD
   title        TEXT,
@@ -141,12 +163,13 @@ CREATE TABLE IF NOT EXISTS events(
   n_changes    INTEGER,
   size         INTEGER,              -- bytes, when the file was read
   mtime        INTEGER,              -- Unix seconds, when the file was read
-  problem      TEXT                  -- NULL, or what is wrong with the file
+  problem      TEXT,                 -- NULL, or what is wrong with the file
+  sources      TEXT                  -- the sources' names, in order, ' ; '
 );
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
 CREATE INDEX IF NOT EXISTS events_current_path ON events(current_path);
 -- What a refresh compares with the files (see 1. below).
-CREATE INDEX IF NOT EXISTS events_file ON events(id, size, mtime);
+CREATE INDEX IF NOT EXISTS events_file ON events(path, size, mtime);
 
 CREATE TABLE IF NOT EXISTS sources(
   event_id   INTEGER NOT NULL REFERENCES events(id),
@@ -196,15 +219,48 @@ CREATE TABLE IF NOT EXISTS snapshot_folders(
   day_page TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Full-text search: rowid = events.id; sources = the event's source names
--- joined with ' ; '.  See sql/search.sql.
+-- Full-text search: an external-content FTS5 index of the events table's
+-- title, topic, summary and sources (the source names joined with ' ; '):
+-- events_fts.rowid = events.id, and the text is read from events (nothing
+-- is stored twice).  Written exactly content="events" (no spaces): the form
+-- Datasette and sqlite-utils look for in sqlite_schema to offer a search on
+-- events (sqlite-utils search snapshot.db events nile).  See sql/search.sql.
 -- ORDER BY rank is bm25 with the title weighing most, then the topic and the
 -- summary.  events_fts_docs names each indexed event (sql/fts_live.sql has a
 -- table of that name too, so sql/search.sql runs on both).
 CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(
   title, topic, summary, sources,
+  content="events", content_rowid="id",
   tokenize = 'porter unicode61 remove_diacritics 2'
 );
+-- The index follows every change to events, made here or by anyone else:
+-- an external-content index must be told the old text of a row to remove
+-- it ('delete'), so these triggers pass it.  Recreated on every run, like
+-- the views.
+DROP TRIGGER IF EXISTS events_fts_insert;
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events
+BEGIN
+  INSERT INTO events_fts(rowid, title, topic, summary, sources)
+    VALUES (NEW.id, NEW.title, NEW.topic, NEW.summary, NEW.sources);
+END;
+DROP TRIGGER IF EXISTS events_fts_delete;
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events
+BEGIN
+  INSERT INTO events_fts(events_fts, rowid, title, topic, summary, sources)
+    VALUES ('delete', OLD.id, OLD.title, OLD.topic, OLD.summary, OLD.sources);
+END;
+DROP TRIGGER IF EXISTS events_fts_update;
+CREATE TRIGGER events_fts_update
+  AFTER UPDATE OF id, title, topic, summary, sources ON events
+  WHEN OLD.id IS NOT NEW.id OR OLD.title IS NOT NEW.title
+    OR OLD.topic IS NOT NEW.topic OR OLD.summary IS NOT NEW.summary
+    OR OLD.sources IS NOT NEW.sources
+BEGIN
+  INSERT INTO events_fts(events_fts, rowid, title, topic, summary, sources)
+    VALUES ('delete', OLD.id, OLD.title, OLD.topic, OLD.summary, OLD.sources);
+  INSERT INTO events_fts(rowid, title, topic, summary, sources)
+    VALUES (NEW.id, NEW.title, NEW.topic, NEW.summary, NEW.sources);
+END;
 INSERT INTO events_fts(events_fts, rank)
   SELECT 'rank', 'bm25(10.0, 5.0, 5.0, 1.0)'
    WHERE NOT EXISTS (SELECT 1 FROM events_fts_config WHERE k = 'rank');
@@ -375,72 +431,95 @@ SELECT r.event_path       AS from_path,
 -- ---------------------------------------------------------------------------
 -- 1. One pass over the live archive's metadata (no event file is read),
 -- compared with the snapshot's: how many files there are, how many of them
--- the snapshot has, and the new and changed ones (id, path, op) as a JSON
--- array, in path order.  Only aggregates: nothing is stored per unchanged
--- file.  The lookups use the
--- small covering index events_file, not the events' wide rows.
+-- the snapshot has, and the new and changed ones ([path, date, id], the id
+-- NULL for a new file) as a JSON array.  Only aggregates: nothing is stored
+-- per unchanged file.  The lookups use the small covering index events_file
+-- (path, size, mtime), not the events' wide rows.  The date is read only for
+-- the files listed (FILTER): for a path with a date, it is the path's.
 DROP TABLE IF EXISTS temp.snapshot_scan;
 CREATE TEMP TABLE snapshot_scan(started, root, live, matched, todo,
-                                existing, gone, refused);
+                                existing, gone, refused, first_new);
 INSERT INTO temp.snapshot_scan(started) VALUES (julianday('now'));
 UPDATE temp.snapshot_scan SET (live, matched, todo) = (
   SELECT count(*),
          count(e.id),
-         json_group_array(json_array(l.rowid, l.path,
-                                     CASE WHEN e.id IS NULL THEN 'new'
-                                          ELSE 'changed' END))
+         json_group_array(json_array(l.path, l.date, e.id))
            FILTER (WHERE e.id IS NULL OR e.size IS NOT l.size
                       OR e.mtime IS NOT l.mtime)
     FROM temp.live_events l
-    LEFT JOIN main.events e INDEXED BY events_file ON e.id = l.rowid);
+    LEFT JOIN main.events e INDEXED BY events_file ON e.path = l.path);
 UPDATE temp.snapshot_scan
    SET root = (SELECT root FROM temp.live_events LIMIT 1);
 
--- What to do: op 'new', 'changed', 'deleted' or 'sibling' (an unchanged
--- file of a touched folder, see 3.); the files to read come in batches of
--- 1000 (in path order), see 5.
+-- What to do, one row per file by its id in the snapshot (sid): op 'new',
+-- 'changed', 'deleted' or 'sibling' (an unchanged file of a touched folder,
+-- see 3.); the files to read come in batches of 1000 (in id order), see 5.
+-- New files are numbered after the highest id ever given (see Ids), in
+-- date order, then path order.
 DROP TABLE IF EXISTS temp.snapshot_todo;
 CREATE TEMP TABLE snapshot_todo(
-  id INTEGER PRIMARY KEY, path TEXT, op TEXT NOT NULL, batch INTEGER);
-INSERT INTO temp.snapshot_todo(id, path, op, batch)
-  SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
-         json_extract(value, '$[2]'), key / 1000
-    FROM json_each((SELECT todo FROM temp.snapshot_scan));
-CREATE INDEX temp.snapshot_todo_batch ON snapshot_todo(batch);
+  sid INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, op TEXT NOT NULL,
+  batch INTEGER);
+UPDATE temp.snapshot_scan SET first_new = 1 + max(
+  coalesce((SELECT max(id) FROM main.events), 0),
+  coalesce((SELECT value FROM main.snapshot_info WHERE key = 'last_id'), 0));
+INSERT INTO temp.snapshot_todo(sid, path, op)
+  SELECT json_extract(value, '$[2]'), json_extract(value, '$[0]'), 'changed'
+    FROM json_each((SELECT todo FROM temp.snapshot_scan))
+   WHERE json_extract(value, '$[2]') IS NOT NULL;
+INSERT INTO temp.snapshot_todo(sid, path, op)
+  SELECT (SELECT first_new FROM temp.snapshot_scan) - 1
+           + row_number() OVER (ORDER BY day IS NULL, day, path),
+         path, 'new'
+    FROM (SELECT json_extract(value, '$[0]') AS path,
+                 json_extract(value, '$[1]') AS day
+            FROM json_each((SELECT todo FROM temp.snapshot_scan))
+           WHERE json_extract(value, '$[2]') IS NULL)
+   ORDER BY 1;
 
 -- 2. Deleted events: only when some of the snapshot's events were not seen
--- (matched <> its count) is a second metadata pass needed, to list the ids
--- that are still there.  Otherwise these statements read nothing: the
+-- (matched <> its count) is a second metadata pass needed, to list the
+-- paths that are still there.  Otherwise these statements read nothing: the
 -- CROSS JOIN puts the one-row-or-none some_gone first, so with no row the
 -- live table is never scanned (a plain WHERE on the subqueries is not
 -- enough: the walk would start anyway).  A file gone since step 1
 -- counts as deleted even if it was seen changed.
 DROP TABLE IF EXISTS temp.snapshot_live;
-CREATE TEMP TABLE snapshot_live(id INTEGER PRIMARY KEY);
-INSERT OR IGNORE INTO temp.snapshot_live(id)
-  SELECT l.rowid
+CREATE TEMP TABLE snapshot_live(path TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO temp.snapshot_live(path)
+  SELECT l.path
     FROM (SELECT 1 FROM temp.snapshot_scan
            WHERE matched <> (SELECT count(*) FROM main.events)) AS some_gone
    CROSS JOIN temp.live_events l;
-INSERT OR REPLACE INTO temp.snapshot_todo(id, path, op)
+INSERT OR REPLACE INTO temp.snapshot_todo(sid, path, op)
   SELECT e.id, e.path, 'deleted'
     FROM (SELECT 1 FROM temp.snapshot_scan
            WHERE matched <> (SELECT count(*) FROM main.events)) AS some_gone
    CROSS JOIN main.events e INDEXED BY events_file
-   WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_live l WHERE l.id = e.id);
+   WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_live l WHERE l.path = e.path);
+
+-- The files to read, in batches of 1000 in id order (date order on a full
+-- build: the events table's pages are written in key order).
+UPDATE temp.snapshot_todo SET batch = b.n
+  FROM (SELECT sid, (row_number() OVER (ORDER BY sid) - 1) / 1000 AS n
+          FROM temp.snapshot_todo WHERE op IN ('new', 'changed')) AS b
+ WHERE snapshot_todo.sid = b.sid;
+CREATE INDEX temp.snapshot_todo_batch ON snapshot_todo(batch);
 
 -- Refuse to lose more than half of the events (an empty or unmounted archive
 -- folder looks like an archive whose files were all deleted).  The count
 -- before is the snapshot's events, or, when eventmd-snapshot rebuilds a
--- snapshot of another version, the ids it had (temp.snapshot_before).
-CREATE TEMP TABLE IF NOT EXISTS snapshot_before(id INTEGER PRIMARY KEY);
+-- snapshot of another version or layout, the paths it had
+-- (temp.snapshot_before).
+CREATE TEMP TABLE IF NOT EXISTS snapshot_before(path TEXT PRIMARY KEY)
+  WITHOUT ROWID;
 UPDATE temp.snapshot_scan SET
   existing = (SELECT count(*) FROM main.events)
              + (SELECT count(*) FROM temp.snapshot_before),
   gone = (SELECT count(*) FROM temp.snapshot_todo WHERE op = 'deleted')
          + (SELECT count(*) FROM temp.snapshot_before b
              WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_todo t
-                                WHERE t.id = b.id));
+                                WHERE t.path = b.path));
 UPDATE temp.snapshot_scan SET
   refused = gone * 2 > existing AND NOT coalesce(@allow_shrink, 0);
 SELECT 'refused: this refresh would delete ' || gone || ' of the ' ||
@@ -480,7 +559,7 @@ UPDATE temp.snapshot_dirs SET touched = 1
                          WHERE f.folder = snapshot_dirs.folder);
 -- The other files of touched folders, as the snapshot has them (a range of
 -- the path index, without subfolders).
-INSERT OR IGNORE INTO temp.snapshot_todo(id, path, op)
+INSERT OR IGNORE INTO temp.snapshot_todo(sid, path, op)
   SELECT e.id, e.path, 'sibling'
     FROM temp.snapshot_dirs d
     JOIN main.events e
@@ -488,21 +567,19 @@ INSERT OR IGNORE INTO temp.snapshot_todo(id, path, op)
    WHERE d.touched
      AND instr(substr(e.path, length(d.folder) + 1), '/') = 0;
 
--- 4. Away with the rows of changed and deleted events.
-DELETE FROM main.events_fts
- WHERE rowid IN (SELECT id FROM temp.snapshot_todo
-                  WHERE op IN ('changed', 'deleted'));
+-- 4. Away with the rows of changed and deleted events (the triggers on
+-- events take their text out of events_fts).
 DELETE FROM main.sources
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo
                      WHERE op IN ('changed', 'deleted'));
 DELETE FROM main.related
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo
                      WHERE op IN ('changed', 'deleted'));
 DELETE FROM main.changes
- WHERE event_id IN (SELECT id FROM temp.snapshot_todo
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo
                      WHERE op IN ('changed', 'deleted'));
 DELETE FROM main.events
- WHERE id IN (SELECT id FROM temp.snapshot_todo
+ WHERE id IN (SELECT sid FROM temp.snapshot_todo
                WHERE op IN ('changed', 'deleted'));
 
 -- 5. New and changed events, read from the files named (and only those):
@@ -510,86 +587,105 @@ DELETE FROM main.events
 -- four tables read each file while eventmd's parse cache still holds it
 -- (one parse per file, not four, on a first build).  SQL has no loop: a
 -- TEMP trigger runs the batch for each row inserted into snapshot_batch.
--- The events first, then their items: a child row always has its event.
--- (Names in a trigger cannot be qualified: events, sources, related and
--- changes are main's, so the session must not have TEMP tables of those
--- names - attach the archive with the live_ prefix.)
+-- The items first, then the events, whose sources column (indexed for
+-- full-text search by the insert trigger) joins the names of the sources
+-- just inserted; the id of each file is its snapshot_todo sid.  (Names in
+-- a trigger cannot be qualified: events, sources, related and changes are
+-- main's, so the session must not have TEMP tables of those names - attach
+-- the archive with the live_ prefix.)  After each batch, the progress line
+-- (see Progress above).
+DROP TABLE IF EXISTS temp.snapshot_progress;
+CREATE TEMP TABLE snapshot_progress(target TEXT, total INTEGER, started REAL);
+INSERT INTO temp.snapshot_progress(target, total, started)
+  SELECT @progress_to,
+         (SELECT count(*) FROM temp.snapshot_todo WHERE batch IS NOT NULL),
+         julianday('now');
 DROP TABLE IF EXISTS temp.snapshot_batch;
 CREATE TEMP TABLE snapshot_batch(n INTEGER PRIMARY KEY);
 CREATE TEMP TRIGGER snapshot_read_batch AFTER INSERT ON snapshot_batch
 BEGIN
-  INSERT INTO events(id, path, date, title, topic, summary, cover_image,
-                     day_index, is_current, current_path, n_sources,
-                     n_related, n_changes, size, mtime, problem)
-    SELECT rowid, path, date, title, topic, summary, cover_image, day_index,
-           is_current, current_path, n_sources, n_related, n_changes, size,
-           mtime, problem
-      FROM live_events
-     WHERE path IN (SELECT path FROM snapshot_todo
-                     WHERE batch = NEW.n AND op IN ('new', 'changed'));
-
   INSERT INTO sources(event_id, event_path, ordinal, name, url, domain)
-    SELECT e.id, s.event_path, s.ordinal, s.name, s.url, s.domain
-      FROM live_sources s CROSS JOIN events e ON e.path = s.event_path
+    SELECT t.sid, s.event_path, s.ordinal, s.name, s.url, s.domain
+      FROM live_sources s CROSS JOIN snapshot_todo t ON t.path = s.event_path
      WHERE s.event_path IN (SELECT path FROM snapshot_todo
                              WHERE batch = NEW.n AND op IN ('new', 'changed'));
 
   INSERT INTO related(event_id, event_path, ordinal, title, target,
                       target_date, context)
-    SELECT e.id, r.event_path, r.ordinal, r.title, r.target, r.target_date,
+    SELECT t.sid, r.event_path, r.ordinal, r.title, r.target, r.target_date,
            r.context
-      FROM live_related r CROSS JOIN events e ON e.path = r.event_path
+      FROM live_related r CROSS JOIN snapshot_todo t ON t.path = r.event_path
      WHERE r.event_path IN (SELECT path FROM snapshot_todo
                              WHERE batch = NEW.n AND op IN ('new', 'changed'));
 
   INSERT INTO changes(event_id, event_path, ordinal, title, target,
                       changed_at, label, is_current)
-    SELECT e.id, c.event_path, c.ordinal, c.title, c.target, c.changed_at,
+    SELECT t.sid, c.event_path, c.ordinal, c.title, c.target, c.changed_at,
            c.label, c.is_current
-      FROM live_changes c CROSS JOIN events e ON e.path = c.event_path
+      FROM live_changes c CROSS JOIN snapshot_todo t ON t.path = c.event_path
      WHERE c.event_path IN (SELECT path FROM snapshot_todo
                              WHERE batch = NEW.n AND op IN ('new', 'changed'));
+
+  INSERT INTO events(id, path, date, title, topic, summary, cover_image,
+                     day_index, is_current, current_path, n_sources,
+                     n_related, n_changes, size, mtime, problem, sources)
+    SELECT t.sid, l.path, l.date, l.title, l.topic, l.summary, l.cover_image,
+           l.day_index, l.is_current, l.current_path, l.n_sources,
+           l.n_related, l.n_changes, l.size, l.mtime, l.problem,
+           (SELECT group_concat(x.name, ' ; ')
+              FROM (SELECT name FROM sources
+                     WHERE event_id = t.sid ORDER BY ordinal) AS x)
+      FROM live_events l CROSS JOIN snapshot_todo t ON t.path = l.path
+     WHERE l.path IN (SELECT path FROM snapshot_todo
+                       WHERE batch = NEW.n AND op IN ('new', 'changed'))
+     ORDER BY t.sid;
+
+  SELECT writefile(p.target,
+           printf(char(13) || 'eventmd-snapshot: %d/%d files read, %d files/s ',
+                  min((NEW.n + 1) * 1000, p.total), p.total,
+                  CAST(min((NEW.n + 1) * 1000, p.total)
+                       / max((julianday('now') - p.started) * 86400, 0.001)
+                       AS INTEGER)))
+    FROM snapshot_progress p WHERE p.target IS NOT NULL;
 END;
 INSERT INTO temp.snapshot_batch(n)
   SELECT DISTINCT batch FROM temp.snapshot_todo
    WHERE batch IS NOT NULL ORDER BY batch;
+-- A file that vanished after its items were read and before its event row:
+-- no items without their event.
+DELETE FROM main.sources
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo WHERE batch IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM main.events e WHERE e.id = sources.event_id);
+DELETE FROM main.related
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo WHERE batch IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM main.events e WHERE e.id = related.event_id);
+DELETE FROM main.changes
+ WHERE event_id IN (SELECT sid FROM temp.snapshot_todo WHERE batch IS NOT NULL)
+   AND NOT EXISTS (SELECT 1 FROM main.events e WHERE e.id = changes.event_id);
 
 -- The siblings (3.): their version columns as eventmd computes them now;
--- only rows that differ are updated ('updated' below), and their full-text
--- rows redone (the topic is indexed).
+-- only rows that differ are updated ('updated' below; the update trigger
+-- redoes their full-text rows when the topic changed).
 DROP TABLE IF EXISTS temp.snapshot_siblings;
 CREATE TEMP TABLE snapshot_siblings(
-  id INTEGER PRIMARY KEY, topic TEXT, is_current INTEGER, current_path TEXT);
-INSERT INTO temp.snapshot_siblings(id, topic, is_current, current_path)
-  SELECT l.rowid, l.topic, l.is_current, l.current_path
-    FROM temp.live_events l
+  sid INTEGER PRIMARY KEY, topic TEXT, is_current INTEGER, current_path TEXT);
+INSERT INTO temp.snapshot_siblings(sid, topic, is_current, current_path)
+  SELECT t.sid, l.topic, l.is_current, l.current_path
+    FROM temp.live_events l CROSS JOIN temp.snapshot_todo t ON t.path = l.path
    WHERE l.path IN (SELECT path FROM temp.snapshot_todo WHERE op = 'sibling');
 DELETE FROM temp.snapshot_siblings
  WHERE EXISTS (SELECT 1 FROM main.events e
-                WHERE e.id = snapshot_siblings.id
+                WHERE e.id = snapshot_siblings.sid
                   AND e.topic IS snapshot_siblings.topic
                   AND e.is_current IS snapshot_siblings.is_current
                   AND e.current_path IS snapshot_siblings.current_path);
 UPDATE main.events
    SET (topic, is_current, current_path) =
        (SELECT s.topic, s.is_current, s.current_path
-          FROM temp.snapshot_siblings s WHERE s.id = events.id)
- WHERE id IN (SELECT id FROM temp.snapshot_siblings);
+          FROM temp.snapshot_siblings s WHERE s.sid = events.id)
+ WHERE id IN (SELECT sid FROM temp.snapshot_siblings);
 UPDATE temp.snapshot_todo SET op = 'flipped'
- WHERE op = 'sibling' AND id IN (SELECT id FROM temp.snapshot_siblings);
-DELETE FROM main.events_fts
- WHERE rowid IN (SELECT id FROM temp.snapshot_todo WHERE op = 'flipped');
-
--- In rowid order (snapshot_todo's order): FTS5 flushes its pending terms
--- whenever a rowid is not larger than the last one, and ids are hashes.
-INSERT INTO main.events_fts(rowid, title, topic, summary, sources)
-  SELECT e.id, e.title, e.topic, e.summary,
-         (SELECT group_concat(s.name, ' ; ')
-            FROM (SELECT name FROM main.sources
-                   WHERE event_path = e.path ORDER BY ordinal) AS s)
-    FROM temp.snapshot_todo t CROSS JOIN main.events e ON e.id = t.id
-   WHERE t.op IN ('new', 'changed', 'flipped')
-   ORDER BY t.id;
+ WHERE op = 'sibling' AND sid IN (SELECT sid FROM temp.snapshot_siblings);
 
 -- The day pages of touched folders as they are now, for the next refresh;
 -- folders that hold no event file any more are forgotten.
@@ -613,36 +709,42 @@ INSERT INTO main.snapshot_folders(folder, day_page)
 -- 6. What this refresh did: events inserted, updated (changed files, and
 -- files whose is_current, current_path or topic changed with their folder)
 -- and deleted (a new or changed file that vanished before it could be read
--- counts as not there or deleted; after a rebuild, relative to the ids the
--- snapshot had), when, how long it took, and the tables' row counts.
+-- counts as not there or deleted; after a rebuild, relative to the paths
+-- the snapshot had), when, how long it took, the tables' row counts, and
+-- the highest id given so far.
 INSERT OR REPLACE INTO main.snapshot_info(key, value)
   SELECT 'root', coalesce((SELECT root FROM temp.snapshot_scan),
                           (SELECT value FROM main.snapshot_info
                             WHERE key = 'root'))
   UNION ALL SELECT 'eventmd_version', eventmd_version()
-  UNION ALL SELECT 'layout', 2      -- 1.1: topic, current_path, snapshot_folders
+  UNION ALL SELECT 'layout', 3  -- 1.1: topic, current_path, snapshot_folders;
+                                -- 3: events_fts over events, ids in date order
+  UNION ALL SELECT 'last_id',
+    max((SELECT first_new FROM temp.snapshot_scan) - 1,
+        coalesce((SELECT max(sid) FROM temp.snapshot_todo WHERE op = 'new'), 0))
   UNION ALL SELECT 'refreshed_at', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
   UNION ALL SELECT 'refresh_seconds',  -- up to the commit
     round((julianday('now') - (SELECT started FROM temp.snapshot_scan))
           * 86400, 3)
   UNION ALL SELECT 'inserted',
-    (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.id
+    (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.sid
       WHERE t.op = 'new'
-        AND NOT EXISTS (SELECT 1 FROM temp.snapshot_before b WHERE b.id = t.id))
+        AND NOT EXISTS (SELECT 1 FROM temp.snapshot_before b WHERE b.path = t.path))
   UNION ALL SELECT 'updated',
-    (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.id
+    (SELECT count(*) FROM temp.snapshot_todo t JOIN main.events e ON e.id = t.sid
       WHERE t.op IN ('changed', 'flipped')
          OR (t.op = 'new' AND EXISTS (SELECT 1 FROM temp.snapshot_before b
-                                       WHERE b.id = t.id)))
+                                       WHERE b.path = t.path)))
   UNION ALL SELECT 'deleted',
     (SELECT count(*) FROM temp.snapshot_todo t
       WHERE t.op = 'deleted'
          OR (t.op IN ('changed', 'new') AND NOT EXISTS (
-               SELECT 1 FROM main.events e WHERE e.id = t.id)
+               SELECT 1 FROM main.events e WHERE e.id = t.sid)
              AND (t.op = 'changed' OR EXISTS (
-               SELECT 1 FROM temp.snapshot_before b WHERE b.id = t.id))))
+               SELECT 1 FROM temp.snapshot_before b WHERE b.path = t.path))))
     + (SELECT count(*) FROM temp.snapshot_before b
-        WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_todo t WHERE t.id = b.id))
+        WHERE NOT EXISTS (SELECT 1 FROM temp.snapshot_todo t
+                           WHERE t.path = b.path))
   UNION ALL SELECT 'events', (SELECT count(*) FROM main.events)
   UNION ALL SELECT 'sources', (SELECT count(*) FROM main.sources)
   UNION ALL SELECT 'related', (SELECT count(*) FROM main.related)
@@ -654,6 +756,7 @@ DROP TRIGGER temp.snapshot_read_batch;
 DROP TRIGGER temp.snapshot_guard_check;
 DROP TABLE temp.snapshot_guard;
 DROP TABLE temp.snapshot_batch;
+DROP TABLE temp.snapshot_progress;
 DROP TABLE temp.snapshot_siblings;
 DROP TABLE temp.snapshot_dirs;
 DROP TABLE temp.snapshot_live;
