@@ -47,8 +47,11 @@ COLUMNS = {
     "related": "event_path, ordinal, title, target, target_date, context",
     "changes": "event_path, ordinal, title, target, changed_at, label, is_current",
 }
-# The snapshot's events table, in order (eventmd 1.1's columns after the id).
-EVENTS_COLUMNS = ["id"] + [c.strip() for c in COLUMNS["events"].split(",")]
+# The snapshot's events table, in order (eventmd 1.1's columns after the id,
+# then the source names that events_fts indexes).
+EVENTS_COLUMNS = ["id"] + [c.strip() for c in COLUMNS["events"].split(",")] + ["sources"]
+# The order of the ids after a full build: date, then path (no date last).
+ID_ORDER = "date IS NULL, date, path"
 # Row counts of the sample archive.
 N_EVENTS, N_SOURCES, N_RELATED, N_CHANGES = 54, 194, 83, 67
 
@@ -133,10 +136,13 @@ CREATE VIEW problems AS SELECT path, date, problem FROM events WHERE problem IS 
 
 
 def make_wrapper(template, dest, ext=EXT):
-    """The build's sed: @EXT@ and @SQLDIR@ replaced by absolute paths."""
+    """The build's sed: @EXT@ and @SQLDIR@ replaced by paths relative to
+    the wrapper's folder (the script finds them from its own location)."""
     with open(template) as f:
         text = f.read()
-    text = text.replace("@EXT@", ext).replace("@SQLDIR@", SQLDIR)
+    here = os.path.dirname(os.path.abspath(dest))
+    text = text.replace("@EXT@", os.path.relpath(ext, here)).replace(
+        "@SQLDIR@", os.path.relpath(SQLDIR, here))
     with open(dest, "w") as f:
         f.write(text)
     os.chmod(dest, os.stat(dest).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -273,15 +279,25 @@ class SnapshotTest(unittest.TestCase):
             self.assertEqual([r[1] for r in snap.execute("PRAGMA table_info(events)")],
                              EVENTS_COLUMNS)
             for table, cols in COLUMNS.items():
-                idcol = "id" if table == "events" else "event_id"
-                liveid = "rowid" if table == "events" else \
-                    "(SELECT rowid FROM live_events e WHERE e.path = t.event_path)"
                 got = collections.Counter(snap.execute(
-                    "SELECT %s, %s FROM %s" % (idcol, cols, table)))
+                    "SELECT %s FROM %s" % (cols, table)))
                 want = collections.Counter(live.execute(
-                    "SELECT %s, %s FROM live_%s t" % (liveid, cols, table)))
+                    "SELECT %s FROM live_%s t" % (cols, table)))
                 self.assertEqual(sum(got.values()), sum(want.values()), table)
                 self.assertEqual(got, want, table)
+                if table != "events":  # event_id is the id of the event_path's row
+                    self.assertEqual(snap.execute(
+                        "SELECT count(*) FROM %s t LEFT JOIN events e ON e.id = t.event_id "
+                        "WHERE e.path IS NOT t.event_path" % table).fetchone()[0], 0, table)
+            # events.sources: the source names in order, as events_fts indexes them.
+            self.assertEqual(snap.execute(
+                "SELECT count(*) FROM events e WHERE e.sources IS NOT (SELECT group_concat("
+                "name, ' ; ') FROM (SELECT name FROM sources s WHERE s.event_id = e.id "
+                "ORDER BY ordinal))").fetchone()[0], 0)
+            # The ids are the snapshot's own: positive, never above last_id.
+            last_id = dict(snap.execute("SELECT key, value FROM snapshot_info"))["last_id"]
+            self.assertEqual(snap.execute("SELECT count(*) FROM events WHERE id < 1 OR id > ?",
+                                          (last_id,)).fetchone()[0], 0)
             # The same, in SQL: EXCEPT both ways (the snapshot attached
             # read-only to the connection that has the extension).
             live.execute("ATTACH ? AS snap", ("file:%s?mode=ro" % path,))
@@ -291,9 +307,6 @@ class SnapshotTest(unittest.TestCase):
                     n = live.execute("SELECT count(*) FROM (SELECT %s FROM %s EXCEPT "
                                      "SELECT %s FROM %s)" % (cols, a, cols, b)).fetchone()[0]
                     self.assertEqual(n, 0, "%s EXCEPT %s" % (a, b))
-            n = live.execute("SELECT count(*) FROM (SELECT rowid, path FROM live_events "
-                             "EXCEPT SELECT id, path FROM snap.events)").fetchone()[0]
-            self.assertEqual(n, 0, "events ids are eventmd's rowids")
             live.execute("DETACH snap")
             # Full-text index: one row per event, the event's text.
             fts = snap.execute(
@@ -319,7 +332,9 @@ class SnapshotTest(unittest.TestCase):
             self.assertEqual(snap.execute("SELECT count(*) FROM sqlite_schema "
                                           "WHERE instr(sql, 'eventmd_') OR instr(sql, 'live_')"
                                           ).fetchone()[0], 0)
-            snap.execute("INSERT INTO events_fts(events_fts) VALUES('integrity-check')")
+            # rank 1: the index checked against the events table's text too
+            snap.execute("INSERT INTO events_fts(events_fts, rank) "
+                         "VALUES('integrity-check', 1)")
             self.assertEqual(snap.execute("PRAGMA integrity_check").fetchone()[0], "ok")
             self.assertEqual(snap.execute("PRAGMA foreign_key_check").fetchall(), [])
             self.assertEqual(snap.execute("PRAGMA application_id").fetchone()[0], 1702260068)
@@ -747,8 +762,8 @@ class SnapshotTest(unittest.TestCase):
         # Run by hand, the script refuses it (and changes nothing).
         rc, out, stats = self.shell_refresh()
         self.assertNotEqual(rc, 0)
-        self.assertIn("this snapshot was written by another eventmd version (or has the 1.0 "
-                      "layout): rebuild it with eventmd-snapshot, or delete it", out)
+        self.assertIn("this snapshot was written by another eventmd version or in an older "
+                      "layout: rebuild it with eventmd-snapshot, or delete it", out)
         self.assertEqual(dump(self.snapshot), old_dump)
 
         # A reader of the 1.0 snapshot keeps it until it ends its transaction.
