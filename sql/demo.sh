@@ -57,6 +57,31 @@ sqlite3 -box "$tmp/news.db" "SELECT * FROM top_outlets LIMIT 5" \
 printf '\n== Full-text search on the snapshot  (sql/search.sql)\n'
 sqlite3 -line "$tmp/news.db" < sql/search.sql
 ran="${ran}snapshot.sql "
+if command -v sqlite-utils > /dev/null 2>&1; then
+  printf '\n== The same index through sqlite-utils  (sqlite-utils search news.db events nile)\n'
+  sqlite-utils search "$tmp/news.db" events nile -c date -c title --limit 3 -t
+else
+  printf '\n== sqlite-utils search: not run, needs the sqlite-utils package (make test installs it)\n'
+fi
+# The Datasette metadata example: every table, view, column and facet it
+# names is in the snapshot, and events has the search Datasette finds.
+printf '\n== Datasette metadata  (sql/clients/datasette-metadata.json)\n'
+/usr/bin/python3 - "$tmp/news.db" sql/clients/datasette-metadata.json <<'EOF_PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+meta = json.load(open(sys.argv[2]))
+for name, t in meta["databases"]["news"]["tables"].items():
+    cols = [r[1] for r in db.execute("SELECT * FROM pragma_table_info(?)", (name,))]
+    named = list(t.get("columns", {})) + t.get("facets", []) + \
+        t.get("sortable_columns", []) + [t[k] for k in ("label_column", "fts_pk") if k in t]
+    bad = [c for c in named if c not in cols]
+    assert cols and not bad, "%s: not in the snapshot: %s" % (name, bad or name)
+    fts = db.execute("SELECT name FROM sqlite_schema WHERE rootpage = 0 AND sql LIKE ?",
+                     ('%VIRTUAL TABLE%USING FTS%content="' + name + '"%',)).fetchall()
+    print("%-16s %2d columns, facets: %-28s search: %s" % (
+        name, len(cols), ", ".join(t.get("facets", [])) or "-",
+        fts[0][0] if fts else "-"))
+EOF_PY
 
 # The client examples, when their client can run.
 if /usr/bin/python3 -c 'import sqlite3; sqlite3.Connection.enable_load_extension' \

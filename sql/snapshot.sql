@@ -641,7 +641,8 @@ BEGIN
      ORDER BY t.sid;
 
   SELECT writefile(p.target,
-           printf(char(13) || 'eventmd-snapshot: %d/%d files read, %d files/s ',
+           printf(char(13) || 'eventmd-snapshot: %d/%d files read, %d files/s'
+                  || char(27) || '[K',
                   min((NEW.n + 1) * 1000, p.total), p.total,
                   CAST(min((NEW.n + 1) * 1000, p.total)
                        / max((julianday('now') - p.started) * 86400, 0.001)
