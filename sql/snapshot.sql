@@ -163,9 +163,11 @@ CREATE TABLE IF NOT EXISTS events(
   n_changes    INTEGER,
   size         INTEGER,              -- bytes, when the file was read
   mtime        INTEGER,              -- Unix seconds, when the file was read
-  problem      TEXT,                 -- NULL, or what is wrong with the file
-  sources      TEXT                  -- the sources' names, in order, ' ; '
+  problem      TEXT,                 -- NULL or what is wrong with the file
+  sources      TEXT                  -- the source names joined with ' ; '
 );
+-- (No comma in the comments of the last two columns: SQLite's ALTER TABLE
+-- DROP COLUMN looks back from the last column for the comma before it.)
 CREATE INDEX IF NOT EXISTS events_date ON events(date);
 CREATE INDEX IF NOT EXISTS events_current_path ON events(current_path);
 -- What a refresh compares with the files (see 1. below).

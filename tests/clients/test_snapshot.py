@@ -28,6 +28,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -989,6 +990,197 @@ class SnapshotTest(unittest.TestCase):
         self.refresh(odd, self.snapshot)
         self.assert_snapshot_equals_live()
 
+    # -- ids, layouts -------------------------------------------------------------------
+
+    def ids_by_path(self):
+        return dict(self.snap_rows("SELECT path, id FROM events"))
+
+    def assert_ids_in_date_order(self):
+        """A full build's ids: 1, 2, ... in date order, then path order."""
+        self.assertEqual(
+            [r[0] for r in self.snap_rows("SELECT id FROM events ORDER BY " + ID_ORDER)],
+            list(range(1, self.info()["events"] + 1)))
+
+    def test_ids_in_date_order(self):
+        self.refresh()
+        self.assert_ids_in_date_order()
+        self.assertEqual(self.info()["last_id"], N_EVENTS)
+        # Browsing by rowid (what Datasette and sqlite-utils rows do) reads
+        # chronologically.
+        dates = [d for (d,) in self.snap_rows("SELECT date FROM events ORDER BY rowid")
+                 if d is not None]
+        self.assertEqual(dates, sorted(dates))
+        ids = self.ids_by_path()
+        newest = max(ids, key=ids.get)
+
+        # A refresh: a changed file keeps its id, a new one gets the next id,
+        # the deleted file's id is not given again.
+        self.edit(KHARTOUM_2013, "Water ministers", "The water ministers")
+        self.write(NEW_EVENT, self.read(KHARTOUM_2013).replace("2013-11-14", "2019-01-02"))
+        os.remove(self.file(newest))
+        self.assertIn(": 1 inserted, 1 updated, 1 deleted;", self.refresh())
+        after = self.ids_by_path()
+        self.assertEqual(after[KHARTOUM_2013], ids[KHARTOUM_2013])
+        self.assertEqual(after[NEW_EVENT], N_EVENTS + 1)
+        self.assertNotIn(newest, after)
+        self.assertEqual({p: i for p, i in after.items() if p != NEW_EVENT},
+                         {p: i for p, i in ids.items() if p != newest})
+        self.assert_snapshot_equals_live()
+        os.remove(self.file(NEW_EVENT))
+        self.write(NEW_EVENT.replace("a-new-event", "another-new-event"),
+                   self.read(HARVEY_2017).replace("2017-08-25", "2019-01-02"))
+        self.refresh()
+        self.assertEqual(self.info()["last_id"], N_EVENTS + 2)
+        self.assertEqual(max(self.ids_by_path().values()), N_EVENTS + 2)
+        self.assert_snapshot_equals_live()
+
+    def make_layout_2(self):
+        """The snapshot as the previous layout (2) had it: ids not in date
+        order, events_fts a full-text index with its own copy of the text,
+        no sources column in events."""
+        db = plain_connection(self.snapshot)
+        try:
+            db.executescript("""
+                BEGIN;
+                DROP TRIGGER events_fts_insert; DROP TRIGGER events_fts_delete;
+                DROP TRIGGER events_fts_update; DROP TABLE events_fts;
+                UPDATE events SET id = 1000003 * id % 7919 + 100000;
+                UPDATE sources SET event_id = 1000003 * event_id % 7919 + 100000;
+                UPDATE related SET event_id = 1000003 * event_id % 7919 + 100000;
+                UPDATE changes SET event_id = 1000003 * event_id % 7919 + 100000;
+                CREATE VIRTUAL TABLE events_fts USING fts5(
+                  title, topic, summary, sources,
+                  tokenize = 'porter unicode61 remove_diacritics 2');
+                INSERT INTO events_fts(rowid, title, topic, summary, sources)
+                  SELECT id, title, topic, summary, sources FROM events;
+                ALTER TABLE events DROP COLUMN sources;
+                UPDATE snapshot_info SET value = 2 WHERE key = 'layout';
+                DELETE FROM snapshot_info WHERE key = 'last_id';
+                COMMIT;""")
+        finally:
+            db.close()
+
+    def test_upgrade_from_layout_2(self):
+        self.refresh()
+        self.make_layout_2()
+        self.assertNotEqual(
+            [r[0] for r in self.snap_rows("SELECT id FROM events ORDER BY " + ID_ORDER)],
+            list(range(1, N_EVENTS + 1)))
+        old_dump = dump(self.snapshot)
+        # By hand: refused, nothing changed.
+        rc, out, stats = self.shell_refresh()
+        self.assertNotEqual(rc, 0)
+        self.assertIn("or in an older layout: rebuild it with eventmd-snapshot", out)
+        self.assertEqual(dump(self.snapshot), old_dump)
+        # The command rebuilds it, saying so in its one line.
+        line = self.refresh()
+        self.assertRegex(line, r"^eventmd-snapshot: %s had snapshot layout 2: rebuilt in "
+                               r"layout 3: 0 inserted, 54 updated, 0 deleted; 54 events; "
+                               r"\d+\.\d\d s$" % re.escape(self.snapshot))
+        self.assertEqual(self.info()["layout"], 3)
+        self.assert_ids_in_date_order()
+        self.assert_snapshot_equals_live()
+        self.assertEqual(len(self.search(plain_connection(self.snapshot), "topic:haiyan")), 2)
+        self.assertIn(": 0 inserted, 0 updated, 0 deleted; 54 events;", self.refresh())
+
+    # -- the command line ---------------------------------------------------------------
+
+    def test_help_version_usage(self):
+        rc, out, err = self.run_wrapper("--help")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertTrue(out.startswith("usage: eventmd-snapshot [--allow-shrink] [--quiet] "
+                                       "ARCHIVE_DIR SNAPSHOT.db\n"), out)
+        for word in ("--allow-shrink", "--quiet", "--version", "Exit status", "events_fts"):
+            self.assertIn(word, out)
+        self.assertEqual(self.run_wrapper("-h")[:2], (0, out))
+        self.assertEqual(self.run_wrapper("--version"), (0, "eventmd-snapshot %s\n" % VERSION, ""))
+        for args, why in (((), "expected 2 arguments, got 0"),
+                          ((self.archive,), "expected 2 arguments, got 1"),
+                          ((self.archive, self.snapshot, "x"), "expected 2 arguments, got 3"),
+                          (("--frobnicate", self.archive, self.snapshot),
+                           "unknown option '--frobnicate'")):
+            r = subprocess.run([self.wrapper] + list(args), capture_output=True, text=True)
+            self.assertEqual((r.returncode, r.stdout), (2, ""), args)
+            self.assertEqual(r.stderr, "eventmd-snapshot: %s; usage: eventmd-snapshot "
+                             "[--allow-shrink] [--quiet] ARCHIVE_DIR SNAPSHOT.db (try --help)\n"
+                             % why, args)
+        self.assertFalse(os.path.exists(self.snapshot))
+
+    def run_on_terminal(self, *args):
+        """Run the wrapper with its stderr on a pseudo-terminal (stdout a
+        pipe): (returncode, stdout, what the terminal received)."""
+        import pty
+        import select
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.Popen([self.wrapper] + list(args), stdout=subprocess.PIPE,
+                                 stderr=slave, stdin=subprocess.DEVNULL)
+            os.close(slave)
+            slave = None
+            got = b""
+            while True:
+                ready, _, _ = select.select([master], [], [], 60)
+                self.assertTrue(ready, "no output for 60 s")
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: every writer has closed the terminal
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            out = p.stdout.read().decode()
+            p.stdout.close()
+            return p.wait(), out, got.decode()
+        finally:
+            os.close(master)
+            if slave is not None:
+                os.close(slave)
+
+    def test_progress_on_a_terminal(self):
+        rc, out, term = self.run_on_terminal(self.archive, self.snapshot)
+        self.assertEqual(rc, 0, term)
+        self.assertRegex(out, r"^eventmd-snapshot: %s: 54 inserted, 0 updated, 0 deleted; "
+                              r"54 events; \d+\.\d\d s\n$" % re.escape(self.snapshot))
+        # Updated in place (carriage returns, no newline), files done/total
+        # and a rate, then erased.
+        self.assertNotIn("\n", term)
+        self.assertRegex(term, r"\reventmd-snapshot: 54/54 files read, \d+ files/s\x1b\[K")
+        self.assertTrue(term.endswith("\r\x1b[K"), repr(term))
+        self.assert_snapshot_equals_live()
+        # More than one batch: the count goes up batch by batch (1000 files
+        # each); here a refresh of the sample's news/ (53 events) copied 20
+        # times over.
+        for i in range(1, 21):
+            shutil.copytree(os.path.join(SAMPLE, "news"),
+                            os.path.join(self.archive, "copy%02d" % i, "news"))
+        rc, out, term = self.run_on_terminal(self.archive, self.snapshot)
+        self.assertEqual(rc, 0, term)
+        self.assertIn(": 1060 inserted, 0 updated, 0 deleted; 1114 events;", out)
+        self.assertEqual(re.findall(r"(\d+)/(\d+) files read", term),
+                         [("1000", "1060"), ("1060", "1060")])
+        # --quiet: nothing at all on success; not a terminal: no progress.
+        self.touch_all()
+        rc, out, term = self.run_on_terminal("--quiet", self.archive, self.snapshot)
+        self.assertEqual((rc, out, term), (0, "", ""))
+        self.assertEqual(self.counts(), (0, 1114, 0))
+        self.touch_all()
+        rc, out, err = self.run_wrapper()
+        self.assertEqual((rc, err), (0, ""))
+        self.assertIn(": 0 inserted, 1114 updated, 0 deleted;", out)
+        # Errors still reach stderr with --quiet.
+        rc, out, err = self.run_wrapper("--quiet", os.path.join(self.tmp, "nope"),
+                                        self.snapshot)
+        self.assertEqual((rc, out), (1, ""))
+        self.assertIn("is not a readable directory", err)
+
+    def touch_all(self):
+        """Every event file's mtime one second back: all of them changed."""
+        for folder, _, files in os.walk(self.archive):
+            for f in files:
+                p = os.path.join(folder, f)
+                m = int(os.path.getmtime(p)) - 1
+                os.utime(p, (m, m))
+
     # -- full-text search ----------------------------------------------------------------
 
     def test_fts_snapshot(self):
@@ -1094,6 +1286,173 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(db.execute("SELECT count(*) FROM temp.events_fts_docs").fetchone()[0],
                          N_EVENTS - 1)
         db.close()
+
+
+CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def banner(*lines):
+    """A block on stderr that cannot be missed."""
+    bar = "!" * 72
+    sys.stderr.write("\n".join([bar] + ["!!! " + line for line in lines] + [bar]) + "\n")
+
+
+def sqlite_utils_ready():
+    """Debian's sqlite-utils command, and its Python module for this Python."""
+    if not shutil.which("sqlite-utils"):
+        return False
+    try:
+        import sqlite_utils  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class SqliteUtilsTest(unittest.TestCase):
+    """The snapshot through Debian's sqlite-utils (3.30): it finds events_fts
+    by itself (Table.detect_fts(), the test Datasette makes too), and
+    search, tables and rows work.  sqlite-utils is installed first when
+    missing (tests/tools/deps.sh: apt-get as root).  When it still cannot
+    run: under CI (CI=true) a failure; otherwise a loud skip."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not sqlite_utils_ready():
+            subprocess.run(["sh", os.path.join(REPO, "tests", "tools", "deps.sh"),
+                            "sqlite-utils"], check=False)
+        if not sqlite_utils_ready():
+            why = ("Debian's sqlite-utils (the sqlite-utils command and its Python module) "
+                   "is not installed and could not be installed")
+            if CI:
+                raise AssertionError("the sqlite-utils test cannot run under CI: %s; install "
+                                     "it: apt-get install sqlite-utils" % why)
+            banner("SKIPPED: the sqlite-utils snapshot test is NOT run",
+                   "because: " + why, "to run it: apt-get install sqlite-utils",
+                   "(with CI=true this is a failure, not a skip)")
+            raise unittest.SkipTest(why)
+        cls.tmp = tempfile.mkdtemp(prefix="eventmd-sqlite-utils-test-")
+        cls.archive = os.path.join(cls.tmp, "archive")
+        shutil.copytree(SAMPLE, cls.archive)
+        cls.db = os.path.join(cls.tmp, "news.db")
+        cls.wrapper = make_wrapper(os.path.join(REPO, "ext", "eventmd-snapshot.sh"),
+                                   os.path.join(cls.tmp, "eventmd-snapshot"))
+        cls.snapshot()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def snapshot(cls):
+        r = subprocess.run([cls.wrapper, "--quiet", cls.archive, cls.db],
+                           capture_output=True, text=True)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", ""), r
+
+    def su(self, *args):
+        """sqlite-utils ARGS: its JSON output."""
+        r = subprocess.run(["sqlite-utils"] + list(args), capture_output=True, text=True)
+        self.assertEqual((r.returncode, r.stderr), (0, ""), args)
+        return json.loads(r.stdout)
+
+    def fts_paths(self, q):
+        """The events matching q, best first, asked of the snapshot directly."""
+        db = plain_connection(self.db)
+        try:
+            return [p for (p,) in db.execute(
+                "SELECT e.path FROM events_fts f JOIN events e ON e.id = f.rowid "
+                "WHERE events_fts MATCH ? ORDER BY f.rank", (q,))]
+        finally:
+            db.close()
+
+    def test_detect_fts(self):
+        import sqlite_utils
+        db = sqlite_utils.Database(self.db)
+        try:
+            self.assertEqual(db["events"].detect_fts(), "events_fts")
+            for other in ("sources", "related", "changes", "snapshot_info"):
+                self.assertIsNone(db[other].detect_fts(), other)
+            self.assertEqual(db["events_fts"].virtual_table_using, "FTS5")
+            # The module's own search, ranked.
+            got = [r["path"] for r in db["events"].search("Nile", columns=["path"])]
+            self.assertEqual(got, self.fts_paths("Nile"))
+        finally:
+            db.close()
+        # What Datasette looks for in sqlite_schema to show a search box on a
+        # table: an FTS virtual table whose content is that table.
+        db = plain_connection(self.db)
+        try:
+            self.assertEqual(db.execute(
+                "SELECT name FROM sqlite_schema WHERE rootpage = 0 AND "
+                "(sql LIKE ? OR sql LIKE ?)",
+                ('%VIRTUAL TABLE%USING FTS%content="events"%',
+                 "%VIRTUAL TABLE%USING FTS%content=[events]%")).fetchall(),
+                [("events_fts",)])
+        finally:
+            db.close()
+
+    def test_search(self):
+        rows = self.su("search", self.db, "events", "Nile")
+        self.assertGreaterEqual(len(rows), 5)
+        self.assertEqual([r["path"] for r in rows], self.fts_paths("Nile"))
+        self.assertTrue(set(EVENTS_COLUMNS) <= set(rows[0]), rows[0].keys())
+        for r in rows:
+            text = " ".join(str(r[c] or "") for c in ("title", "topic", "summary", "sources"))
+            self.assertIn("nile", text.lower(), r["path"])
+        # Two words, and a column filter (FTS5 syntax, as given).
+        rows = self.su("search", self.db, "events", "nile khartoum", "-c", "path")
+        self.assertEqual([r["path"] for r in rows][0], BEST_NILE_KHARTOUM)
+        self.assertEqual(len(self.su("search", self.db, "events", "topic:haiyan")), 2)
+        self.assertEqual(self.su("search", self.db, "events", "omdurman"), [])
+
+    def test_tables_and_rows(self):
+        tables = [t["table"] for t in self.su("tables", self.db)]
+        for t in ("events", "sources", "related", "changes", "events_fts", "snapshot_info"):
+            self.assertIn(t, tables)
+        self.assertEqual(self.su("tables", self.db, "--fts5"), [{"table": "events_fts"}])
+        self.assertEqual(self.su("tables", self.db, "--fts4"), [])
+        rows = self.su("rows", self.db, "events")
+        self.assertEqual(len(rows), N_EVENTS)
+        # In rowid order, which is date order after a full build.
+        self.assertEqual([r["id"] for r in rows], list(range(1, N_EVENTS + 1)))
+        dates = [r["date"] for r in rows if r["date"] is not None]
+        self.assertEqual(dates, sorted(dates))
+        self.assertEqual(len(self.su("rows", self.db, "sources")), N_SOURCES)
+
+    def test_search_after_refresh(self):
+        """The index follows a refresh: changed, new and deleted files."""
+        khartoum = os.path.join(self.archive, KHARTOUM_2013.lstrip("/"))
+        typhoon = os.path.join(self.archive, TYPHOON_2013.lstrip("/"))
+        with open(khartoum, encoding="utf-8") as f:
+            old = f.read()
+        st = os.stat(khartoum)
+        with open(typhoon, encoding="utf-8") as f:
+            typhoon_text = f.read()
+        try:
+            with open(khartoum, "w", encoding="utf-8") as f:
+                f.write(old.replace("meet in Khartoum", "meet in Omdurman", 1))
+            os.utime(khartoum, (st.st_atime, int(st.st_mtime) - 100))
+            os.remove(typhoon)
+            self.snapshot()
+            self.assertEqual([r["path"] for r in self.su(
+                "search", self.db, "events", "omdurman", "-c", "path")], [KHARTOUM_2013])
+            self.assertNotIn(TYPHOON_2013, [r["path"] for r in self.su(
+                "search", self.db, "events", "typhoon", "-c", "path")])
+            db = plain_connection(self.db)
+            db.execute("INSERT INTO events_fts(events_fts, rank) VALUES('integrity-check', 1)")
+            db.close()
+        finally:
+            with open(khartoum, "w", encoding="utf-8") as f:
+                f.write(old)
+            os.utime(khartoum, (st.st_atime, st.st_mtime))
+            with open(typhoon, "w", encoding="utf-8") as f:
+                f.write(typhoon_text)
+            # A full build again, for the other tests (ids in date order).
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(self.db + suffix):
+                    os.remove(self.db + suffix)
+            self.snapshot()
+        self.assertIn(TYPHOON_2013, [r["path"] for r in self.su(
+            "search", self.db, "events", "typhoon", "-c", "path")])
 
 
 if __name__ == "__main__":
