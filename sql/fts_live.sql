@@ -17,7 +17,9 @@
 --
 -- Nothing is written outside TEMP; the tables vanish with the session.  Same
 -- columns, tokenizer and ranking as a snapshot's events_fts
--- (sql/snapshot.sql).  A file's topic can also come from its day page
+-- (sql/snapshot.sql); that one is an external-content index of the
+-- snapshot's events table, while this one keeps its own copy of the text
+-- (the live events table is a virtual table, read from the files).  A file's topic can also come from its day page
 -- (README.md): when only the day page changes, run DROP TABLE
 -- temp.events_fts_docs; DROP TABLE temp.events_fts; and this script again.
 -- (A snapshot notices such changes by itself.)

@@ -6,6 +6,9 @@
 --
 -- On a snapshot (no extension needed):
 --   sqlite3 -box snapshot.db < sql/search.sql
+-- (there events_fts is an external-content index of the events table, which
+-- Datasette and sqlite-utils find and search too:
+--   sqlite-utils search snapshot.db events 'nile khartoum')
 -- Live, without a snapshot:
 --   build/bin/eventmd -box tests/sample
 --   sqlite> .read sql/fts_live.sql
