@@ -81,6 +81,93 @@ $(OUT)/bin/eventmd-snapshot: ext/eventmd-snapshot.sh
 	sed -e "s|@EXT@|../eventmd|" -e "s|@SQLDIR@|../../sql|" $< > $@
 	chmod +x $@
 
+# make install / make uninstall (PREFIX, default /usr/local; DESTDIR), laid
+# out as Debian's own SQLite extension packages are:
+#   $(PREFIX)/lib/sqlite3/eventmd.so      the extension (.load PREFIX/lib/sqlite3/eventmd)
+#   $(PREFIX)/bin/eventmd, eventmd-snapshot
+#   $(PREFIX)/share/eventmd/snapshot.sql  what eventmd-snapshot runs
+#   $(PREFIX)/include/eventmd.h           the entry point and the parser's API
+#   $(LIBDIR)/libeventmd.a, $(LIBDIR)/pkgconfig/eventmd.pc
+#   $(PREFIX)/share/man/man1/eventmd.1, eventmd-snapshot.1
+#   $(PREFIX)/share/doc/eventmd/LICENSE, README.md
+# The installed commands find the extension and the SQL relative to
+# themselves (bin/../lib/sqlite3/eventmd, bin/../share/eventmd), so the
+# tree can be staged (DESTDIR) or moved as a whole.  The library is static
+# (see the README's Install section for why), built from its own objects:
+# -fPIC, -DSQLITE_CORE, no sanitizers.  LIBDIR may name a multiarch folder.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+VERSION := $(shell sed -n 's/^.define EVENTMD_VERSION "\(.*\)"$$/\1/p' include/eventmd.h)
+INST = $(OUT)/install
+PIC_OBJ = $(EXT_SRC:ext/%.c=$(OUT)/pic/%.o)
+INST_FILES = $(SO) $(INST)/eventmd $(INST)/eventmd-snapshot $(INST)/libeventmd.a
+MAN_PAGES = ext/man/eventmd.1 ext/man/eventmd-snapshot.1
+
+.PHONY: install uninstall deb
+$(OUT)/pic/%.o: ext/%.c $(EXT_HDR) | deps
+	@mkdir -p $(OUT)/pic
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden \
+	  -DSQLITE_CORE -c -o $@ $<
+$(INST)/libeventmd.a: $(PIC_OBJ)
+	rm -f $@
+	ar rcs $@ $(PIC_OBJ)
+$(INST)/eventmd: ext/eventmd-shell.sh
+	@mkdir -p $(INST)
+	sed -e "s|@EXT@|../lib/sqlite3/eventmd|" -e "s|@SQLDIR@|../share/eventmd|" $< > $@
+	chmod +x $@
+$(INST)/eventmd-snapshot: ext/eventmd-snapshot.sh
+	@mkdir -p $(INST)
+	sed -e "s|@EXT@|../lib/sqlite3/eventmd|" -e "s|@SQLDIR@|../share/eventmd|" $< > $@
+	chmod +x $@
+# eventmd.pc names PREFIX and LIBDIR: written by install itself.
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+
+install: $(INST_FILES) $(MAN_PAGES) ext/eventmd.pc.in
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/sqlite3 \
+	  $(DESTDIR)$(PREFIX)/share/eventmd $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/doc/eventmd
+	install -m 755 $(INST)/eventmd $(INST)/eventmd-snapshot $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(SO) $(DESTDIR)$(PREFIX)/lib/sqlite3/eventmd.so
+	install -m 644 sql/snapshot.sql $(DESTDIR)$(PREFIX)/share/eventmd/
+	install -m 644 include/eventmd.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(INST)/libeventmd.a $(DESTDIR)$(LIBDIR)/
+	sed -e "s|@PREFIX@|$(PREFIX)|" -e 's|@LIBDIR@|$(PC_LIBDIR)|' \
+	  -e "s|@VERSION@|$(VERSION)|" ext/eventmd.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/eventmd.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/eventmd.pc
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/eventmd/
+
+# Removes what install put there, and eventmd's own folders when empty.
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/eventmd $(DESTDIR)$(PREFIX)/bin/eventmd-snapshot \
+	  $(DESTDIR)$(PREFIX)/lib/sqlite3/eventmd.so \
+	  $(DESTDIR)$(PREFIX)/share/eventmd/snapshot.sql \
+	  $(DESTDIR)$(PREFIX)/include/eventmd.h $(DESTDIR)$(LIBDIR)/libeventmd.a \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/eventmd.pc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/eventmd.1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/eventmd-snapshot.1 \
+	  $(DESTDIR)$(PREFIX)/share/doc/eventmd/LICENSE \
+	  $(DESTDIR)$(PREFIX)/share/doc/eventmd/README.md
+	rmdir $(DESTDIR)$(PREFIX)/share/eventmd $(DESTDIR)$(PREFIX)/share/doc/eventmd \
+	  $(DESTDIR)$(PREFIX)/lib/sqlite3 2>/dev/null || true
+
+# make deb: build/eventmd_<version>_<arch>.deb, built with Debian's
+# hardening flags in build/deb/, staged with PREFIX=/usr (the library and
+# its .pc in the multiarch folder), then packed by ext/deb/build.sh.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB = build/eventmd_$(VERSION)_$(DEB_ARCH).deb
+DEB_MAINTAINER ?= eventmd maintainers <eventmd@example.org>
+deb: | deps
+	@sh tests/tools/deps.sh dpkg-dev
+	rm -rf build/deb/root
+	CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" $(MAKE) install OUT=build/deb \
+	  CFLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get LDFLAGS) -Wl,-z,now" \
+	  PREFIX=/usr LIBDIR=/usr/lib/$$(dpkg-architecture -qDEB_HOST_MULTIARCH) \
+	  DESTDIR=$(CURDIR)/build/deb/root
+	DEB_MAINTAINER="$(DEB_MAINTAINER)" sh ext/deb/build.sh build/deb/root \
+	  $(VERSION) $(DEB_ARCH) $(DEB)
+
 # Test programs link ext/ compiled once into an archive (SQLITE_CORE), so
 # they can call into every layer and wrap system calls; a test links only
 # the objects it uses.
@@ -143,6 +230,7 @@ test: all check-c
 	$(PYTHON) tests/tools/layers.py $(OUT)/obj
 	EVENTMD_CORPUS=$(CORPUS) sh tests/clients/clients.sh
 	sh tests/clients/test_shell.sh $(OUT)/bin/eventmd
+	MAKE="$(MAKE)" sh tests/clients/test_install.sh
 	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/clients/test_snapshot.py
 
 # Sanitizer builds of the C tests.  Time limits in the tests are scaled, as
