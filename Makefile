@@ -3,6 +3,7 @@
 #
 #   make              build build/eventmd.so and build/bin/eventmd*
 #   make demo         build, then run the sql/ examples on the sample archive
+#   make node-package the npm package: build/eventmd-<version>.tgz (bindings/node)
 #   make test         build and run every test (C tests, clients, shells)
 #   make bench        the benchmark (not part of make test)
 #   make asan         the C tests under AddressSanitizer + UBSan
@@ -232,6 +233,7 @@ test: all check-c
 	sh tests/clients/test_shell.sh $(OUT)/bin/eventmd
 	MAKE="$(MAKE)" sh tests/clients/test_install.sh
 	EVENTMD_EXT=$(OUT)/eventmd EVENTMD_BIN=$(OUT)/bin $(PYTHON) tests/clients/test_snapshot.py
+	EVENTMD_EXT=$(OUT)/eventmd sh tests/clients/test_npm.sh
 
 # Sanitizer builds of the C tests.  Time limits in the tests are scaled, as
 # instrumented code runs several times slower.
@@ -306,6 +308,12 @@ bench: $(OUT)/bench all $(BENCH)/100000/expected.sql $(BENCH)/20000/expected.sql
 bench-snapshot: all $(BENCH)/100000/expected.sql
 	sh tests/bench/bench_snapshot.sh $(OUT)/bin/eventmd-snapshot \
 	  $(BENCH)/100000/archive $(BENCH)/snapshot-work
+
+# The npm package (bindings/node) with this build as its linux-x64 prebuilt:
+# $(OUT)/eventmd-<version>.tgz, made by npm pack.
+.PHONY: node-package
+node-package: $(SO)
+	sh bindings/node/pack.sh $(SO) $(OUT)
 
 demo: all
 	@sh sql/demo.sh
