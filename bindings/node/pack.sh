@@ -53,7 +53,8 @@ out=$(cd "$OUTDIR" && pwd)
 name=$(cd $PKG && "$NPM" pack --pack-destination "$out" --loglevel=error) ||
   die "npm pack failed"
 tgz=$out/$(printf '%s\n' "$name" | tail -1)
-[ "$tgz" = "$out/eventmd-$header.tgz" ] && [ -f "$tgz" ] ||
+if [ "$tgz" != "$out/eventmd-$header.tgz" ] || [ ! -f "$tgz" ]; then
   die "npm pack made '$name', not eventmd-$header.tgz"
+fi
 say "packed ${tgz#"$REPO"/}"
 printf '%s\n' "$tgz"
