@@ -4,6 +4,9 @@
 #   make              build build/eventmd.so and build/bin/eventmd*
 #   make demo         build, then run the sql/ examples on the sample archive
 #   make node-package the npm package: build/eventmd-<version>.tgz (bindings/node)
+#   make install      PREFIX=/usr/local DESTDIR= : extension, commands, header,
+#                     libeventmd.a + eventmd.pc, man pages (make uninstall)
+#   make deb          build/eventmd_<version>_<arch>.deb (dpkg-deb)
 #   make test         build and run every test (C tests, clients, shells)
 #   make bench        the benchmark (not part of make test)
 #   make asan         the C tests under AddressSanitizer + UBSan
