@@ -58,10 +58,11 @@ static int cmp_line(const void *a, const void *b) {
 }
 static char *sorted_lines(char *s) {
   char **lines = NULL, *out, *p = s;
-  size_t n = 0, i, len = strlen(s);
+  size_t n = 0, i, len = strlen(s), at = 0;
   while (*p) {
     char *nl = strchr(p, '\n');
-    lines = realloc(lines, (n + 1) * sizeof(char *));
+    if ((n & (n - 1)) == 0) /* 0, 1, 2, 4, ...: full, double it */
+      lines = realloc(lines, (n ? 2 * n : 1) * sizeof(char *));
     lines[n++] = p;
     if (!nl) break;
     *nl = 0;
@@ -70,8 +71,10 @@ static char *sorted_lines(char *s) {
   if (n > 1) qsort(lines, n, sizeof(char *), cmp_line);
   out = calloc(1, len + 2);
   for (i = 0; i < n; i++) {
-    strcat(out, lines[i]);
-    strcat(out, "\n");
+    size_t l = strlen(lines[i]);
+    memcpy(out + at, lines[i], l);
+    out[at + l] = '\n';
+    at += l + 1;
   }
   free(lines);
   free(s);
