@@ -47,7 +47,7 @@ SAN  ?=
 
 EXT_SRC = ext/text.c ext/arena.c ext/record.c ext/parse.c ext/guard.c \
           ext/versions.c ext/walk.c ext/lookup.c ext/foldersums.c ext/watch.c \
-          ext/readfile.c ext/cache.c ext/cachefile.c ext/conn.c ext/entry.c \
+          ext/readfile.c ext/cache.c ext/cachefile.c ext/warm.c ext/conn.c ext/entry.c \
           ext/folder.c \
           ext/dateorder.c \
           ext/readahead.c ext/scan.c ext/vtab.c ext/table_events.c \

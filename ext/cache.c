@@ -460,63 +460,124 @@ static int admit(emd_cache *c, uint64_t h, size_t bytes) {
   return 1;
 }
 
-emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
-                          const emd_rec *rec) {
-  size_t at = (sizeof(emd_centry) + q->key.namelen + 7) & ~(size_t)7;
-  size_t bytes = at + rec->size;
-  emd_centry *e = cache_malloc(c, bytes), *old;
-  struct stat st;
+/* A new entry (one reference, not cached) for version id of file key, with
+** room for a record of n bytes after the name; NULL when out of memory. */
+static emd_centry *entry_new(emd_cache *c, const emd_fkey *key,
+                             const emd_ident *id, size_t n, char **room) {
+  size_t at = (sizeof(emd_centry) + key->namelen + 7) & ~(size_t)7;
+  emd_centry *e = cache_malloc(c, at + n);
   if (!e) return NULL;
   memset(e, 0, sizeof(*e));
-  e->hash = key_hash(&q->key);
-  e->fdev = q->key.fdev;
-  e->fino = q->key.fino;
-  e->namelen = q->key.namelen;
-  memcpy(e->name, q->key.name, q->key.namelen);
-  memcpy((char *)e + at, rec, rec->size);
-  e->rec = (const emd_rec *)(const void *)((const char *)e + at);
+  e->hash = key_hash(key);
+  e->fdev = key->fdev;
+  e->fino = key->fino;
+  e->namelen = key->namelen;
+  memcpy(e->name, key->name, key->namelen);
+  *room = (char *)e + at;
+  e->rec = (const emd_rec *)(const void *)*room;
   e->id = *id;
-  e->bytes = bytes;
+  e->bytes = at + n;
   e->refs = 1;
-  e->checked_at = q->moment;
-  e->multilink = !q->st || q->st->st_nlink > 1;
-  /* Racy: changed within the timestamps' grain of now. */
+  return e;
+}
+
+/* Was version id changed within the timestamps' grain of now? */
+static int ident_racy(const emd_ident *id) {
+  struct stat st;
   memset(&st, 0, sizeof(st));
   st.st_mtim.tv_sec = (time_t)(id->mtime_ns / 1000000000);
   st.st_mtim.tv_nsec = (long)(id->mtime_ns % 1000000000);
   st.st_ctim.tv_sec = (time_t)(id->ctime_ns / 1000000000);
   st.st_ctim.tv_nsec = (long)(id->ctime_ns % 1000000000);
-  if (emd_stat_racy(&st)) {
-    e->racy = 1;
-    e->content_hash = q->bytes ? emd_hash64(q->bytes, q->len) : 0;
-    if (!q->bytes) return e; /* nothing to compare with later: not cached */
-  }
-  pthread_mutex_lock(&c->mu);
-  if (bytes > c->limit) {
-    BUMP(c, rejected);
-    pthread_mutex_unlock(&c->mu);
-    return e;
-  }
-  old = find(c, &q->key, e->hash);
-  if (old) drop(c, old);
-  if (!admit(c, e->hash, bytes)) {
-    BUMP(c, rejected);
-    pthread_mutex_unlock(&c->mu);
-    return e;
-  }
+  return emd_stat_racy(&st);
+}
+
+/* Put e (not cached, room made) into the cache, which takes a reference.
+** 0 when the table of slots could not be made. */
+static int link_in(emd_cache *c, emd_centry *e) {
   if (c->st.entries >= c->nslots) grow(c);
-  if (!c->nslots) {
-    pthread_mutex_unlock(&c->mu);
-    return e;
-  }
+  if (!c->nslots) return 0;
   e->hnext = c->slots[e->hash & (c->nslots - 1)];
   c->slots[e->hash & (c->nslots - 1)] = e;
   lru_push_front(c, e);
   e->cached = 1;
   emd_centry_ref(e);
   __atomic_add_fetch(&c->st.entries, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&c->st.bytes, bytes, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&c->st.bytes, e->bytes, __ATOMIC_RELAXED);
   sketch_fit(c);
+  return 1;
+}
+
+emd_centry *emd_cache_entry(emd_cache *c, const emd_check *q,
+                            const emd_ident *id, const emd_rec *rec) {
+  char *room;
+  emd_centry *e = entry_new(c, &q->key, id, rec->size, &room);
+  if (!e) return NULL;
+  memcpy(room, rec, rec->size);
+  e->checked_at = q->moment;
+  e->multilink = !q->st || q->st->st_nlink > 1;
+  return e;
+}
+
+emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
+                          const emd_rec *rec) {
+  emd_centry *e = emd_cache_entry(c, q, id, rec), *old;
+  if (!e) return NULL;
+  if (ident_racy(id)) {
+    e->racy = 1;
+    e->content_hash = q->bytes ? emd_hash64(q->bytes, q->len) : 0;
+    if (!q->bytes) return e; /* nothing to compare with later: not cached */
+  }
+  pthread_mutex_lock(&c->mu);
+  if (e->bytes > c->limit) {
+    BUMP(c, rejected);
+    pthread_mutex_unlock(&c->mu);
+    return e;
+  }
+  old = find(c, &q->key, e->hash);
+  if (old) drop(c, old);
+  if (!admit(c, e->hash, e->bytes)) {
+    BUMP(c, rejected);
+    pthread_mutex_unlock(&c->mu);
+    return e;
+  }
+  link_in(c, e);
   pthread_mutex_unlock(&c->mu);
   return e;
+}
+
+int emd_cache_warm(emd_cache *c, const emd_fkey *key, const emd_ident *id,
+                   const void *rec, size_t n) {
+  char *room;
+  emd_centry *e;
+  uint64_t h = key_hash(key);
+  int ans;
+  if (ident_racy(id)) return EMD_WARM_SKIPPED;
+  pthread_mutex_lock(&c->mu);
+  ans = find(c, key, h) ? EMD_WARM_SKIPPED
+        : c->st.bytes + sizeof(emd_centry) + key->namelen + n + 8 > c->limit
+            ? EMD_WARM_FULL
+            : EMD_WARM_CACHED;
+  pthread_mutex_unlock(&c->mu);
+  if (ans != EMD_WARM_CACHED) return ans;
+  /* Copied once, into the entry, and checked there (aligned). */
+  e = entry_new(c, key, id, n, &room);
+  if (!e) return EMD_WARM_FULL;
+  memcpy(room, rec, n);
+  if (!emd_rec_check(room, n)) {
+    emd_centry_release(e);
+    return EMD_WARM_SKIPPED;
+  }
+  e->multilink = 1; /* never vouched for before a stat() checked it */
+  pthread_mutex_lock(&c->mu);
+  if (find(c, key, h)) {
+    ans = EMD_WARM_SKIPPED; /* a scan put it meanwhile */
+  } else if (c->st.bytes + e->bytes > c->limit) {
+    ans = EMD_WARM_FULL;
+  } else if (!link_in(c, e)) {
+    ans = EMD_WARM_FULL;
+  }
+  pthread_mutex_unlock(&c->mu);
+  emd_centry_release(e); /* ours; the cache's remains when linked in */
+  return ans;
 }

@@ -126,6 +126,24 @@ void emd_cache_prefetch(emd_cache *c, emd_fkey *keys, size_t n);
 emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
                           const emd_rec *rec);
 
+/* The same entry, never cached: private to the caller, freed with its last
+** reference (a scan of a new process takes records from the cache file
+** this way, in memory it reuses, while warming fills the cache). */
+emd_centry *emd_cache_entry(emd_cache *c, const emd_check *q,
+                            const emd_ident *id, const emd_rec *rec);
+
+/* Warming from the persistent cache (warm.c): the record of n bytes at rec
+** (any alignment; copied once, then checked with emd_rec_check) of version
+** id of the file key, as an entry no stat() has checked yet (the first ask
+** with one does).  Cached only when the key is not there and it fits
+** without evicting anything: warming never displaces what a scan put.
+** EMD_WARM_CACHED, EMD_WARM_SKIPPED (there already, changed within the
+** timestamps' grain, or not a valid record) or EMD_WARM_FULL (no room, or
+** out of memory: stop warming). */
+enum { EMD_WARM_CACHED, EMD_WARM_SKIPPED, EMD_WARM_FULL };
+int emd_cache_warm(emd_cache *c, const emd_fkey *key, const emd_ident *id,
+                   const void *rec, size_t n);
+
 /* Counters. */
 typedef struct emd_cache_stats {
   uint64_t hits;     /* asks answered from the cache */

@@ -166,6 +166,7 @@ typedef struct cf_reader {
   sqlite3 *db;           /* read-only connection */
   sqlite3_stmt *get_rec; /* SELECT ... FROM rec WHERE key */
   sqlite3_stmt *get_dir; /* SELECT ... FROM dir WHERE key */
+  sqlite3_stmt *each;    /* SELECT ... FROM rec in rowid order (warming) */
   sqlite3_stmt *begin;   /* BEGIN: a snapshot held across gets */
   sqlite3_stmt *commit;  /* COMMIT: its end */
   unsigned gen;          /* cf->gen when opened */
@@ -219,7 +220,7 @@ struct emd_cachefile {
 
   uint64_t epoch; /* moved on after each commit of ours (atomic) */
 
-  uint64_t hits, misses, written, dropped, rebuilt; /* atomic */
+  uint64_t hits, misses, written, dropped, rebuilt, warmed; /* atomic */
 };
 
 static const char kSchema[] =
@@ -239,6 +240,9 @@ static const char kSchema[] =
 static const char kGetRec[] =
     "SELECT dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec "
     "FROM rec WHERE fdev = ?1 AND fino = ?2 AND name = ?3";
+static const char kEach[] =
+    "SELECT rowid, fdev, fino, name, dev, ino, size, mtime_ns, ctime_ns, rec "
+    "FROM rec WHERE rowid > ?1 AND racy = 0 ORDER BY rowid LIMIT ?2";
 static const char kGetDir[] =
     "SELECT mtime_ns, ctime_ns, count, listing FROM dir "
     "WHERE dev = ?1 AND ino = ?2";
@@ -712,6 +716,7 @@ static void reader_close(cf_reader *r) {
   reader_end(r);
   sqlite3_finalize(r->get_rec);
   sqlite3_finalize(r->get_dir);
+  sqlite3_finalize(r->each);
   sqlite3_finalize(r->begin);
   sqlite3_finalize(r->commit);
   sqlite3_close_v2(r->db);
@@ -1248,6 +1253,54 @@ int emd_cachefile_get(emd_cachefile *cf, const emd_fkey *key, emd_ident *id,
   return ans;
 }
 
+int emd_cachefile_each(emd_cachefile *cf, int64_t *after, int max,
+                       emd_cachefile_fn *fn, void *ctx) {
+  cf_reader *r;
+  sqlite3_stmt *st;
+  int rc, stop = 0, rows = 0;
+  if (!cf || (r = checkout(cf)) == NULL) return SQLITE_DONE;
+  reader_fresh(cf, r);
+  rc = r->each ? SQLITE_OK
+               : sqlite3_prepare_v3(r->db, kEach, -1, SQLITE_PREPARE_PERSISTENT,
+                                    &r->each, NULL);
+  if (rc != SQLITE_OK) {
+    checkin(cf, r, rc);
+    return rc;
+  }
+  st = r->each;
+  sqlite3_bind_int64(st, 1, *after);
+  sqlite3_bind_int(st, 2, max);
+  while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    emd_fkey key;
+    emd_ident id;
+    const void *rec = sqlite3_column_blob(st, 9);
+    int n = sqlite3_column_bytes(st, 9);
+    rows++;
+    *after = sqlite3_column_int64(st, 0);
+    key.fdev = (uint64_t)sqlite3_column_int64(st, 1);
+    key.fino = (uint64_t)sqlite3_column_int64(st, 2);
+    key.name = sqlite3_column_blob(st, 3);
+    key.namelen = (uint32_t)sqlite3_column_bytes(st, 3);
+    key.hash = 0;
+    id.dev = (uint64_t)sqlite3_column_int64(st, 4);
+    id.ino = (uint64_t)sqlite3_column_int64(st, 5);
+    id.size = sqlite3_column_int64(st, 6);
+    id.mtime_ns = sqlite3_column_int64(st, 7);
+    id.ctime_ns = sqlite3_column_int64(st, 8);
+    if (!rec || !key.name || n < (int)sizeof(emd_rec) ||
+        (size_t)n > CF_MAX_BLOB)
+      continue; /* not a record: a get of that file removes it */
+    stop = fn(ctx, &key, &id, rec, (size_t)n);
+    if (!stop) count(&cf->warmed);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  checkin(cf, r, rc);
+  if (stop) return SQLITE_DONE;
+  if (rc != SQLITE_DONE) return rc;
+  return rows == max ? SQLITE_ROW : SQLITE_DONE;
+}
+
 void emd_cachefile_put(emd_cachefile *cf, const emd_fkey *key,
                        const emd_ident *id, uint64_t content_hash, int racy,
                        const emd_rec *rec) {
@@ -1376,4 +1429,5 @@ void emd_cachefile_get_stats(emd_cachefile *cf, emd_cachefile_stats *out) {
   out->written = __atomic_load_n(&cf->written, __ATOMIC_RELAXED);
   out->dropped = __atomic_load_n(&cf->dropped, __ATOMIC_RELAXED);
   out->rebuilt = __atomic_load_n(&cf->rebuilt, __ATOMIC_RELAXED);
+  out->warmed = __atomic_load_n(&cf->warmed, __ATOMIC_RELAXED);
 }

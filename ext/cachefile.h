@@ -66,6 +66,21 @@ const char *emd_cachefile_path(const emd_cachefile *cf);
 int emd_cachefile_get(emd_cachefile *cf, const emd_fkey *key, emd_ident *id,
                       uint64_t *content_hash, int *racy, emd_rec **rec);
 
+/* Warming (warm.c): the records written, in the order they were written,
+** from just after position *after (0: the start), at most max of them, each
+** handed to fn (rec: n bytes of SQLite's memory, any alignment, valid during
+** the call; nothing is checked but its size).  fn returns nonzero to stop.
+** *after moves on past each row read.  Rows of versions read within the
+** timestamps' grain are left out.  SQLITE_ROW when max rows were read (more
+** may follow), SQLITE_DONE at the end, when fn stopped or when the file is
+** not in use; otherwise an SQLite error code.  The order is about the order
+** a first scan parsed the files, so reading ahead this way keeps pace with
+** the next scan's walk with one sequential read of the table. */
+typedef int emd_cachefile_fn(void *ctx, const emd_fkey *key,
+                             const emd_ident *id, const void *rec, size_t n);
+int emd_cachefile_each(emd_cachefile *cf, int64_t *after, int max,
+                       emd_cachefile_fn *fn, void *ctx);
+
 /* Queue the record of version id of file key for writing (copied). */
 void emd_cachefile_put(emd_cachefile *cf, const emd_fkey *key,
                        const emd_ident *id, uint64_t content_hash, int racy,
@@ -103,6 +118,7 @@ typedef struct emd_cachefile_stats {
   uint64_t written; /* records written */
   uint64_t dropped; /* queued writes given up (file busy, queue full) */
   uint64_t rebuilt; /* times the file was found unusable and made again */
+  uint64_t warmed;  /* records handed to warming (emd_cachefile_each) */
 } emd_cachefile_stats;
 void emd_cachefile_get_stats(emd_cachefile *cf, emd_cachefile_stats *out);
 

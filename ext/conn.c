@@ -13,6 +13,7 @@
 
 #include "cachefile.h"
 #include "foldersums.h"
+#include "warm.h"
 
 /* The out-of-memory test's fault hook for the cache (NULL: none). */
 int (*emd_cache_fault_hook)(void);
@@ -31,6 +32,7 @@ static void free_list(char **list, int n) {
 void emd_conn_release(void *p) {
   emd_conn *c = p;
   if (c && --c->refs == 0) {
+    emd_warm_free(c->warm); /* its thread uses the cache and the file */
     emd_cache_free(c->cache);
     emd_foldersums_free(c->sums);
     free_list(c->roots, c->nroots);
@@ -162,13 +164,16 @@ int emd_conn_set_cache_file(emd_conn *c, const char *path, char **msg) {
     if (rc != SQLITE_OK) return rc;
   }
   emd_foldersums_set_cachefile(c->sums, cf);
+  emd_warm_free(c->warm);
   emd_cachefile_close(c->cf);
   c->cf = cf;
+  c->warm = cf ? emd_warm_new(cf, c->cache) : NULL;
   return SQLITE_OK;
 }
 
 void emd_conn_statement_done(emd_conn *c) {
   if (c->cf) emd_cachefile_flush(c->cf);
+  emd_warm_statement_done(c->warm);
 }
 
 int emd_conn_check_root(emd_conn *c, const char *root, char **msg) {
@@ -252,6 +257,7 @@ emd_conn *emd_conn_new(sqlite3 *db) {
     if (path && *path && emd_cachefile_open(&c->cf, path, &msg) != SQLITE_OK)
       c->cf_error = msg ? msg : sqlite3_mprintf("out of memory");
     emd_foldersums_set_cachefile(c->sums, c->cf);
+    if (c->cf) c->warm = emd_warm_new(c->cf, c->cache);
   }
   {
     /* Roots the environment allows: fixed for the connection. */

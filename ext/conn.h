@@ -17,6 +17,7 @@
 #include "stats.h"
 
 struct emd_foldersums;
+struct emd_warm;
 
 /* Defaults (documented in the README). */
 #define EMD_DEFAULT_MAX_SIZE ((size_t)8 << 20) /* 8 MiB per file */
@@ -45,6 +46,7 @@ typedef struct emd_conn {
   unsigned roots_gen;          /* changes whenever roots change */
   int locked;                  /* eventmd_config('lock') was called */
   struct emd_cachefile *cf;    /* the persistent cache, or NULL */
+  struct emd_warm *warm;       /* the memory cache filled from cf (warm.h) */
   char *cf_error;              /* why EVENTMD_CACHE_FILE was not used */
 } emd_conn;
 

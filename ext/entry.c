@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cachefile.h"
+#include "warm.h"
 #include "parser.h"
 #include "text.h"
 
@@ -148,7 +149,7 @@ static int from_cachefile(const emd_scan_ctx *sc, emd_entry *e,
     return 0;
   emd_ident_of(&now, &e->st);
   if (!racy && emd_ident_eq(&id, &now))
-    e->ce = emd_cache_put(sc->conn->cache, q, &id, rec);
+    e->ce = emd_cache_entry(sc->conn->cache, q, &id, rec);
   free(rec); /* the cache file's copy: the C library's */
   return e->ce != NULL;
 }

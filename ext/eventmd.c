@@ -91,7 +91,8 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       "\"watch_overflows\":%llu,\"cache_file_hits\":%llu,"
       "\"cache_file_misses\":%llu,\"cache_file_written\":%llu,"
       "\"cache_file_dropped\":%llu,\"cache_file_rebuilt\":%llu,"
-      "\"cache_file_error\":%s,\"threads\":%d,\"scans\":%llu}",
+      "\"cache_file_warmed\":%llu,\"cache_file_error\":%s,\"threads\":%d,"
+      "\"scans\":%llu}",
       (unsigned long long)load(&s->folders_opened),
       (unsigned long long)load(&s->folders_pruned),
       (unsigned long long)load(&s->files_stated),
@@ -106,7 +107,7 @@ static void fn_stats(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
       (unsigned long long)ws.overflows, (unsigned long long)fs.hits,
       (unsigned long long)fs.misses, (unsigned long long)fs.written,
       (unsigned long long)fs.dropped, (unsigned long long)fs.rebuilt,
-      cf_error ? cf_error : "null", c->threads,
+      (unsigned long long)fs.warmed, cf_error ? cf_error : "null", c->threads,
       (unsigned long long)load(&s->scans));
   sqlite3_free(cf_error);
   if (!json) {

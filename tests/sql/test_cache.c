@@ -218,6 +218,52 @@ static void test_cache_file_across_processes(void **state) {
   free(root);
 }
 
+/* A connection that finds the archive in the cache file takes each record
+** from it without keeping it, then warms its memory cache from the file in
+** the background: later scans hit memory, and a file changed since still
+** shows its new text. */
+static void test_cache_file_warming(void **state) {
+  char *root = archive(300), *dir = tu_tmpdir(), *cf;
+  sqlite3 *db;
+  int waited;
+  (void)state;
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  full_scan(db, root);
+  assert_int_equal(STAT(db, "files_parsed"), 300);
+  sqlite3_close(db); /* writes what is queued */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  full_scan(db, root);
+  assert_int_equal(STAT(db, "files_parsed"), 0);
+  assert_int_equal(STAT(db, "cache_file_hits"), 300);
+  for (waited = 0; STAT(db, "cache_entries") < 300 && waited < 10000;
+       waited += 10)
+    usleep(10000);
+  assert_int_equal(STAT(db, "cache_entries"), 300);
+  assert_int_equal(STAT(db, "cache_file_warmed"), 300);
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  full_scan(db, root);
+  assert_int_equal(STAT(db, "cache_hits"), 300);
+  assert_int_equal(STAT(db, "files_parsed"), 0);
+  write_event(root, 7, "Changed");
+  tu_expect(db, "Changed 7\n",
+            "SELECT title FROM eventmd_events('%q') WHERE path = "
+            "'/news/2018/1/8/e7.md'",
+            root);
+  full_scan(db, root);
+  assert_int_equal(STAT(db, "files_parsed"), 1);
+  sqlite3_close(db);
+  tu_later(0);
+  tu_rmrf(dir);
+  tu_rmrf(root);
+  sqlite3_free(cf);
+  free(dir);
+  free(root);
+}
+
 static void test_cache_file_refusals(void **state) {
   char *root = archive(5), *dir = tu_tmpdir(), *p;
   sqlite3 *db = tu_open();
@@ -278,6 +324,7 @@ int main(void) {
       cmocka_unit_test(test_watch_saves_stats),
       cmocka_unit_test(test_live_validation),
       cmocka_unit_test(test_cache_file_across_processes),
+      cmocka_unit_test(test_cache_file_warming),
       cmocka_unit_test(test_cache_file_refusals),
   };
   return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
