@@ -130,7 +130,9 @@
 
 #include "emd.h"
 
-#define CF_PAGE_SIZE 8192         /* a 3-4 KB record sits in its leaf page */
+/* 64 KiB pages: 15-20 records a page, so a scan in the order they were
+** written reads each page once, and a record needs no overflow page. */
+#define CF_PAGE_SIZE 65536
 #define CF_MAX_READERS 16         /* reader connections, at most */
 #define CF_QUEUE_MAX (64u << 20)  /* bytes queued for writing, at most */
 #define CF_MAX_BLOB CF_QUEUE_MAX  /* larger blobs are never used */

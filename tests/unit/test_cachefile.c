@@ -384,7 +384,7 @@ static void test_roundtrip_after_reopen(void **state) {
   assert_true(header_is_ours(path));
   assert_int_equal(plain_int(path, "PRAGMA user_version"),
                    EMD_CACHEFILE_FORMAT);
-  assert_int_equal(plain_int(path, "PRAGMA page_size"), 8192);
+  assert_int_equal(plain_int(path, "PRAGMA page_size"), 65536);
 
   cf = open_ok(path);
   for (i = 0; i < 50; i++)
@@ -443,7 +443,7 @@ static void test_names_are_bytes(void **state) {
   emd_cachefile *cf;
   emd_rec *a = make_rec(1, 800), *b = make_rec(2, 900), *c = make_rec(3, 700);
   static const char odd[] = {'a', 0, 'b', (char)0xff, (char)0xc0};
-  emd_fkey k[3] = {{1, 2, "", 0}, {1, 2, odd, 5}, {1, 2, odd, 1}};
+  emd_fkey k[3] = {{1, 2, "", 0, 0}, {1, 2, odd, 5, 0}, {1, 2, odd, 1, 0}};
   emd_ident id = {1, 2, 3, 4, 5}, got_id;
   const emd_rec *want[3];
   uint64_t h;
