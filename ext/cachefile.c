@@ -172,6 +172,7 @@ typedef struct cf_reader {
   sqlite3_stmt *begin;   /* BEGIN: a snapshot held across gets */
   sqlite3_stmt *commit;  /* COMMIT: its end */
   unsigned gen;          /* cf->gen when opened */
+  pthread_t user;        /* the thread that used it last */
   int in_txn;            /* a snapshot is held */
   uint64_t epoch;        /* cf->epoch when it was taken */
   int64_t since_ns;      /* CLOCK_MONOTONIC when it was taken */
@@ -738,9 +739,11 @@ static cf_reader *reader_open(emd_cachefile *cf, unsigned gen, int *corrupt) {
   if (rc == SQLITE_OK) {
     sqlite3_extended_result_codes(r->db, 1);
     sqlite3_busy_timeout(r->db, CF_READ_BUSY_MS);
-    /* Room for the primary key's index of a 150,000-file archive (5 MB)
-    ** and the table's interior pages: a get then reads one leaf page. */
-    sqlite3_exec(r->db, "PRAGMA cache_size=-8192", NULL, NULL, NULL);
+    /* 2 MiB: the interior pages of the index and the table, and the leaf
+    ** pages this reader's thread is working through (the pool hands a
+    ** thread the reader it used last).  More costs fresh memory per
+    ** reader for pages read once. */
+    sqlite3_exec(r->db, "PRAGMA cache_size=-2048", NULL, NULL, NULL);
     rc = query_int(r->db, "PRAGMA application_id", &app);
   }
   if (rc == SQLITE_OK) rc = query_int(r->db, "PRAGMA user_version", &ver);
@@ -780,7 +783,15 @@ static cf_reader *checkout(emd_cachefile *cf) {
       return NULL;
     }
     if (cf->nidle > 0) {
-      r = cf->idle[--cf->nidle];
+      /* The one this thread used last, when idle: its page cache holds
+      ** the pages near the records this thread asked for lately. */
+      pthread_t self = pthread_self();
+      int i = cf->nidle - 1, k;
+      for (k = 0; k < cf->nidle; k++)
+        if (pthread_equal(cf->idle[k]->user, self)) i = k;
+      r = cf->idle[i];
+      cf->idle[i] = cf->idle[--cf->nidle];
+      r->user = self;
       cf->nbusy++;
       pthread_mutex_unlock(&cf->mu);
       return r;
@@ -797,6 +808,7 @@ static cf_reader *checkout(emd_cachefile *cf) {
   gen = cf->gen;
   pthread_mutex_unlock(&cf->mu);
   r = reader_open(cf, gen, &corrupt);
+  if (r) r->user = pthread_self();
   if (!r) {
     pthread_mutex_lock(&cf->mu);
     cf->nopen--;
