@@ -41,45 +41,8 @@ EVENTMD_EXT=${EVENTMD_EXT:-$REPO/build/eventmd}
 export EVENTMD_EXT
 NODE_PREFIX=${EVENTMD_NODE_PREFIX:-$REPO/build/node}
 
-case ${CI:-} in
-  true | TRUE | True | 1 | yes) ci=1 ;;
-  *) ci=0 ;;
-esac
-
-passed=0
-failed=0
-skipped=0
-skip_list=""
-nl='
-'
-say() { printf 'clients.sh: %s\n' "$*"; }
-fail() { say "FAIL: $*" >&2; failed=$((failed + 1)); }
-pass() { say "$*"; passed=$((passed + 1)); }
-now() { date +%s.%N; }
-took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
-
-banner() { # line... : a block on stderr that cannot be missed
-  {
-    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
-    for line; do printf '%s\n' "$line" | sed 's/^/!!! /'; done
-    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
-  } >&2
-}
-
-# missing TEST WHAT HOW: TEST cannot run because WHAT; HOW installs it.
-# Under CI a failure; otherwise a loud skip.
-missing() {
-  if [ "$ci" = 1 ]; then
-    fail "$1 cannot run under CI: $2; install it: $3"
-  else
-    skipped=$((skipped + 1))
-    skip_list="$skip_list$nl$1: $2"
-    banner "SKIPPED: $1 is NOT run" \
-      "because: $2" \
-      "to run it: $3" \
-      "(with CI=true this is a failure, not a skip)"
-  fi
-}
+me=clients.sh
+. "$REPO/tests/clients/lib.sh"
 
 # try_install PACKAGE...: have tests/tools/deps.sh install the Debian
 # packages (apt-get as root, as make test does for the build's own packages;
@@ -186,7 +149,6 @@ have_better_sqlite3() {
       if (!/^12\./.test(v)) process.exit(1);
       new (require("better-sqlite3"))(":memory:").close();' >/dev/null 2>&1)
 }
-have() { command -v "$1" >/dev/null 2>&1; }
 
 ready=0
 if ! have "$NODE"; then

@@ -22,20 +22,8 @@ set -u
 MAKE=${MAKE:-make}
 top=$(pwd)
 sample=$top/tests/sample
-fails=0
-n=0
-
-check() { # name expected actual
-  n=$((n + 1))
-  if [ "$2" = "$3" ]; then
-    printf 'ok %s - %s\n' "$n" "$1"
-  else
-    printf 'FAIL %s - %s\n' "$n" "$1"
-    printf '  expected: %s\n' "$2"
-    printf '  actual:   %s\n' "$3"
-    fails=$((fails + 1))
-  fi
-}
+me=test_install.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ -f include/eventmd.h ] || { echo "test_install.sh: run it from the top of the tree" >&2; exit 1; }
 version=$(sed -n 's/^#define EVENTMD_VERSION "\(.*\)"$/\1/p' include/eventmd.h)

@@ -14,12 +14,13 @@
 # Environment:
 #   EVENTMD_EXT        the extension, with or without .so (default build/eventmd)
 #   NODE, NPM          default: node and npm from PATH
-#   EVENTMD_NPM_WORK   the work folder (default build/npm-test): the tarball,
-#                      the project (made afresh on each run), and deps/, where
-#                      better-sqlite3@12, sqlite3@6 and TypeScript are installed
-#                      once (native modules are built from source when their
-#                      prebuilt binaries cannot be downloaded, which is slow) and
-#                      copied into the project from
+#   EVENTMD_NPM_WORK   the work folder (default build/npm-test): the tarball
+#                      and the project (made afresh on each run)
+#   EVENTMD_NODE_PREFIX where better-sqlite3@12, sqlite3@6 and TypeScript are
+#                      installed once (default build/node, shared with
+#                      clients.sh; native modules are built from source when
+#                      their prebuilt binaries cannot be downloaded, which is
+#                      slow) and copied into the project from
 #   CI                 true or 1: a client that cannot be installed is a failure
 #
 # As in clients.sh, nothing passes silently without running: when node, npm,
@@ -36,52 +37,18 @@ NPM=${NPM:-npm}
 EVENTMD_EXT=${EVENTMD_EXT:-$REPO/build/eventmd}
 WORK=${EVENTMD_NPM_WORK:-$REPO/build/npm-test}
 case $WORK in /*) ;; *) WORK=$REPO/$WORK ;; esac
-DEPS=$WORK/deps
+# The clients are installed once, where tests/clients/clients.sh installs
+# better-sqlite3@12 (build/node): built from source when no prebuilt binary
+# can be downloaded, each takes minutes, so they are built once for both.
+DEPS=${EVENTMD_NODE_PREFIX:-$REPO/build/node}
+case $DEPS in /*) ;; *) DEPS=$REPO/$DEPS ;; esac
 PROJECT=$WORK/project
 BETTER_SPEC=better-sqlite3@12
 SQLITE3_SPEC=sqlite3@6
 TYPES_SPECS="typescript@5 @types/node@20 @types/better-sqlite3@7"
 
-case ${CI:-} in
-  true | TRUE | True | 1 | yes) ci=1 ;;
-  *) ci=0 ;;
-esac
-
-passed=0
-failed=0
-skipped=0
-skip_list=""
-nl='
-'
-say() { printf 'test_npm.sh: %s\n' "$*"; }
-fail() { say "FAIL: $*" >&2; failed=$((failed + 1)); }
-pass() { say "$*"; passed=$((passed + 1)); }
-now() { date +%s.%N; }
-took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2fs", b - a }'; }
-have() { command -v "$1" >/dev/null 2>&1; }
-
-banner() { # line... : a block on stderr that cannot be missed
-  {
-    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
-    for line; do printf '%s\n' "$line" | sed 's/^/!!! /'; done
-    echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'
-  } >&2
-}
-
-# missing TEST WHAT HOW: TEST cannot run because WHAT; HOW installs it.
-# Under CI a failure; otherwise a loud skip.
-missing() {
-  if [ "$ci" = 1 ]; then
-    fail "$1 cannot run under CI: $2; to install it: $3"
-  else
-    skipped=$((skipped + 1))
-    skip_list="$skip_list$nl$1: $2"
-    banner "SKIPPED: $1 is NOT run" \
-      "because: $2" \
-      "to run it: $3" \
-      "(with CI=true this is a failure, not a skip)"
-  fi
-}
+me=test_npm.sh
+. "$REPO/tests/clients/lib.sh"
 
 finish() {
   if [ "$skipped" -gt 0 ]; then

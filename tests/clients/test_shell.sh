@@ -15,20 +15,8 @@
 set -u
 bin=${1:-build/bin/eventmd}
 sample=tests/sample
-fails=0
-n=0
-
-check() { # name expected actual
-  n=$((n + 1))
-  if [ "$2" = "$3" ]; then
-    printf 'ok %s - %s\n' "$n" "$1"
-  else
-    printf 'FAIL %s - %s\n' "$n" "$1"
-    printf '  expected: %s\n' "$2"
-    printf '  actual:   %s\n' "$3"
-    fails=$((fails + 1))
-  fi
-}
+me=test_shell.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ -x "$bin" ] || { echo "test_shell.sh: $bin is not built" >&2; exit 1; }
 
