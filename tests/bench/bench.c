@@ -862,7 +862,8 @@ static void cache_file_figures(const char *root, const char *tag, char **paths,
   line(SEC_FILE, tag, "new process, cache file, 10 files changed", t_chg, "s",
        "cold, new process", t_chg / t_cold, "<= 0.25", t_chg / t_cold <= 0.25);
   joined(buf, sizeof(buf), "", parsed_chg, NROUNDS);
-  joined(rbuf, sizeof(rbuf), "(cache file hits ", fhits_chg, NROUNDS);
+  joined(rbuf, sizeof(rbuf), "(records from the cache file ", fhits_chg,
+         NROUNDS);
   note(SEC_FILE, tag, "  files parsed by it, each run", buf, rbuf, NULL, 1);
   joined(buf, sizeof(buf), "", marked, NROUNDS);
   snprintf(rbuf, sizeof(rbuf), "(of %d changed, each run)", NCHANGED);
