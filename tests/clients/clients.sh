@@ -225,16 +225,4 @@ if [ "$ready" = 1 ]; then
   example sql/clients/example.mjs "$NODE" sql/clients/example.mjs "$EVENTMD_EXT"
 fi
 
-if [ "$skipped" -gt 0 ]; then
-  banner "SKIPPED: $skipped client test(s) did NOT run:$skip_list" \
-    "(set CI=true to make a missing client a failure)"
-fi
-if [ "$failed" = 0 ] && [ "$skipped" = 0 ]; then
-  say "all client tests passed"
-elif [ "$failed" = 0 ]; then
-  say "the client tests that ran passed; $skipped SKIPPED" >&2
-else
-  say "client tests FAILED" >&2
-fi
-say "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" = 0 ]
+summary "client test"

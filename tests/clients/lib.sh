@@ -8,6 +8,8 @@
 #                                or 1) a failure, otherwise a loud SKIPPED
 #                                banner ($skipped, $skip_list)
 #   banner LINE...               a block on stderr that cannot be missed
+#   summary WHAT                 the closing lines for WHAT ("client test");
+#                                true when nothing failed
 #   now, took START              timing; have COMMAND: is it on PATH?
 
 case ${CI:-} in
@@ -61,4 +63,20 @@ missing() { # test what how
       "to run it: $3" \
       "(with CI=true this is a failure, not a skip)"
   fi
+}
+
+summary() { # what
+  if [ "$skipped" -gt 0 ]; then
+    banner "SKIPPED: $skipped $1(s) did NOT run:$skip_list" \
+      "(set CI=true to make a missing client a failure)"
+  fi
+  if [ "$failed" = 0 ] && [ "$skipped" = 0 ]; then
+    say "all $1s passed"
+  elif [ "$failed" = 0 ]; then
+    say "the $1s that ran passed; $skipped SKIPPED" >&2
+  else
+    say "$1s FAILED" >&2
+  fi
+  say "$passed passed, $failed failed, $skipped skipped"
+  [ "$failed" = 0 ]
 }

@@ -51,19 +51,7 @@ me=test_npm.sh
 . "$REPO/tests/clients/lib.sh"
 
 finish() {
-  if [ "$skipped" -gt 0 ]; then
-    banner "SKIPPED: $skipped npm package test(s) did NOT run:$skip_list" \
-      "(set CI=true to make a missing client a failure)"
-  fi
-  if [ "$failed" = 0 ] && [ "$skipped" = 0 ]; then
-    say "all npm package tests passed"
-  elif [ "$failed" = 0 ]; then
-    say "the npm package tests that ran passed; $skipped SKIPPED" >&2
-  else
-    say "npm package tests FAILED" >&2
-  fi
-  say "$passed passed, $failed failed, $skipped skipped"
-  [ "$failed" = 0 ]
+  summary "npm package test"
   exit
 }
 

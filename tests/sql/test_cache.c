@@ -141,6 +141,16 @@ static void test_live_validation(void **state) {
   }
 }
 
+/* The end of a cache-file test: the clock back, its folders removed. */
+static void done_with(char *root, char *dir, char *cf) {
+  tu_later(0);
+  tu_rmrf(dir);
+  tu_rmrf(root);
+  sqlite3_free(cf);
+  free(dir);
+  free(root);
+}
+
 /* In a child process: a connection with the cache file, one full scan;
 ** exits with files_parsed (capped at 250) or 255 on error. */
 static void child_scan(const char *root, const char *cf, int *parsed) {
@@ -210,12 +220,7 @@ static void test_cache_file_across_processes(void **state) {
   }
   child_scan(root, cf, &parsed);
   assert_int_equal(parsed, 0);
-  tu_later(0);
-  tu_rmrf(dir);
-  tu_rmrf(root);
-  sqlite3_free(cf);
-  free(dir);
-  free(root);
+  done_with(root, dir, cf);
 }
 
 /* A connection that finds the archive in the cache file takes each record
@@ -258,12 +263,7 @@ static void test_cache_file_warming(void **state) {
   full_scan(db, root);
   assert_int_equal(STAT(db, "files_parsed"), 1);
   sqlite3_close(db);
-  tu_later(0);
-  tu_rmrf(dir);
-  tu_rmrf(root);
-  sqlite3_free(cf);
-  free(dir);
-  free(root);
+  done_with(root, dir, cf);
 }
 
 static void test_cache_file_refusals(void **state) {
