@@ -26,6 +26,10 @@ me=test_install.sh
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 
 [ -f include/eventmd.h ] || { echo "test_install.sh: run it from the top of the tree" >&2; exit 1; }
+# What the checks run besides the build's own packages: man and groff for
+# the manual pages, dpkg-dev for make deb (a minimal Debian has neither).
+sh tests/tools/deps.sh man-db groff-base dpkg-dev ||
+  { echo "test_install.sh: FAIL: cannot install man-db groff-base dpkg-dev" >&2; exit 1; }
 version=$(sed -n 's/^#define EVENTMD_VERSION "\(.*\)"$/\1/p' include/eventmd.h)
 n_events=$(find "$sample" -name '.*' -prune -o -type f -name '*.md' \
   ! -iname index.md ! -iname readme.md -print | wc -l | tr -d ' ')
