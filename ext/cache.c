@@ -460,11 +460,16 @@ static int admit(emd_cache *c, uint64_t h, size_t bytes) {
   return 1;
 }
 
+/* Where an entry's record starts: after the name, 8-aligned. */
+static size_t record_at(uint32_t namelen) {
+  return (sizeof(emd_centry) + namelen + 7) & ~(size_t)7;
+}
+
 /* A new entry (one reference, not cached) for version id of file key, with
 ** room for a record of n bytes after the name; NULL when out of memory. */
 static emd_centry *entry_new(emd_cache *c, const emd_fkey *key,
                              const emd_ident *id, size_t n, char **room) {
-  size_t at = (sizeof(emd_centry) + key->namelen + 7) & ~(size_t)7;
+  size_t at = record_at(key->namelen);
   emd_centry *e = cache_malloc(c, at + n);
   if (!e) return NULL;
   memset(e, 0, sizeof(*e));
@@ -555,7 +560,7 @@ int emd_cache_warm(emd_cache *c, const emd_fkey *key, const emd_ident *id,
   if (ident_racy(id)) return EMD_WARM_SKIPPED;
   pthread_mutex_lock(&c->mu);
   ans = find(c, key, h) ? EMD_WARM_SKIPPED
-        : c->st.bytes + sizeof(emd_centry) + key->namelen + n + 8 > c->limit
+        : c->st.bytes + record_at(key->namelen) + n > c->limit
             ? EMD_WARM_FULL
             : EMD_WARM_CACHED;
   pthread_mutex_unlock(&c->mu);

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cachefile.h"
-#include "warm.h"
 #include "parser.h"
 #include "text.h"
 
