@@ -98,7 +98,9 @@ static void check_of(emd_check *q, const emd_entry *e) {
   q->key.name = e->name;
   q->key.namelen = (uint32_t)strlen(e->name);
   q->key.hash = e->khash;
-  q->wdir = e->dir->wdir;
+  /* A followed link's target may sit in another folder, whose changes this
+  ** folder's watch does not see: only a stat() vouches for it. */
+  q->wdir = e->follow ? NULL : e->dir->wdir;
 }
 
 /* stat() a file entry; sets e->gone when it vanished. */

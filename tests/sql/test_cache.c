@@ -39,6 +39,36 @@ static void full_scan(sqlite3 *db, const char *root) {
           root);
 }
 
+/* A followed link's target lies in another folder, whose changes the
+** link's folder's watch never sees: an edit of the target (same size) is
+** shown by the next statement, through a scan and through a lookup. */
+static void test_followed_link_live(void **state) {
+  char *root = archive(1), link[4096];
+  sqlite3 *db = tu_open();
+  (void)state;
+  tu_writes(root, "targets/t.md", "# Before\n");
+  snprintf(link, sizeof(link), "%s/news/links/l.md", root);
+  tu_mkdirs(root, "news/links/l.md");
+  assert_int_equal(symlink("../../targets/t.md", link), 0);
+  tu_later(1); /* nothing counts as just written: the watch could vouch */
+  tu_exec(db,
+          "CREATE VIRTUAL TABLE temp.f USING eventmd_events(root='%q', "
+          "follow_symlinks=1)",
+          root);
+  tu_expect(db, "Before\n",
+            "SELECT title FROM f WHERE path = '/news/links/l.md'");
+  tu_expect(db, "Before\n", "SELECT title FROM f WHERE path LIKE '%%/l.md'");
+  tu_writes(root, "targets/t.md", "# Behind\n");
+  tu_expect(db, "Behind\n", "SELECT title FROM f WHERE path LIKE '%%/l.md'");
+  tu_writes(root, "targets/t.md", "# Beyond\n");
+  tu_expect(db, "Beyond\n",
+            "SELECT title FROM f WHERE path = '/news/links/l.md'");
+  tu_later(0);
+  sqlite3_close(db);
+  tu_rmrf(root);
+  free(root);
+}
+
 /* A looping scan larger than the bound keeps a resident part: a repeated
 ** full scan with the bound at half of what the archive needs still hits. */
 static void test_scan_resistance(void **state) {
@@ -325,6 +355,7 @@ int main(void) {
       cmocka_unit_test(test_scan_resistance),
       cmocka_unit_test(test_watch_saves_stats),
       cmocka_unit_test(test_live_validation),
+      cmocka_unit_test(test_followed_link_live),
       cmocka_unit_test(test_cache_file_across_processes),
       cmocka_unit_test(test_cache_file_warming),
       cmocka_unit_test(test_cache_file_refusals),
