@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "emd.h"
-#include "foldersums.h"
 #include "text.h"
 
 int64_t emd_day_number(const char *ymd) {
@@ -67,18 +66,24 @@ typedef struct ditem {
 } ditem;
 
 struct emd_dateorder {
-  int order;              /* EMD_ORDER_* */
-  int rootfd;             /* borrowed */
-  emd_walk_opts wo;       /* for listing folders */
-  emd_stats *stats;       /* counters */
-  const emd_scan_ctx *sc; /* for the dates of files outside day folders */
-  emd_scratch *s;         /* their scratch */
-  int64_t day_lo, day_hi; /* rowid order: the path dates wanted */
-  ditem *heap;            /* what is still to read, by (key, explore first) */
+  int order;                  /* EMD_ORDER_* */
+  int rootfd;                 /* borrowed */
+  emd_walk_opts wo;           /* for listing folders */
+  emd_stats *stats;           /* counters */
+  const emd_scan_ctx *sc;     /* for the dates of files outside day folders */
+  emd_scratch *s;             /* their scratch */
+  int64_t rowid_lo, rowid_hi; /* rowid order: the rowids wanted */
+  int64_t day_lo, day_hi;     /* ... and their path dates */
+  ditem *heap; /* what is still to read, by (key, explore first) */
   size_t n, cap;
   ditem *group; /* the current date's entries, in emitting order */
   size_t ngroup, capgroup, igroup;
-  int root_err;         /* errno when the root could not be listed */
+  int root_err;    /* errno when the root could not be listed */
+  emd_dir *last;   /* the folder of the last file outside day folders
+                           handed out (a reference), or NULL: the next
+                           file of the same folder needs no new open */
+  char *last_path; /* its relpath, with a trailing '/' (owned) */
+  size_t last_len;
   int (*yield)(void *); /* lets the statement be interrupted */
   void *yield_ctx;      /* its argument */
 };
@@ -283,8 +288,7 @@ static int explore(emd_dateorder *d, const ditem *f) {
       ** its first day; any other folder may hold anything: now. */
       x.explore = 1;
       if ((it.year > 0 || it.month >= 0) && !it.follow && d->wo.sums &&
-          emd_foldersums_date_only(d->wo.sums, emd_dir_fd(it.dir), it.name,
-                                   it.month < 0)) {
+          emd_date_only(d->wo.sums, it.dir, it.name, it.month < 0)) {
         x.key = first_day(&it, 0);
         if (d->order == EMD_ORDER_ROWID &&
             (x.key > d->day_hi || first_day(&it, 1) <= d->day_lo))
@@ -320,6 +324,12 @@ static int group_add(emd_dateorder *d, ditem *x) {
   return SQLITE_OK;
 }
 
+/* Is entry x one to hand out (rowid order: its rowid is in the bounds)? */
+static int wanted(const emd_dateorder *d, const ditem *x) {
+  return d->order != EMD_ORDER_ROWID ||
+         ((int64_t)x->tie >= d->rowid_lo && (int64_t)x->tie <= d->rowid_hi);
+}
+
 /* The files of day folder f (its whole subtree, in path order) into the
 ** group. */
 static int list_day(emd_dateorder *d, const ditem *f) {
@@ -349,7 +359,7 @@ static int list_day(emd_dateorder *d, const ditem *f) {
     rc = d->yield(d->yield_ctx);
     if (rc != SQLITE_OK) break;
     rc = item_of(&x, &it, NULL);
-    if (rc == SQLITE_OK) {
+    if (rc == SQLITE_OK && wanted(d, &x)) {
       x.dir = emd_dir_ref(it.dir);
       rc = group_add(d, &x);
     }
@@ -407,7 +417,7 @@ static int next_group(emd_dateorder *d) {
     heap_pop(d, &x);
     if (x.day_folder)
       rc = list_day(d, &x);
-    else if (d->order != EMD_ORDER_ROWID || x.key >= d->day_lo)
+    else if (wanted(d, &x))
       rc = group_add(d, &x);
     item_free(&x);
   }
@@ -419,8 +429,8 @@ static int next_group(emd_dateorder *d) {
 
 int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
                        const emd_walk_opts *wo, emd_stats *stats,
-                       const emd_scan_ctx *sc, emd_scratch *s, int64_t day_lo,
-                       int64_t day_hi, int (*yield)(void *), void *yield_ctx,
+                       const emd_scan_ctx *sc, emd_scratch *s, int64_t rowid_lo,
+                       int64_t rowid_hi, int (*yield)(void *), void *yield_ctx,
                        int *err) {
   emd_dateorder *d = emd_malloc(sizeof(*d));
   ditem root;
@@ -435,8 +445,11 @@ int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
   d->stats = stats;
   d->sc = sc;
   d->s = s;
-  d->day_lo = day_lo;
-  d->day_hi = day_hi;
+  d->rowid_lo = rowid_lo;
+  d->rowid_hi = rowid_hi;
+  /* A rowid's path date is its bits above the low 31. */
+  d->day_lo = rowid_lo >> 31;
+  d->day_hi = rowid_hi == INT64_MAX ? INT64_MAX : rowid_hi >> 31;
   d->yield = yield;
   d->yield_ctx = yield_ctx;
   /* The root: listed at once, and the one failure that is an error. */
@@ -461,6 +474,40 @@ int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
   return SQLITE_OK;
 }
 
+/* A file outside day folders into slot.  Its folder is opened again now,
+** beneath the root, so no descriptor was held since it was listed; the
+** files of one folder come out together, so the folder stays open from
+** one to the next (one descriptor).  SQLITE_DONE: it is gone. */
+static int outside_entry(emd_dateorder *d, const ditem *x, emd_entry *slot) {
+  emd_walk_item it;
+  struct stat st;
+  int have_st, rc;
+  if (d->last && d->last_len == x->name_off &&
+      !memcmp(d->last_path, x->relpath, x->name_off)) {
+    rc = emd_walk_lookup_in(&it, d->last, &d->wo, x->relpath, x->name_off, &st,
+                            &have_st);
+  } else {
+    rc = emd_walk_lookup(&it, d->rootfd, &d->wo, x->relpath, &st, &have_st);
+    if (rc == SQLITE_ROW && it.kind != EMD_ITEM_FOLDER) {
+      char *p = emd_strndup(x->relpath, x->name_off);
+      emd_dir_release(d->last);
+      emd_free(d->last_path);
+      d->last = p ? emd_dir_ref(it.dir) : NULL;
+      d->last_path = p;
+      d->last_len = x->name_off;
+    }
+  }
+  if (rc != SQLITE_ROW) return rc;
+  rc = emd_entry_set(slot, it.kind, x->relpath, x->len, x->name_off, it.dir,
+                     it.follow, it.err, NULL);
+  emd_dir_release(it.dir);
+  if (rc == SQLITE_OK && have_st) {
+    slot->st = st;
+    slot->have_stat = 1;
+  }
+  return rc;
+}
+
 int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
   for (;;) {
     ditem *x;
@@ -474,24 +521,9 @@ int emd_dateorder_next(emd_dateorder *d, emd_entry *slot) {
     if (x->dir || x->kind == EMD_ITEM_FOLDER)
       return emd_entry_set(slot, x->kind, x->relpath, x->len, x->name_off,
                            x->dir, x->follow, x->err, NULL);
-    {
-      /* A file outside day folders: its folder is opened again now, beneath
-      ** the root, so no descriptor was held since it was listed. */
-      emd_walk_item it;
-      struct stat st;
-      int have_st;
-      rc = emd_walk_lookup(&it, d->rootfd, &d->wo, x->relpath, &st, &have_st);
-      if (rc == SQLITE_DONE) continue; /* gone since */
-      if (rc != SQLITE_ROW) return rc;
-      rc = emd_entry_set(slot, it.kind, x->relpath, x->len, x->name_off, it.dir,
-                         it.follow, it.err, NULL);
-      emd_dir_release(it.dir);
-      if (rc == SQLITE_OK && have_st) {
-        slot->st = st;
-        slot->have_stat = 1;
-      }
-      return rc;
-    }
+    rc = outside_entry(d, x, slot);
+    if (rc == SQLITE_DONE) continue; /* gone since */
+    return rc;
   }
 }
 
@@ -499,6 +531,8 @@ void emd_dateorder_close(emd_dateorder *d) {
   size_t i;
   if (!d) return;
   group_clear(d);
+  emd_dir_release(d->last);
+  emd_free(d->last_path);
   for (i = 0; i < d->n; i++) item_free(&d->heap[i]);
   emd_free(d->heap);
   emd_free(d->group);

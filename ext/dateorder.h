@@ -51,16 +51,17 @@ uint64_t emd_path_rowid(const char *relpath, size_t len);
 
 /* Start a scan in `order` over the tree under rootfd.  wo: the walk
 ** options (date filter, links, folder listings).  sc and s are used to read
-** the dates of files outside day folders.  In rowid order, day_lo..day_hi
-** (day numbers, inclusive) bound the path dates of the rows wanted (0 and
-** INT64_MAX: all).  yield(yield_ctx) is called between pieces of work and
+** the dates of files outside day folders.  In rowid order, rowid_lo ..
+** rowid_hi (inclusive; 0 and INT64_MAX: all) bound the rows wanted: days
+** outside their dates are not read, and entries outside them are not
+** handed out.  yield(yield_ctx) is called between pieces of work and
 ** stops the scan when it returns other than SQLITE_OK (an interrupt).
 ** SQLITE_OK with *out set, SQLITE_CANTOPEN with *err when the root cannot
 ** be listed, or another error. */
 int emd_dateorder_open(emd_dateorder **out, int order, int rootfd,
                        const emd_walk_opts *wo, emd_stats *stats,
-                       const emd_scan_ctx *sc, emd_scratch *s, int64_t day_lo,
-                       int64_t day_hi, int (*yield)(void *), void *yield_ctx,
+                       const emd_scan_ctx *sc, emd_scratch *s, int64_t rowid_lo,
+                       int64_t rowid_hi, int (*yield)(void *), void *yield_ctx,
                        int *err);
 
 /* Fill slot with the next entry: SQLITE_OK, SQLITE_DONE or an error. */

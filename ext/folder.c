@@ -19,9 +19,19 @@
 /* ------------------------------------------------------------------------
 ** Links.
 */
-void emd_links_init(emd_links *l, int rootfd) {
+void emd_links_init(emd_links *l, int rootfd, uint64_t rdev, uint64_t rino,
+                    int watch, emd_foldermemo *memo) {
   memset(l, 0, sizeof(*l));
   l->rootfd = rootfd;
+  l->rdev = rdev;
+  l->rino = rino;
+  /* The root's watch vouches for the language folders links were checked
+  ** against (a lookup by path lists no folder, so it may have none yet). */
+  l->rwdir = watch && rootfd >= 0
+                 ? emd_watch_dir(rootfd, (dev_t)rdev, (ino_t)rino)
+                 : NULL;
+  l->memo = memo;
+  l->scan = ++memo->scans;
 }
 
 static int is_lower(char c) {
@@ -62,14 +72,18 @@ static emd_str norm_cb(void *ctx, emd_str href) {
 ** A folder's information, kept on its emd_dir.
 */
 typedef struct folderinfo {
-  int refs;            /* holders: emd_dirs of the folder, the memo */
-  int have_daypage;    /* the day page was looked for */
-  emd_centry *daypage; /* its parse (a reference), or NULL */
-  int have_versions;   /* files[] is computed */
-  emd_vfile *files;    /* the event files, by path */
-  emd_centry **parsed; /* their parses (references; NULL for none) */
-  size_t n;            /* number of files */
-  char **paths;        /* their shown paths (owned) */
+  int refs;             /* holders: emd_dirs of the folder, the memo */
+  uint64_t scan;        /* the scan that learnt it (emd_links.scan) */
+  uint64_t moment;      /* emd_watch_now() before it was learnt */
+  const emd_wdir *wdir; /* the folder's watch then, or NULL */
+  uint64_t rdev, rino;  /* the root it was learnt under */
+  int have_daypage;     /* the day page was looked for */
+  emd_centry *daypage;  /* its parse (a reference), or NULL */
+  int have_versions;    /* files[] is computed */
+  emd_vfile *files;     /* the event files, by path */
+  emd_centry **parsed;  /* their parses (references; NULL for none) */
+  size_t n;             /* number of files */
+  char **paths;         /* their shown paths (owned) */
 } folderinfo;
 
 static void info_free(void *p) {
@@ -213,42 +227,68 @@ static int fetch(const emd_scan_ctx *sc, const emd_entry *e, emd_scratch *s,
 }
 
 void emd_links_clear(emd_links *l) {
+  l->memo = NULL;
+}
+
+void emd_foldermemo_clear(emd_foldermemo *m) {
   int i;
   for (i = 0; i < EMD_FOLDER_MEMO; i++) {
-    info_free(l->memo[i].info);
-    l->memo[i].info = NULL;
+    info_free(m->slot[i].info);
+    m->slot[i].info = NULL;
   }
+}
+
+/* May this scan use fi?  What this scan learnt, yes; what an earlier one
+** learnt, while nothing in the folder or the root changed since. */
+static int info_current(const emd_links *l, const folderinfo *fi) {
+  if (fi->scan == l->scan) return 1;
+  return fi->rdev == l->rdev && fi->rino == l->rino && fi->wdir && l->rwdir &&
+         emd_watch_unchanged(fi->wdir, fi->moment) &&
+         emd_watch_unchanged(l->rwdir, fi->moment);
 }
 
 /* What is known of e's folder: kept on e->dir, else found in the memo by
 ** the folder's identity, else new (and remembered). */
 static folderinfo *info_of(emd_links *l, emd_entry *e) {
+  emd_foldermemo *m = l->memo;
   folderinfo *fi = e->dir->info;
   int i, slot = 0;
   if (fi) return fi;
   for (i = 0; i < EMD_FOLDER_MEMO; i++) {
-    if (l->memo[i].info && l->memo[i].dev == e->dir->dev &&
-        l->memo[i].ino == e->dir->ino) {
-      fi = l->memo[i].info;
-      l->memo[i].used = ++l->clock;
+    if (m->slot[i].info && m->slot[i].dev == e->dir->dev &&
+        m->slot[i].ino == e->dir->ino) {
+      fi = m->slot[i].info;
+      if (!info_current(l, fi)) {
+        /* Out of date: learnt again, in this slot. */
+        info_free(fi);
+        m->slot[i].info = NULL;
+        slot = i;
+        break;
+      }
+      m->slot[i].used = ++m->clock;
       fi->refs++;
       e->dir->info = fi;
       e->dir->info_free = info_free;
       return fi;
     }
-    if (l->memo[i].used < l->memo[slot].used) slot = i;
+    if (m->slot[i].used < m->slot[slot].used) slot = i;
   }
   fi = emd_malloc(sizeof(*fi));
   if (!fi) return NULL;
   memset(fi, 0, sizeof(*fi));
   fi->refs = 2; /* e->dir's and the memo's */
+  fi->scan = l->scan;
+  fi->moment = emd_watch_now(); /* before anything of it is read */
+  fi->wdir = e->dir->wdir;
+  fi->rdev = l->rdev;
+  fi->rino = l->rino;
   e->dir->info = fi;
   e->dir->info_free = info_free;
-  info_free(l->memo[slot].info);
-  l->memo[slot].dev = e->dir->dev;
-  l->memo[slot].ino = e->dir->ino;
-  l->memo[slot].info = fi;
-  l->memo[slot].used = ++l->clock;
+  info_free(m->slot[slot].info);
+  m->slot[slot].dev = e->dir->dev;
+  m->slot[slot].ino = e->dir->ino;
+  m->slot[slot].info = fi;
+  m->slot[slot].used = ++m->clock;
   return fi;
 }
 

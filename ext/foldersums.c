@@ -40,7 +40,23 @@ typedef struct fsum {
   struct fsum *next;  /* hash chain */
 } fsum;
 
+/* A remembered "date-only" verdict on folder name in folder pdev/pino. */
+#define VERDICT_SLOTS 512  /* hash chains (a power of two) */
+#define VERDICTS_MAX 8192  /* verdicts kept at most */
+#define VERDICT_WATCHES 32 /* a year, up to 30 month names, its parent */
+typedef struct verdict {
+  struct verdict *next;               /* hash chain */
+  uint64_t pdev, pino;                /* the folder holding it */
+  int year;                           /* a year folder (else a month) */
+  uint64_t moment;                    /* when it was reached (watch clock) */
+  const emd_wdir *w[VERDICT_WATCHES]; /* the watches it rests on */
+  size_t nw;
+  char name[]; /* its name */
+} verdict;
+
 struct emd_foldersums {
+  verdict **verdicts; /* VERDICT_SLOTS chains, or NULL */
+  size_t nverdicts;
   fsum **slots;
   size_t nslots;     /* power of two */
   size_t count;      /* folders kept */
@@ -60,8 +76,24 @@ emd_foldersums *emd_foldersums_new(void) {
   return s;
 }
 
+static void verdicts_clear(emd_foldersums *s) {
+  size_t i;
+  if (!s->verdicts) return;
+  for (i = 0; i < VERDICT_SLOTS; i++) {
+    verdict *v = s->verdicts[i];
+    while (v) {
+      verdict *n = v->next;
+      emd_free(v);
+      v = n;
+    }
+    s->verdicts[i] = NULL;
+  }
+  s->nverdicts = 0;
+}
+
 static void clear(emd_foldersums *s) {
   size_t i;
+  verdicts_clear(s);
   for (i = 0; i < s->nslots; i++) {
     fsum *f = s->slots[i];
     while (f) {
@@ -89,6 +121,7 @@ size_t emd_foldersums_bytes(const emd_foldersums *s) {
 void emd_foldersums_free(emd_foldersums *s) {
   if (!s) return;
   clear(s);
+  emd_free(s->verdicts);
   emd_free(s->slots);
   emd_free(s);
 }
@@ -324,14 +357,92 @@ int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
   return SQLITE_ROW;
 }
 
-int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
-                             int year) {
+/* The watches a date-only verdict rests on (its parent's, the folder's, its
+** months'); ok: every one of them is there. */
+typedef struct wlist {
+  const emd_wdir *w[VERDICT_WATCHES];
+  size_t n;
+  int ok;
+} wlist;
+
+static void wlist_add(wlist *wl, const emd_wdir *w) {
+  if (!w || wl->n == VERDICT_WATCHES)
+    wl->ok = 0;
+  else
+    wl->w[wl->n++] = w;
+}
+
+static size_t verdict_slot(uint64_t pdev, uint64_t pino, const char *name) {
+  uint64_t h = pino * 0x9E3779B97F4A7C15ULL ^ pdev;
+  h ^= emd_hash64(name, strlen(name));
+  return (size_t)(h >> 23) & (VERDICT_SLOTS - 1);
+}
+
+static verdict *verdict_find(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                             const char *name, int year) {
+  verdict *v;
+  if (!s->verdicts) return NULL;
+  for (v = s->verdicts[verdict_slot(pdev, pino, name)]; v; v = v->next)
+    if (v->pdev == pdev && v->pino == pino && v->year == year &&
+        !strcmp(v->name, name))
+      return v;
+  return NULL;
+}
+
+/* Remember that name in pdev/pino is date-only, as of moment, for as long
+** as the watches wl holds say nothing changed. */
+static void verdict_keep(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                         const char *name, int year, uint64_t moment,
+                         const wlist *wl) {
+  size_t nlen = strlen(name), k;
+  verdict *v = verdict_find(s, pdev, pino, name, year);
+  if (!v) {
+    if (!s->verdicts) {
+      s->verdicts = emd_malloc(VERDICT_SLOTS * sizeof(verdict *));
+      if (!s->verdicts) return;
+      memset(s->verdicts, 0, VERDICT_SLOTS * sizeof(verdict *));
+    }
+    if (s->nverdicts >= VERDICTS_MAX) verdicts_clear(s);
+    v = emd_malloc(sizeof(*v) + nlen + 1);
+    if (!v) return;
+    memset(v, 0, sizeof(*v));
+    v->pdev = pdev;
+    v->pino = pino;
+    v->year = year;
+    memcpy(v->name, name, nlen + 1);
+    k = verdict_slot(pdev, pino, name);
+    v->next = s->verdicts[k];
+    s->verdicts[k] = v;
+    s->nverdicts++;
+  }
+  v->moment = moment;
+  v->nw = wl->n;
+  memcpy(v->w, wl->w, wl->n * sizeof(wl->w[0]));
+}
+
+int emd_foldersums_date_only_vouched(emd_foldersums *s, uint64_t pdev,
+                                     uint64_t pino, const emd_wdir *pwdir,
+                                     const char *name, int year) {
+  verdict *v;
+  size_t i;
+  if (!s || !pwdir) return -1;
+  v = verdict_find(s, pdev, pino, name, year);
+  if (!v) return -1;
+  for (i = 0; i < v->nw; i++)
+    if (!emd_watch_unchanged(v->w[i], v->moment)) return -1;
+  return 1;
+}
+
+/* The verdict looked up: stat() the folder, find what is kept of it, and
+** for a year its months likewise; the watches it rests on go into wl. */
+static int date_only_look(emd_foldersums *s, int dirfd, const char *name,
+                          int year, wlist *wl) {
   struct stat st;
   emd_folderid id;
   fsum *x;
   const char *m;
   int yfd, ok = 1;
-  if (!s || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISDIR(st.st_mode))
     return 0;
   memset(&id, 0, sizeof(id));
@@ -341,6 +452,7 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
   id.ctime_ns = ts_ns(&st.st_ctim);
   x = valid(s, &id);
   if (!x || !x->date_only) return 0;
+  wlist_add(wl, x->wdir);
   if (!year || !x->months || !*x->months) return 1;
   /* The months, each one stat() relative to the year itself (one path
   ** component to resolve, not two). */
@@ -350,7 +462,25 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, const char *name,
       (uint64_t)st.st_ino != x->ino)
     ok = 0;
   for (m = x->months; ok && *m; m += strlen(m) + 1)
-    ok = emd_foldersums_date_only(s, yfd, m, 0);
+    ok = date_only_look(s, yfd, m, 0, wl);
   close(yfd);
+  return ok;
+}
+
+int emd_foldersums_date_only(emd_foldersums *s, int dirfd, uint64_t pdev,
+                             uint64_t pino, const emd_wdir *pwdir,
+                             const char *name, int year) {
+  /* The moment is read before anything is looked at (watch.h). */
+  uint64_t moment = emd_watch_now();
+  wlist wl;
+  int ok;
+  if (!s || dirfd < 0) return 0;
+  wl.n = 0;
+  wl.ok = 1;
+  wlist_add(&wl, pwdir); /* the name still names the same folder */
+  ok = date_only_look(s, dirfd, name, year, &wl);
+  /* Only "date-only" is remembered: "not known yet" must be asked again
+  ** once the folder has been listed. */
+  if (ok && wl.ok) verdict_keep(s, pdev, pino, name, year, moment, &wl);
   return ok;
 }

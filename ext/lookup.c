@@ -159,11 +159,50 @@ static int lists_name(int dirfd, const char *name) {
   return found;
 }
 
+int emd_walk_lookup_in(emd_walk_item *item, emd_dir *dir,
+                       const emd_walk_opts *opts, const char *rel,
+                       size_t name_off, struct stat *st, int *have_st) {
+  const char *comp = rel + name_off;
+  int fd = emd_dir_fd(dir), kind, lfollow = 0;
+  *have_st = 0;
+  if (fd < 0) return SQLITE_DONE;
+  if (!emd_is_event_name(comp, strlen(comp))) return SQLITE_DONE;
+  if (fstatat(fd, comp, st, AT_SYMLINK_NOFOLLOW) != 0) {
+    /* Not stat()able (a folder readable but not searchable): a row, as in
+    ** the walk, when the folder lists it. */
+    if (errno == ENOENT || !lists_name(fd, comp)) return SQLITE_DONE;
+    kind = EMD_ITEM_FILE;
+  } else if (S_ISDIR(st->st_mode)) {
+    return SQLITE_DONE;
+  } else if (S_ISLNK(st->st_mode)) {
+    struct stat tst;
+    if (!opts->follow_symlinks || fstatat(fd, comp, &tst, 0) != 0) {
+      kind = EMD_ITEM_LINK;
+    } else if (S_ISDIR(tst.st_mode)) {
+      return SQLITE_DONE;
+    } else {
+      kind = S_ISREG(tst.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+      lfollow = 1;
+    }
+  } else {
+    kind = S_ISREG(st->st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
+    *have_st = 1;
+  }
+  memset(item, 0, sizeof(*item));
+  item->kind = kind;
+  item->relpath = rel;
+  item->relpath_len = strlen(rel);
+  item->name = comp;
+  item->dir = emd_dir_ref(dir); /* the caller's reference */
+  item->follow = lfollow;
+  return SQLITE_ROW;
+}
+
 int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
                     const char *rel, struct stat *st, int *have_st) {
   size_t len = strlen(rel), last;
   int folder = len > 0 && rel[len - 1] == '/', follow = opts->follow_symlinks;
-  int fd, kind, err = 0, lfollow = 0;
+  int fd, rc, err;
   char comp[NAME_MAX + 1];
   chainv cv;
   emd_dir *dir;
@@ -174,62 +213,37 @@ int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
   last = folder ? len - 1 : len;
   while (last > 0 && rel[last - 1] != '/') last--;
   if (len - last - (size_t)folder > NAME_MAX) return SQLITE_DONE;
+  if (!folder && !emd_is_event_name(rel + last, len - last)) return SQLITE_DONE;
   fd = open_folders(rootfd, rel, last ? last - 1 : 0, opts, &cv);
   if (fd < 0) return errno == ENOMEM ? SQLITE_NOMEM : SQLITE_DONE;
-  memcpy(comp, rel + last, len - last - (size_t)folder);
-  comp[len - last - (size_t)folder] = 0;
-  if (folder) {
-    /* A folder has a row only when the walk could not enter it. */
+  if (!folder) {
+    dir = emd_dir_new(fd, NULL, !opts->no_watch);
+    if (!dir) return SQLITE_NOMEM;
+    rc = emd_walk_lookup_in(item, dir, opts, rel, last, st, have_st);
+    emd_dir_release(dir);
+    return rc;
+  }
+  /* A folder has a row only when the walk could not enter it. */
+  memcpy(comp, rel + last, len - last - 1);
+  comp[len - last - 1] = 0;
+  {
     int sub = open_step(fd, comp, opts, &cv);
     err = sub < 0 ? errno : 0;
     if (sub >= 0) close(sub);
-    if (!err || err == ENOENT || err == ENOTDIR || (!follow && err == ELOOP)) {
-      close(fd);
-      return SQLITE_DONE;
-    }
-    kind = EMD_ITEM_FOLDER;
-  } else {
-    if (!emd_is_event_name(comp, strlen(comp))) {
-      close(fd);
-      return SQLITE_DONE;
-    }
-    if (fstatat(fd, comp, st, AT_SYMLINK_NOFOLLOW) != 0) {
-      /* Not stat()able (a folder readable but not searchable): a row, as
-      ** in the walk, when the folder lists it. */
-      if (errno == ENOENT || !lists_name(fd, comp)) {
-        close(fd);
-        return SQLITE_DONE;
-      }
-      kind = EMD_ITEM_FILE;
-    } else if (S_ISDIR(st->st_mode)) {
-      close(fd);
-      return SQLITE_DONE;
-    } else if (S_ISLNK(st->st_mode)) {
-      struct stat tst;
-      if (!follow || fstatat(fd, comp, &tst, 0) != 0) {
-        kind = EMD_ITEM_LINK;
-      } else if (S_ISDIR(tst.st_mode)) {
-        close(fd);
-        return SQLITE_DONE;
-      } else {
-        kind = S_ISREG(tst.st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
-        lfollow = 1;
-      }
-    } else {
-      kind = S_ISREG(st->st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
-      *have_st = 1;
-    }
+  }
+  if (!err || err == ENOENT || err == ENOTDIR || (!follow && err == ELOOP)) {
+    close(fd);
+    return SQLITE_DONE;
   }
   dir = emd_dir_new(fd, NULL, !opts->no_watch);
   if (!dir) return SQLITE_NOMEM;
   memset(item, 0, sizeof(*item));
-  item->kind = kind;
+  item->kind = EMD_ITEM_FOLDER;
   item->relpath = rel;
   item->relpath_len = len;
   item->name = rel + last;
   item->dir = dir; /* the caller's reference */
   item->err = err;
-  item->follow = lfollow;
   return SQLITE_ROW;
 }
 

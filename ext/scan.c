@@ -34,8 +34,8 @@ void emd_plan_init(emd_plan *p) {
   memset(p, 0, sizeof(*p));
   p->mode = EMD_MODE_WALK;
   p->df.neq = -1;
-  p->day_lo = 0;
-  p->day_hi = INT64_MAX;
+  p->rowid_lo = 0;
+  p->rowid_hi = INT64_MAX;
 }
 
 void emd_plan_free(emd_plan *p) {
@@ -144,28 +144,24 @@ int emd_plan_add_date(emd_plan *p, int op, sqlite3_value *v, int first) {
 }
 
 void emd_plan_add_rowid(emd_plan *p, int op, sqlite3_value *v) {
-  sqlite3_int64 r, lo_day, hi_day;
+  sqlite3_int64 r, lo = 0, hi = INT64_MAX;
   int t = sqlite3_value_numeric_type(v);
   p->mode = EMD_MODE_ROWID;
   if (t != SQLITE_INTEGER) return; /* SQLite checks it: no narrowing */
   r = sqlite3_value_int64(v);
-  if (r < 0) r = op == 'j' || op == 'J' ? 0 : -1;
-  /* A rowid's path date is its bits above the low 31. */
-  lo_day = r < 0 ? 0 : r >> 31;
-  hi_day = r < 0 ? -1 : r >> 31;
+  /* Rowids are 0 .. 2^53 - 1 (emd_path_rowid). */
   switch (op) {
-    case 'i':
-      if (lo_day > p->day_lo) p->day_lo = lo_day;
-      if (hi_day < p->day_hi) p->day_hi = hi_day;
-      break;
+    case 'i': lo = hi = r; break;
     case 'j':
-    case 'J':
-      if (lo_day > p->day_lo) p->day_lo = lo_day;
+      lo = r == INT64_MAX ? INT64_MAX : r + 1;
+      hi = r == INT64_MAX ? -1 : hi;
       break;
-    default:
-      if (hi_day < p->day_hi) p->day_hi = hi_day;
-      break;
+    case 'J': lo = r; break;
+    case 'k': hi = r <= 0 ? -1 : r - 1; break;
+    default: hi = r < 0 ? -1 : r; break;
   }
+  if (lo > p->rowid_lo) p->rowid_lo = lo;
+  if (hi < p->rowid_hi) p->rowid_hi = hi;
 }
 
 /* ------------------------------------------------------------------------
@@ -452,7 +448,7 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   emd_plan_init(plan); /* taken over */
   flags = c->plan.flags;
   c->next_yield = mono_ns() + EMD_YIELD_NS;
-  if (c->plan.empty || c->plan.day_lo > c->plan.day_hi)
+  if (c->plan.empty || c->plan.rowid_lo > c->plan.rowid_hi)
     return SQLITE_OK; /* eof */
   /* What changed since the last statement, before anything is trusted. */
   emd_watch_drain();
@@ -466,7 +462,7 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   c->sc.root_real = c->root_real;
   c->sc.max_size = tab->max_size;
   c->sc.follow_symlinks = tab->follow_symlinks;
-  emd_links_init(&c->links, c->rootfd);
+
   c->sc.want_parse = tab->def->child || (flags & EMD_IDX_PARSE);
   c->sc.want_markdown = (flags & EMD_IDX_MARKDOWN) != 0;
   c->sc.want_stat = (flags & EMD_IDX_STAT) != 0;
@@ -480,6 +476,11 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
     emd_cache_get_stats(tab->conn->cache, &cs);
     c->no_watch = wo.no_watch = cs.limit == 0;
   }
+  /* Followed links lead to files whose changes the folders' watches do not
+  ** see: then nothing a statement learnt of a folder is kept for the next. */
+  emd_links_init(&c->links, c->rootfd, (uint64_t)tab->rootfd_st.st_dev,
+                 (uint64_t)tab->rootfd_st.st_ino,
+                 !c->no_watch && !tab->follow_symlinks, &tab->memo);
   if (c->plan.mode == EMD_MODE_LOOKUP) {
     rc = expand_paths(c, &wo);
     if (rc != SQLITE_OK) return rc;
@@ -488,10 +489,10 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   } else if (c->plan.mode == EMD_MODE_ROWID || (flags & EMD_IDX_ROWIDORDER) ||
              (flags & EMD_IDX_DATEORDER)) {
     int order = (flags & EMD_IDX_DATEORDER) ? EMD_ORDER_DATE : EMD_ORDER_ROWID;
-    rc =
-        emd_dateorder_open(&c->dorder, order, c->rootfd, &wo, &tab->conn->stats,
-                           &c->sc, emd_ahead_scratch(&c->ahead), c->plan.day_lo,
-                           c->plan.day_hi, emd_cursor_yield_cb, c, &err);
+    rc = emd_dateorder_open(&c->dorder, order, c->rootfd, &wo,
+                            &tab->conn->stats, &c->sc,
+                            emd_ahead_scratch(&c->ahead), c->plan.rowid_lo,
+                            c->plan.rowid_hi, emd_cursor_yield_cb, c, &err);
     if (rc == SQLITE_CANTOPEN) return root_error(c, err);
     if (rc != SQLITE_OK) return rc;
     fill = fill_from_dateorder;

@@ -57,6 +57,7 @@ typedef struct emd_table {
   char *rootfd_path;        /* its path as given */
   struct stat rootfd_st;    /* its identity when opened */
   unsigned rootfd_gen;      /* the allowed roots it was checked against */
+  emd_foldermemo memo;      /* folders' versions, kept between statements */
 } emd_table;
 
 /* Where a scan's entries come from. */
@@ -81,8 +82,8 @@ typedef struct emd_plan {
   emd_datefilter df; /* date constraints, for pruning */
   char **df_strings; /* storage for df's strings (owned) */
   int ndf_strings;   /* strings in use */
-  int64_t day_lo;    /* EMD_MODE_ROWID: path dates wanted (day numbers) */
-  int64_t day_hi;
+  int64_t rowid_lo;  /* EMD_MODE_ROWID: the rowids wanted (inclusive) */
+  int64_t rowid_hi;
   int empty; /* nothing can match (another table's root) */
 } emd_plan;
 

@@ -528,6 +528,7 @@ fail_rc:
 static int xDisconnect(sqlite3_vtab *vtab) {
   emd_table *tab = (emd_table *)vtab;
   emd_table_close_root(tab);
+  emd_foldermemo_clear(&tab->memo); /* before the cache it refers to goes */
   emd_conn_release(tab->conn);
   sqlite3_free(tab->root);
   sqlite3_free(tab);

@@ -78,6 +78,15 @@ int emd_dir_fd(emd_dir *d) {
   return fd;
 }
 
+int emd_date_only(struct emd_foldersums *sums, emd_dir *dir, const char *name,
+                  int year) {
+  int v = emd_foldersums_date_only_vouched(sums, dir->dev, dir->ino, dir->wdir,
+                                           name, year);
+  if (v >= 0) return v;
+  return emd_foldersums_date_only(sums, emd_dir_fd(dir), dir->dev, dir->ino,
+                                  dir->wdir, name, year);
+}
+
 /* A folder not opened yet: name in parent, whose identity st gives. */
 static emd_dir *dir_lazy(emd_dir *parent, const char *name, size_t len,
                          const struct stat *st, emd_wdir *wdir) {
@@ -758,8 +767,7 @@ int emd_walk_next(emd_walk *w, emd_walk_item *item) {
         char lo[EMD_DATE_BUF], hi[EMD_DATE_BUF];
         folder_range(&child, lo, hi);
         if (!emd_datefilter_overlaps(w->opts.date, lo, hi) &&
-            emd_foldersums_date_only(w->opts.sums, emd_dir_fd(f->dir), e->name,
-                                     child.month < 0)) {
+            emd_date_only(w->opts.sums, f->dir, e->name, child.month < 0)) {
           EMD_COUNT(w->stats, folders_pruned, 1);
           continue;
         }

@@ -62,6 +62,14 @@ void emd_dir_release(emd_dir *d);
 ** descriptor is opened only if a file of it has to be read or stat'ed. */
 int emd_dir_fd(emd_dir *d);
 
+/* Is folder name in dir a year (year) or month folder known to hold only
+** date folders, unchanged since it was listed (foldersums.h)?  Answered
+** from the watches when they vouch, so dir is opened only when they do
+** not. */
+struct emd_foldersums;
+int emd_date_only(struct emd_foldersums *sums, emd_dir *dir, const char *name,
+                  int year);
+
 /* Date constraints of a query, used to prune day folders (and, through the
 ** folder summaries, whole years and months).  A date d can match when
 ** lo <(=) d <(=) hi and, when neq > 0, d is one of eq[]. */
@@ -152,6 +160,12 @@ int emd_walk_path_ok(const char *p, size_t n);
 ** or SQLITE_NOMEM.  When *have_st is set, *st is the file's lstat(). */
 int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
                     const char *rel, struct stat *st, int *have_st);
+
+/* The same for a file whose folder is open already: rel's last component,
+** at rel + name_off, in dir (item->dir is a new reference to dir). */
+int emd_walk_lookup_in(emd_walk_item *item, emd_dir *dir,
+                       const emd_walk_opts *opts, const char *rel,
+                       size_t name_off, struct stat *st, int *have_st);
 
 /* The relpaths on disk that show as relpath rel (a path = value): rel
 ** itself, or, for a component showing U+FFFD, every name in that folder

@@ -343,6 +343,28 @@ static void test_equivalence(void **state) {
        "SELECT rowid, path FROM events WHERE rowid > {X} AND date < '{D2}'",
        "SELECT rowid, path FROM events WHERE +rowid > {X} AND +date < '{D2}'",
        0},
+      {"rowid >= X <= X (one row)",
+       "SELECT rowid, path FROM events WHERE rowid >= {X} AND rowid <= {X}",
+       "SELECT rowid, path FROM events WHERE +rowid >= {X} AND +rowid <= {X}",
+       0},
+      {"rowid > X - 1 < X + 1",
+       "SELECT rowid, path FROM events WHERE rowid > {X} - 1 AND rowid < {X} + "
+       "1",
+       "SELECT rowid, path FROM events WHERE +rowid > {X} - 1 AND +rowid < {X} "
+       "+ 1",
+       0},
+      {"rowid bounds at the ends",
+       "SELECT count(*) FROM events WHERE rowid > -1 AND rowid <= "
+       "9223372036854775807",
+       "SELECT count(*) FROM events WHERE +rowid > -1 AND +rowid <= "
+       "9223372036854775807",
+       0},
+      {"rowid > the largest",
+       "SELECT count(*) FROM events WHERE rowid > "
+       "9223372036854775807",
+       "SELECT count(*) FROM events WHERE +rowid > 9223372036854775807", 0},
+      {"rowid < 0", "SELECT count(*) FROM events WHERE rowid < 0",
+       "SELECT count(*) FROM events WHERE +rowid < 0", 0},
       {"rowid = not an integer", "SELECT rowid FROM events WHERE rowid = 'x'",
        "SELECT rowid FROM events WHERE +rowid = 'x'", 0},
       {"table-valued root",

@@ -229,6 +229,49 @@ static void test_versions_live(void **state) {
   free(root);
 }
 
+/* What one statement learnt of a folder's versions serves the next while
+** the folder is unchanged, and no longer: with the watch and without it,
+** in a day folder (lookup by path) and outside day folders (rowid order,
+** as a browser pages). */
+static void test_versions_kept_between_statements(void **state) {
+  int watch;
+  (void)state;
+  for (watch = 1; watch >= 0; watch--) {
+    char *root = make_archive();
+    sqlite3 *db = tu_open();
+    const char *q =
+        "SELECT " COLS " FROM eventmd_events('%q') WHERE path = '" D3 "x1.md'";
+    const char *qd =
+        "SELECT path, is_current FROM eventmd_events('%q') "
+        "WHERE rowid >= 0 AND path LIKE '/drafts/d1.md'";
+    tu_exec(db, "SELECT eventmd_config('watch', %d)", watch);
+    tu_expect(db, D3 "x1.md|0|" D3 "x2.md|~\n", q, root);
+    tu_exec(db, "SELECT eventmd_config('reset_stats')");
+    tu_expect(db, D3 "x1.md|0|" D3 "x2.md|~\n", q, root);
+    /* Watched: the folder is not listed again, nor its files parsed. */
+    assert_int_equal(
+        tu_int(db, "SELECT json_extract(eventmd_stats(), '$.folders_opened')"),
+        watch ? 0 : 1);
+    assert_int_equal(
+        tu_int(db, "SELECT json_extract(eventmd_stats(), '$.files_parsed')"),
+        0);
+    /* x2 rewritten without its Changes list: x1 stands alone again. */
+    event(root, D3 "x2.md", NULL, "X two", NULL);
+    tu_expect(db, D3 "x1.md|1|" D3 "x1.md|~\n", q, root);
+    event(root, "/drafts/d1.md", NULL, "D one", NULL);
+    event(root, "/drafts/d2.md", NULL, "D two",
+          "1. [D one](/drafts/d1.md) " OLD "2. [D two](/drafts/d2.md) " CUR);
+    tu_expect(db, "/drafts/d1.md|0\n", qd, root);
+    tu_expect(db, "/drafts/d1.md|0\n", qd, root);
+    event(root, "/drafts/d2.md", NULL, "D two", NULL);
+    tu_expect(db, "/drafts/d1.md|1\n", qd, root);
+    tu_exec(db, "SELECT eventmd_config('watch', 1)");
+    sqlite3_close(db);
+    tu_rmrf(root);
+    free(root);
+  }
+}
+
 /* "/zh/news/…" links lose "/zh" unless the root has a folder zh. */
 static void test_language_prefix(void **state) {
   char *root = tu_tmpdir();
@@ -273,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_versions_every_plan),
       cmocka_unit_test(test_versions_lookup_reads_one_folder),
       cmocka_unit_test(test_versions_live),
+      cmocka_unit_test(test_versions_kept_between_statements),
       cmocka_unit_test(test_language_prefix),
   };
   return cmocka_run_group_tests_name("versions", tests, NULL, NULL);
