@@ -371,6 +371,19 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
   return answer;
 }
 
+int emd_cache_vouches(emd_cache *c, const emd_check *q) {
+  uint64_t h = key_hash(&q->key);
+  emd_centry *e;
+  int yes;
+  if (!q->wdir) return 0;
+  pthread_mutex_lock(&c->mu);
+  e = find(c, &q->key, h);
+  yes = e && !e->racy && !e->multilink &&
+        emd_watch_unchanged(q->wdir, e->checked_at);
+  pthread_mutex_unlock(&c->mu);
+  return yes;
+}
+
 int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out) {
   uint64_t h = key_hash(&q->key);
   emd_centry *e;

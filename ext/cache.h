@@ -112,6 +112,10 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out);
 ** worker), so each ask is counted once. */
 int emd_cache_get_vouched(emd_cache *c, const emd_check *q, emd_centry **out);
 
+/* Would emd_cache_get_vouched() answer EMD_CACHE_HIT now?  Nothing is
+** counted or changed (a lookup by path asks before it reaches the file). */
+int emd_cache_vouches(emd_cache *c, const emd_check *q);
+
 /* A hint: the files keys[0..n) will be asked for next.  Brings their hash
 ** chains, then their entries' first lines, into the CPU's cache, so that
 ** the memory waits of a batch overlap instead of coming one by one.

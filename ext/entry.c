@@ -323,6 +323,17 @@ int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e) {
   return 1;
 }
 
+int emd_entry_known_file(void *cache, const emd_dir *folder, const char *name) {
+  emd_check q;
+  memset(&q, 0, sizeof(q));
+  q.key.fdev = folder->dev;
+  q.key.fino = folder->ino;
+  q.key.name = name;
+  q.key.namelen = (uint32_t)strlen(name);
+  q.wdir = folder->wdir;
+  return emd_cache_vouches(cache, &q);
+}
+
 void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,
                           size_t n) {
   emd_fkey keys[EMD_PREFETCH_MAX];

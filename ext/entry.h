@@ -101,6 +101,10 @@ void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
 ** 1 when done, 0 when e needs the real thing (it is left as it was). */
 int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e);
 
+/* Does cache (an emd_cache) hold file name of folder as it is now, as the
+** folder's watch vouches?  The walk options' known_file (walk.h). */
+int emd_entry_known_file(void *cache, const emd_dir *folder, const char *name);
+
 /* A hint that es[0..n) will be processed next: the cache brings what it
 ** holds for them into the CPU's cache (emd_cache_prefetch). */
 void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,

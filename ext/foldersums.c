@@ -37,8 +37,16 @@ typedef struct fsum {
                       name, a NUL, for each of nlisting */
   size_t listing_len; /* bytes of listing */
   size_t nlisting;    /* entries */
-  struct fsum *next;  /* hash chain */
+  struct kid *kids;   /* per entry: the folder it names, when learnt */
+  uint64_t kids_moment; /* watch clock before the first of them was learnt */
+  struct fsum *next;    /* hash chain */
 } fsum;
+
+/* What a listing's entry names: a folder's identity, learnt by a stat()
+** (ino 0: not learnt), with the name's hash to make sure of the entry. */
+typedef struct kid {
+  uint64_t dev, ino, name_hash;
+} kid;
 
 /* A remembered "date-only" verdict on folder name in folder pdev/pino. */
 #define VERDICT_SLOTS 512  /* hash chains (a power of two) */
@@ -100,6 +108,7 @@ static void clear(emd_foldersums *s) {
       fsum *n = f->next;
       emd_free(f->months);
       emd_free(f->listing);
+      emd_free(f->kids);
       emd_free(f);
       f = n;
     }
@@ -218,6 +227,9 @@ static fsum *store(emd_foldersums *s, const emd_folderid *id,
   }
   emd_free(x->months);
   x->months = NULL;
+  if (x->kids) s->bytes -= x->nlisting * sizeof(kid);
+  emd_free(x->kids);
+  x->kids = NULL;
   s->bytes -= x->listing_len;
   emd_free(x->listing);
   x->listing = NULL;
@@ -483,4 +495,66 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, uint64_t pdev,
   ** once the folder has been listed. */
   if (ok && wl.ok) verdict_keep(s, pdev, pino, name, year, moment, &wl);
   return ok;
+}
+
+/* ------------------------------------------------------------------------
+** The folders a listing names.
+*/
+void emd_foldersums_kid_learnt(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                               const emd_wdir *pwdir, size_t idx,
+                               const char *name, size_t len, uint64_t dev,
+                               uint64_t ino, uint64_t moment) {
+  fsum *x;
+  if (!s || !pwdir || !ino) return;
+  x = find(s, pdev, pino);
+  if (!x || !x->listing || idx >= x->nlisting) return;
+  if (!x->kids) {
+    size_t bytes = x->nlisting * sizeof(kid);
+    if (s->bytes + bytes > s->max_bytes) return;
+    x->kids = emd_malloc(bytes);
+    if (!x->kids) return;
+    memset(x->kids, 0, bytes);
+    s->bytes += bytes;
+    x->kids_moment = moment;
+  } else if (!emd_watch_unchanged(pwdir, x->kids_moment)) {
+    /* The folder changed since: what was learnt of its names is void. */
+    memset(x->kids, 0, x->nlisting * sizeof(kid));
+    x->kids_moment = moment;
+  }
+  x->kids[idx].dev = dev;
+  x->kids[idx].ino = ino;
+  x->kids[idx].name_hash = emd_hash64(name, len);
+}
+
+int emd_foldersums_kid(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                       const emd_wdir *pwdir, size_t idx, const char *name,
+                       size_t len, uint64_t *dev, uint64_t *ino) {
+  fsum *x;
+  if (!s || !pwdir) return 0;
+  x = find(s, pdev, pino);
+  if (!x || !x->kids || idx >= x->nlisting || !x->kids[idx].ino ||
+      x->kids[idx].name_hash != emd_hash64(name, len) ||
+      !emd_watch_unchanged(pwdir, x->kids_moment))
+    return 0;
+  *dev = x->kids[idx].dev;
+  *ino = x->kids[idx].ino;
+  return 1;
+}
+
+int emd_foldersums_kid_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                             const emd_wdir *pwdir, const char *name,
+                             size_t len, uint64_t *dev, uint64_t *ino) {
+  fsum *x;
+  const char *p;
+  size_t i;
+  if (!s || !pwdir) return 0;
+  x = find(s, pdev, pino);
+  if (!x || !x->kids || !x->listing) return 0;
+  for (p = x->listing, i = 0; i < x->nlisting; i++) {
+    size_t n = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
+    if (n == len && !memcmp(p + 3, name, len))
+      return emd_foldersums_kid(s, pdev, pino, pwdir, i, name, len, dev, ino);
+    p += n + 4;
+  }
+  return 0;
 }

@@ -85,4 +85,22 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, uint64_t pdev,
                              uint64_t pino, const emd_wdir *pwdir,
                              const char *name, int year);
 
+/* The folders a listing names.  Entry idx (name, len bytes) of folder
+** pdev/pino's kept listing is the folder dev/ino, as a stat() taken after
+** watch moment `moment` found: kid_learnt remembers it, and kid answers 1
+** with *dev and *ino while the folder's watch pwdir says nothing in it changed
+** since (no name added, removed, renamed or changed), so that a warm walk
+** reaches a folder it knows without a stat().  0: not known. */
+void emd_foldersums_kid_learnt(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                               const emd_wdir *pwdir, size_t idx,
+                               const char *name, size_t len, uint64_t dev,
+                               uint64_t ino, uint64_t moment);
+int emd_foldersums_kid(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                       const emd_wdir *pwdir, size_t idx, const char *name,
+                       size_t len, uint64_t *dev, uint64_t *ino);
+/* The same, the entry found by its name. */
+int emd_foldersums_kid_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                             const emd_wdir *pwdir, const char *name,
+                             size_t len, uint64_t *dev, uint64_t *ino);
+
 #endif /* EVENTMD_FOLDERSUMS_H */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "emd.h"
+#include "foldersums.h"
 #include "text.h"
 
 /* ------------------------------------------------------------------------
@@ -198,6 +199,50 @@ int emd_walk_lookup_in(emd_walk_item *item, emd_dir *dir,
   return SQLITE_ROW;
 }
 
+/* A file the archive is known to hold, reached without a system call: each
+** folder on the way is one its parent's kept listing names, as its
+** parent's watch vouches (foldersums.h), and the cache holds the file as
+** it is now, as the folder's watch vouches.  The folders come as shared
+** folders not opened yet: opened, beneath the root and without following
+** links, only if the file has to be read.  SQLITE_ROW with *item set, or
+** SQLITE_DONE when anything on the way is not known so (then the path is
+** looked up on disk), or SQLITE_NOMEM. */
+static int lookup_known(emd_walk_item *item, const emd_walk_opts *opts,
+                        const char *rel, size_t len, size_t last) {
+  emd_dir *dir = emd_dir_ref(opts->rootdir);
+  size_t i = 0;
+  while (i < last) {
+    const char *slash = memchr(rel + i, '/', last - i);
+    size_t n = (size_t)(slash - (rel + i));
+    uint64_t dev, ino;
+    emd_wdir *wdir;
+    emd_dir *sub;
+    if (!slash ||
+        !emd_foldersums_kid_named(opts->sums, dir->dev, dir->ino, dir->wdir,
+                                  rel + i, n, &dev, &ino) ||
+        !(wdir = emd_watch_find((dev_t)dev, (ino_t)ino))) {
+      emd_dir_release(dir);
+      return SQLITE_DONE;
+    }
+    sub = emd_dir_lazy(dir, rel + i, n, dev, ino, wdir);
+    emd_dir_release(dir);
+    if (!sub) return SQLITE_NOMEM;
+    dir = sub;
+    i += n + 1;
+  }
+  if (!opts->known_file(opts->known_ctx, dir, rel + last)) {
+    emd_dir_release(dir);
+    return SQLITE_DONE;
+  }
+  memset(item, 0, sizeof(*item));
+  item->kind = EMD_ITEM_FILE;
+  item->relpath = rel;
+  item->relpath_len = len;
+  item->name = rel + last;
+  item->dir = dir; /* the caller's reference */
+  return SQLITE_ROW;
+}
+
 int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
                     const char *rel, struct stat *st, int *have_st) {
   size_t len = strlen(rel), last;
@@ -214,6 +259,11 @@ int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
   while (last > 0 && rel[last - 1] != '/') last--;
   if (len - last - (size_t)folder > NAME_MAX) return SQLITE_DONE;
   if (!folder && !emd_is_event_name(rel + last, len - last)) return SQLITE_DONE;
+  if (!folder && !follow && opts->rootdir && opts->known_file && opts->sums &&
+      !opts->no_watch) {
+    rc = lookup_known(item, opts, rel, len, last);
+    if (rc != SQLITE_DONE) return rc;
+  }
   fd = open_folders(rootfd, rel, last ? last - 1 : 0, opts, &cv);
   if (fd < 0) return errno == ENOMEM ? SQLITE_NOMEM : SQLITE_DONE;
   if (!folder) {

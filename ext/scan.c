@@ -280,6 +280,12 @@ static int fill_from_paths(void *ctx, emd_entry *slot) {
   wo.follow_symlinks = c->tab->follow_symlinks;
   wo.root_real = c->root_real;
   wo.no_watch = c->no_watch;
+  if (!c->no_watch && !c->tab->follow_symlinks) {
+    wo.sums = c->tab->conn->sums;
+    wo.rootdir = c->tab->rootdir;
+    wo.known_file = emd_entry_known_file;
+    wo.known_ctx = c->tab->conn->cache;
+  }
   while (c->ipath < c->plan.npaths) {
     emd_walk_item it;
     int yrc = emd_cursor_yield(c);
@@ -317,6 +323,8 @@ static int cmp_path(const void *a, const void *b) {
 }
 
 void emd_table_close_root(emd_table *tab) {
+  emd_dir_release(tab->rootdir);
+  tab->rootdir = NULL;
   if (tab->rootfd >= 0) close(tab->rootfd);
   tab->rootfd = -1;
   emd_free(tab->rootfd_path);
@@ -482,6 +490,12 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
                  (uint64_t)tab->rootfd_st.st_ino,
                  !c->no_watch && !tab->follow_symlinks, &tab->memo);
   if (c->plan.mode == EMD_MODE_LOOKUP) {
+    if (!c->no_watch && !tab->follow_symlinks && !tab->rootdir) {
+      /* Files the archive is known to hold are reached from it without a
+      ** system call (fill_from_paths, lookup.c). */
+      int fd = fcntl(c->rootfd, F_DUPFD_CLOEXEC, 3);
+      if (fd >= 0) tab->rootdir = emd_dir_new(fd, &tab->rootfd_st, 1);
+    }
     rc = expand_paths(c, &wo);
     if (rc != SQLITE_OK) return rc;
     sort_paths(&c->plan);

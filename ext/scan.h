@@ -58,6 +58,8 @@ typedef struct emd_table {
   struct stat rootfd_st;    /* its identity when opened */
   unsigned rootfd_gen;      /* the allowed roots it was checked against */
   emd_foldermemo memo;      /* folders' versions, kept between statements */
+  emd_dir *rootdir;         /* the root as a shared folder (lookups of known
+                               files start from it), or NULL */
 } emd_table;
 
 /* Where a scan's entries come from. */

@@ -87,9 +87,8 @@ int emd_date_only(struct emd_foldersums *sums, emd_dir *dir, const char *name,
                                   dir->wdir, name, year);
 }
 
-/* A folder not opened yet: name in parent, whose identity st gives. */
-static emd_dir *dir_lazy(emd_dir *parent, const char *name, size_t len,
-                         const struct stat *st, emd_wdir *wdir) {
+emd_dir *emd_dir_lazy(emd_dir *parent, const char *name, size_t len,
+                      uint64_t dev, uint64_t ino, emd_wdir *wdir) {
   emd_dir *d = emd_malloc(sizeof(*d));
   if (!d) return NULL;
   memset(d, 0, sizeof(*d));
@@ -101,8 +100,8 @@ static emd_dir *dir_lazy(emd_dir *parent, const char *name, size_t len,
     return NULL;
   }
   d->parent = emd_dir_ref(parent);
-  d->dev = (uint64_t)st->st_dev;
-  d->ino = (uint64_t)st->st_ino;
+  d->dev = dev;
+  d->ino = ino;
   d->wdir = wdir;
   return d;
 }
@@ -538,27 +537,47 @@ static int push_known(emd_walk *w, wframe *f, const went *e,
   emd_wdir *wdir;
   emd_folderid id;
   wframe nf;
+  uint64_t moment = emd_watch_now(), kdev, kino;
+  size_t idx = (size_t)(e - f->ents);
   int rc, pfd;
   if (!w->opts.sums || w->opts.no_watch) return SQLITE_DONE;
-  pfd = emd_dir_fd(f->dir);
-  if (pfd < 0 || fstatat(pfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-      !S_ISDIR(st.st_mode))
-    return SQLITE_DONE;
+  memset(&st, 0, sizeof(st));
+  if (emd_foldersums_kid(w->opts.sums, f->dev, f->ino, f->dir->wdir, idx,
+                         e->name, e->len, &kdev, &kino)) {
+    /* The name still names the folder it named: only its watch can vouch
+    ** for its listing now (no times to compare). */
+    st.st_dev = (dev_t)kdev;
+    st.st_ino = (ino_t)kino;
+    nf.mtime_ns = nf.ctime_ns = -1;
+  } else {
+    pfd = emd_dir_fd(f->dir);
+    if (pfd < 0 || fstatat(pfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode))
+      return SQLITE_DONE;
+    emd_foldersums_kid_learnt(w->opts.sums, f->dev, f->ino, f->dir->wdir, idx,
+                              e->name, e->len, st.st_dev, st.st_ino, moment);
+    nf.mtime_ns = ts_ns(&st.st_mtim);
+    nf.ctime_ns = ts_ns(&st.st_ctim);
+  }
   wdir = emd_watch_find(st.st_dev, st.st_ino);
   if (!wdir) return SQLITE_DONE;
-  nf = *proto;
+  {
+    int64_t mt = nf.mtime_ns, ct = nf.ctime_ns;
+    nf = *proto;
+    nf.mtime_ns = mt;
+    nf.ctime_ns = ct;
+  }
   nf.pathlen = pathlen;
   nf.dev = st.st_dev;
   nf.ino = st.st_ino;
-  nf.mtime_ns = ts_ns(&st.st_mtim);
-  nf.ctime_ns = ts_ns(&st.st_ctim);
   nf.moment = emd_watch_now();
   nf.dir = NULL;
   folderid_of(&id, &nf);
   id.wdir = wdir;
   rc = emd_foldersums_listing(w->opts.sums, &id, &nf.names, &nf.ents, &nf.n);
   if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_DONE : rc;
-  nf.dir = dir_lazy(f->dir, e->name, e->len, &st, wdir);
+  nf.dir = emd_dir_lazy(f->dir, e->name, e->len, (uint64_t)st.st_dev,
+                        (uint64_t)st.st_ino, wdir);
   if (!nf.dir || !frame_room(w)) {
     emd_free(nf.names);
     emd_free(nf.ents);

@@ -45,6 +45,12 @@ typedef struct emd_dir {
   void (*info_free)(void *); /* releases info */
 } emd_dir;
 
+/* A folder not opened yet: name (len bytes) in parent, whose identity is
+** dev/ino and watch wdir; emd_dir_fd() opens it when needed.  NULL when
+** out of memory. */
+emd_dir *emd_dir_lazy(emd_dir *parent, const char *name, size_t len,
+                      uint64_t dev, uint64_t ino, emd_wdir *wdir);
+
 /* A new shared folder owning fd (closed on failure); refs = 1.  st is the
 ** folder's fstat() when the caller has it, else NULL (it is taken here).
 ** watch: give it an inotify watch (watch.h) when the process has one. */
@@ -99,6 +105,13 @@ typedef struct emd_walk_opts {
                                   entering them (the date-ordered scan) */
   int no_watch;                /* add no inotify watches: nothing is cached,
                                   so a watch would vouch for nothing */
+  /* Lookups by path (lookup.c) of files the archive is known to hold: the
+  ** root as a shared folder, and known_file(ctx, folder, name), which says
+  ** whether the cache holds the file name of that folder as it is now,
+  ** vouched for by the folder's watch.  NULL: look every path up. */
+  emd_dir *rootdir;
+  int (*known_file)(void *ctx, const emd_dir *folder, const char *name);
+  void *known_ctx;
 } emd_walk_opts;
 
 enum {

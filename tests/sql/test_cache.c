@@ -39,6 +39,98 @@ static void full_scan(sqlite3 *db, const char *root) {
           root);
 }
 
+/* A warm walk reaches the folders it knows without a stat(), by what
+** their parents' watches vouch for: a month folder swapped for another by
+** rename, or a day folder removed and made again, shows at once. */
+static void test_folders_swapped_live(void **state) {
+  char *root = archive(60), from[4096], to[4096];
+  sqlite3 *db = tu_open();
+  const char *q =
+      "SELECT count(*) || ' ' || group_concat(title, ',') FROM "
+      "(SELECT title FROM eventmd_events('%q') WHERE path LIKE "
+      "'/news/2018/2/%%' ORDER BY path)";
+  (void)state;
+  tu_later(1);
+  full_scan(db, root);
+  full_scan(db, root);
+  {
+    /* Month 2 holds files 28 to 55. */
+    char *before = tu_query(db, q, root);
+    assert_int_equal(strncmp(before, "28 Title 28,", 12), 0);
+    free(before);
+  }
+  /* Month 2 swapped for a folder holding one other file. */
+  snprintf(from, sizeof(from), "%s/news/2018/2", root);
+  snprintf(to, sizeof(to), "%s/news/2018/2-old", root);
+  assert_int_equal(rename(from, to), 0);
+  tu_writes(root, "news/2018/2/9/new.md",
+            "### [2018-02-9](/news/2018/02/9/index.md)\n# Swapped in\n");
+  tu_expect(db, "1 Swapped in\n", q, root);
+  /* The day folder removed and made again with another file. */
+  tu_rmrf(from);
+  tu_writes(root, "news/2018/2/9/again.md",
+            "### [2018-02-9](/news/2018/02/9/index.md)\n# Made again\n");
+  tu_expect(db, "1 Made again\n", q, root);
+  tu_later(0);
+  sqlite3_close(db);
+  tu_rmrf(root);
+  free(root);
+}
+
+/* A warm lookup by path reaches a file the archive is known to hold with
+** no system call on the way (the watches vouch for each folder and for the
+** file), and still sees every change made before the statement: the file
+** rewritten, removed, its day folder renamed, or swapped for a link. */
+static void test_lookup_known_live(void **state) {
+  char *root = archive(60), *out = tu_tmpdir(), from[4096], to[4096];
+  sqlite3 *db = tu_open();
+  const char *q = "SELECT title FROM eventmd_events('%q') WHERE path = '%q'";
+  const char *p30 = "/news/2018/2/3/e30.md", *p31 = "/news/2018/2/4/e31.md";
+  (void)state;
+  tu_later(1);
+  full_scan(db, root);
+  full_scan(db, root);
+  tu_expect(db, "Title 30\n", q, root, p30);
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_expect(db, "Title 30\n", q, root, p30);
+  assert_int_equal(STAT(db, "files_stated"), 0);
+  assert_int_equal(STAT(db, "folders_opened"), 0);
+  write_event(root, 30, "Retitled");
+  tu_expect(db, "Retitled 30\n", q, root, p30);
+  tu_expect(db, "Retitled 30\n", q, root, p30);
+  snprintf(from, sizeof(from), "%s/news/2018/2/3/e30.md", root);
+  assert_int_equal(unlink(from), 0);
+  tu_expect(db, "", q, root, p30);
+  /* A folder named like an event file is no row, as in a scan. */
+  assert_int_equal(mkdir(from, 0755), 0);
+  tu_expect(db, "", "SELECT path FROM eventmd_events('%q') WHERE path = '%q'",
+            root, p30);
+  assert_int_equal(rmdir(from), 0);
+  /* Day folder 4 renamed to 40: the old path has no row, the new one has. */
+  tu_expect(db, "Title 31\n", q, root, p31);
+  snprintf(from, sizeof(from), "%s/news/2018/2/4", root);
+  snprintf(to, sizeof(to), "%s/news/2018/2/40", root);
+  assert_int_equal(rename(from, to), 0);
+  tu_expect(db, "", q, root, p31);
+  tu_expect(db, "Title 31\n", q, root, "/news/2018/2/40/e31.md");
+  /* Month 2 swapped for a link to a folder outside the root holding the
+  ** same names: nothing is read through it. */
+  tu_expect(db, "Title 32\n", q, root, "/news/2018/2/5/e32.md");
+  tu_writes(out, "5/e32.md", "# Outside the root\n");
+  snprintf(from, sizeof(from), "%s/news/2018/2", root);
+  snprintf(to, sizeof(to), "%s/news/2018/2-moved", root);
+  assert_int_equal(rename(from, to), 0);
+  assert_int_equal(symlink(out, from), 0);
+  tu_expect(db, "", q, root, "/news/2018/2/5/e32.md");
+  tu_expect(db, "Title 32\n", q, root, "/news/2018/2-moved/5/e32.md");
+  tu_later(0);
+  sqlite3_close(db);
+  tu_rmrf(root);
+  tu_rmrf(out);
+  free(root);
+  free(out);
+}
+
 /* A followed link's target lies in another folder, whose changes the
 ** link's folder's watch never sees: an edit of the target (same size) is
 ** shown by the next statement, through a scan and through a lookup. */
@@ -356,6 +448,8 @@ int main(void) {
       cmocka_unit_test(test_watch_saves_stats),
       cmocka_unit_test(test_live_validation),
       cmocka_unit_test(test_followed_link_live),
+      cmocka_unit_test(test_folders_swapped_live),
+      cmocka_unit_test(test_lookup_known_live),
       cmocka_unit_test(test_cache_file_across_processes),
       cmocka_unit_test(test_cache_file_warming),
       cmocka_unit_test(test_cache_file_refusals),
