@@ -3,7 +3,7 @@
 ** cachefile.c - the persistent parse cache: a SQLite database of compact
 ** records and folder listings shared by processes (contract: cachefile.h).
 **
-** The file.  A SQLite database, page size 8192, application_id
+** The file.  A SQLite database, page size CF_PAGE_SIZE (64 KiB), application_id
 ** EMD_CACHEFILE_APP_ID, user_version EMD_CACHEFILE_FORMAT, WAL mode,
 ** synchronous=NORMAL:
 **
@@ -22,12 +22,13 @@
 ** (every column NOT NULL, integers as SQLite's signed 64 bits).  Both are
 ** rowid tables: INSERT OR REPLACE gives a row the next rowid, so rows sit
 ** in the order they were written, which is the order a scan reads them, and
-** one 8 KiB leaf page holds the next two or three records a scan asks for.
-** With 8 KiB pages a record of up to about 8,100 bytes lies in its leaf
-** page, with no overflow chain (4 KiB pages would spill every record over
-** 4,061 bytes, and the issue's archive averages 3.3 KB).  A get is two
-** B-tree descents (the primary key's index, then the row), whose interior
-** pages stay in the reader's page cache.
+** one leaf page holds the next twenty or so records a scan asks for.  With
+** 64 KiB pages a record of up to about 65,000 bytes lies in its leaf page,
+** with no overflow chain (the issue's archive averages 3.3 KB).  A get is
+** two B-tree descents (the primary key's index, then the row), whose
+** interior pages stay in the reader's page cache.  A walk asks for a
+** folder's records at once (emd_cachefile_folder): one range of the
+** primary key, then rows that sit side by side.
 **
 ** Whose file it is.  Before anything is opened with SQLite, the path is
 ** looked at with lstat(): absent is fine (made), an empty regular file is
@@ -68,10 +69,10 @@
 ** orders their use by different threads).  A get takes an idle one, or
 ** opens one when none is idle and fewer than the bound exist, or else waits
 ** on cf->cv (a get holds its connection for microseconds).  Each reader
-** checks application_id and user_version when it opens, and has an 8 MiB
-** page cache: the primary key's index of a 150,000-file archive (5 MB)
-** and the table's interior pages stay in it, so a get reads one leaf page
-** from the OS.  When a reader fails to open (the path names another file
+** checks application_id and user_version when it opens, and has a 2 MiB
+** page cache: the interior pages of the index and the table, and the leaf
+** pages its thread is working through (measured: a larger one is slower,
+** since the leaf pages a scan reads once push the index out anyway).  When a reader fails to open (the path names another file
 ** by now, or another eventmd's format), gets miss without trying again
 ** until the next flush has looked at the path.
 **
@@ -168,6 +169,7 @@ typedef struct cf_reader {
   sqlite3 *db;           /* read-only connection */
   sqlite3_stmt *get_rec; /* SELECT ... FROM rec WHERE key */
   sqlite3_stmt *get_dir; /* SELECT ... FROM dir WHERE key */
+  sqlite3_stmt *folder;  /* SELECT ... FROM rec WHERE fdev, fino (a folder's) */
   sqlite3_stmt *each;    /* SELECT ... FROM rec in rowid order (warming) */
   sqlite3_stmt *begin;   /* BEGIN: a snapshot held across gets */
   sqlite3_stmt *commit;  /* COMMIT: its end */
@@ -246,6 +248,9 @@ static const char kGetRec[] =
 static const char kEach[] =
     "SELECT rowid, fdev, fino, name, dev, ino, size, mtime_ns, ctime_ns, rec "
     "FROM rec WHERE rowid > ?1 AND racy = 0 ORDER BY rowid LIMIT ?2";
+static const char kFolder[] =
+    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec "
+    "FROM rec WHERE fdev = ?1 AND fino = ?2 ORDER BY name";
 static const char kGetDir[] =
     "SELECT mtime_ns, ctime_ns, count, listing FROM dir "
     "WHERE dev = ?1 AND ino = ?2";
@@ -718,6 +723,7 @@ static void reader_close(cf_reader *r) {
   if (!r) return;
   reader_end(r);
   sqlite3_finalize(r->get_rec);
+  sqlite3_finalize(r->folder);
   sqlite3_finalize(r->get_dir);
   sqlite3_finalize(r->each);
   sqlite3_finalize(r->begin);
@@ -1223,6 +1229,214 @@ static int copy_rec(sqlite3_stmt *st, int i, emd_rec **out) {
   }
   *out = copy;
   return CF_COPY_OK;
+}
+
+int emd_cachefile_each_listing(emd_cachefile *cf, emd_cachefile_listing_fn *fn,
+                               void *ctx) {
+  cf_reader *r;
+  sqlite3_stmt *st = NULL;
+  int rc;
+  if (!cf || (r = checkout(cf)) == NULL) return SQLITE_DONE;
+  reader_fresh(cf, r);
+  rc = sqlite3_prepare_v2(r->db,
+                          "SELECT dev, ino, mtime_ns, ctime_ns, count, listing "
+                          "FROM dir",
+                          -1, &st, NULL);
+  while (rc == SQLITE_OK) {
+    sqlite3_int64 n;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) break; /* SQLITE_DONE at the end */
+    rc = SQLITE_OK;
+    n = sqlite3_column_int64(st, 4);
+    if (n < 0 || sqlite3_column_type(st, 5) != SQLITE_BLOB) continue;
+    if (fn(ctx, (uint64_t)sqlite3_column_int64(st, 0),
+           (uint64_t)sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+           sqlite3_column_int64(st, 3), sqlite3_column_blob(st, 5),
+           (size_t)sqlite3_column_bytes(st, 5), (size_t)n))
+      break; /* stopped: SQLITE_OK */
+  }
+  sqlite3_finalize(st);
+  if (rc == SQLITE_OK) rc = SQLITE_DONE;
+  checkin(cf, r, rc);
+  return rc;
+}
+
+/* ------------------------------------------------------------------------
+** A folder's records at once.
+*/
+#define CF_FOLDER_MAX_BYTES ((size_t)16 << 20) /* larger: asked one by one */
+
+typedef struct cf_row {
+  const unsigned char *name; /* its name (not NUL-terminated) */
+  size_t namelen;
+  emd_ident id;
+  uint64_t hash;
+  int racy;
+  const unsigned char *rec; /* the record's bytes, unchecked */
+  size_t n;
+} cf_row;
+
+struct emd_cfdir {
+  cf_row *rows; /* by name, as the primary key orders blobs */
+  size_t n;
+  unsigned char *data; /* the names and records */
+};
+
+void emd_cfdir_free(emd_cfdir *d) {
+  if (!d) return;
+  free(d->rows);
+  free(d->data);
+  free(d);
+}
+
+static const unsigned char kZeros[8];
+
+/* Append n bytes to the growing block: their offset, or (size_t)-1. */
+static size_t grow_append(unsigned char **data, size_t *used, size_t *cap,
+                          const void *p, size_t n) {
+  size_t at = *used;
+  if (*used + n > *cap) {
+    size_t cap2 = *cap ? *cap : 65536;
+    unsigned char *q;
+    while (*used + n > cap2) cap2 *= 2;
+    q = realloc(*data, cap2);
+    if (!q) return (size_t)-1;
+    *data = q;
+    *cap = cap2;
+  }
+  if (n) memcpy(*data + at, p, n);
+  *used += n;
+  return at;
+}
+
+emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
+                                uint64_t fino) {
+  cf_reader *r;
+  sqlite3_stmt *st;
+  emd_cfdir *d = calloc(1, sizeof(*d));
+  size_t used = 0, cap = 0, nrows = 0, caprows = 0, i;
+  int rc = SQLITE_OK, ok = 1;
+  if (!d || !cf || (r = checkout(cf)) == NULL) {
+    free(d);
+    return NULL;
+  }
+  reader_fresh(cf, r);
+  if (!r->folder)
+    rc = sqlite3_prepare_v3(r->db, kFolder, -1, SQLITE_PREPARE_PERSISTENT,
+                            &r->folder, NULL);
+  if (rc != SQLITE_OK) {
+    checkin(cf, r, rc);
+    free(d);
+    return NULL;
+  }
+  st = r->folder;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)fdev);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)fino);
+  while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    cf_row *row;
+    const void *name = sqlite3_column_blob(st, 0), *rec;
+    size_t namelen = (size_t)sqlite3_column_bytes(st, 0), n;
+    rec = sqlite3_column_blob(st, 8);
+    n = (size_t)sqlite3_column_bytes(st, 8);
+    if (sqlite3_column_type(st, 8) != SQLITE_BLOB || !rec || !name ||
+        n < sizeof(emd_rec) || n > CF_MAX_BLOB)
+      continue; /* asked for one by one, the row is checked (and forgotten) */
+    if (used + namelen + n + 16 > CF_FOLDER_MAX_BYTES) {
+      ok = 0;
+      break;
+    }
+    if (nrows == caprows) {
+      size_t c2 = caprows ? caprows * 2 : 32;
+      cf_row *p = realloc(d->rows, c2 * sizeof(cf_row));
+      if (!p) {
+        ok = 0;
+        break;
+      }
+      d->rows = p;
+      caprows = c2;
+    }
+    row = &d->rows[nrows];
+    /* Offsets now, pointers once the block stops moving; records start
+    ** 8-aligned. */
+    if (grow_append(&d->data, &used, &cap, kZeros, (8 - used % 8) % 8) ==
+        (size_t)-1) {
+      ok = 0;
+      break;
+    }
+    row->rec = (const unsigned char *)(uintptr_t)grow_append(&d->data, &used,
+                                                             &cap, rec, n);
+    row->name = (const unsigned char *)(uintptr_t)grow_append(
+        &d->data, &used, &cap, name, namelen);
+    if ((size_t)(uintptr_t)row->rec == (size_t)-1 ||
+        (size_t)(uintptr_t)row->name == (size_t)-1) {
+      ok = 0;
+      break;
+    }
+    row->n = n;
+    row->namelen = namelen;
+    row->id.dev = (uint64_t)sqlite3_column_int64(st, 1);
+    row->id.ino = (uint64_t)sqlite3_column_int64(st, 2);
+    row->id.size = sqlite3_column_int64(st, 3);
+    row->id.mtime_ns = sqlite3_column_int64(st, 4);
+    row->id.ctime_ns = sqlite3_column_int64(st, 5);
+    row->hash = (uint64_t)sqlite3_column_int64(st, 6);
+    row->racy = sqlite3_column_int(st, 7) != 0;
+    nrows++;
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  checkin(cf, r, ok ? rc : SQLITE_DONE);
+  if (!ok || rc != SQLITE_DONE) {
+    free(d->data);
+    free(d->rows);
+    free(d);
+    return NULL;
+  }
+  for (i = 0; i < nrows; i++) {
+    d->rows[i].rec = d->data + (size_t)(uintptr_t)d->rows[i].rec;
+    d->rows[i].name = d->data + (size_t)(uintptr_t)d->rows[i].name;
+  }
+  d->n = nrows;
+  return d;
+}
+
+/* Blob order, as SQLite compares blobs: bytes, then the shorter first. */
+static int name_cmp(const void *a, size_t an, const void *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  if (c) return c;
+  return an < bn ? -1 : an > bn;
+}
+
+int emd_cfdir_get(emd_cachefile *cf, const emd_cfdir *d, const emd_fkey *key,
+                  emd_ident *id, uint64_t *content_hash, int *racy,
+                  const emd_rec **rec) {
+  size_t lo = 0, hi = d->n;
+  *rec = NULL;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const cf_row *row = &d->rows[mid];
+    int c = name_cmp(key->name, key->namelen, row->name, row->namelen);
+    if (c == 0) {
+      /* Checked where it lies (8-aligned in the batch, which nobody
+      ** writes once fetched). */
+      if (!emd_rec_check(row->rec, row->n)) {
+        emd_cachefile_forget(cf, key);
+        break;
+      }
+      *id = row->id;
+      *content_hash = row->hash;
+      *racy = row->racy;
+      *rec = (const emd_rec *)row->rec;
+      count(&cf->hits);
+      return SQLITE_ROW;
+    }
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  count(&cf->misses);
+  return SQLITE_DONE;
 }
 
 /* Never SQLITE_NOMEM: out of memory is a miss (SQLITE_DONE). */

@@ -66,6 +66,22 @@ const char *emd_cachefile_path(const emd_cachefile *cf);
 int emd_cachefile_get(emd_cachefile *cf, const emd_fkey *key, emd_ident *id,
                       uint64_t *content_hash, int *racy, emd_rec **rec);
 
+/* A folder's records at once: a scan that reads the files of folder
+** fdev/fino from the cache file asks for them together (one statement, one
+** pass over the primary key) instead of one by one.  NULL when there are
+** too many (over 16 MiB: then one by one), none usable, or no memory.
+** emd_cfdir_get answers as emd_cachefile_get does, for a file of that
+** folder, from what was fetched, but *rec points into the batch (checked,
+** valid while the batch lives: not to be freed).  The batch is read-only:
+** any thread. */
+typedef struct emd_cfdir emd_cfdir;
+emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
+                                uint64_t fino);
+int emd_cfdir_get(emd_cachefile *cf, const emd_cfdir *d, const emd_fkey *key,
+                  emd_ident *id, uint64_t *content_hash, int *racy,
+                  const emd_rec **rec);
+void emd_cfdir_free(emd_cfdir *d);
+
 /* Warming (warm.c): the records written, in the order they were written,
 ** from just after position *after (0: the start), at most max of them, each
 ** handed to fn (rec: n bytes of SQLite's memory, any alignment, valid during
@@ -100,6 +116,17 @@ int emd_cachefile_get_folder(emd_cachefile *cf, uint64_t dev, uint64_t ino,
 void emd_cachefile_put_folder(emd_cachefile *cf, uint64_t dev, uint64_t ino,
                               int64_t mtime_ns, int64_t ctime_ns,
                               const char *listing, size_t len, size_t count);
+
+/* Every folder listing the file holds, each handed to fn (listing: len
+** bytes, valid during the call, unchecked; count entries); fn returns
+** nonzero to stop.  SQLITE_DONE, or an SQLite error code.  A new process
+** takes them in one pass instead of asking folder by folder. */
+typedef int emd_cachefile_listing_fn(void *ctx, uint64_t dev, uint64_t ino,
+                                     int64_t mtime_ns, int64_t ctime_ns,
+                                     const void *listing, size_t len,
+                                     size_t count);
+int emd_cachefile_each_listing(emd_cachefile *cf, emd_cachefile_listing_fn *fn,
+                               void *ctx);
 
 /* Write what is queued, in short transactions.  Called at the end of a
 ** statement; never waits more than a few milliseconds for the file. */

@@ -137,21 +137,50 @@ static void stat_from_ident(struct stat *st, const emd_ident *id) {
   st->st_ctim.tv_nsec = (long)(id->ctime_ns % 1000000000);
 }
 
+static void batch_free(void *p) {
+  emd_cfdir_free(p);
+}
+
+/* The cache file's records of folder d, fetched once by the first thread
+** that asks (another asking meanwhile is told NULL and asks one by one). */
+static const emd_cfdir *folder_batch(emd_cachefile *cf, emd_dir *d) {
+  int state = __atomic_load_n(&d->batch_state, __ATOMIC_ACQUIRE), expect = 0;
+  emd_cfdir *b;
+  if (state == 2) return d->batch;
+  if (state != 0 ||
+      !__atomic_compare_exchange_n(&d->batch_state, &expect, 1, 0,
+                                   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return expect == 2 ? d->batch : NULL;
+  b = emd_cachefile_folder(cf, d->dev, d->ino);
+  d->batch = b;
+  d->batch_free = batch_free;
+  __atomic_store_n(&d->batch_state, b ? 2 : 3, __ATOMIC_RELEASE);
+  return b;
+}
+
 /* The persistent cache's record for e, when it is of the version e->st
 ** describes: into the memory cache, as e->ce.  1 when found. */
 static int from_cachefile(const emd_scan_ctx *sc, emd_entry *e,
                           const emd_check *q) {
   emd_cachefile *cf = sc->conn->cf;
+  const emd_cfdir *batch = sc->folder_batches ? folder_batch(cf, e->dir) : NULL;
   emd_ident id, now;
-  emd_rec *rec = NULL;
+  emd_rec *rec = NULL; /* the cache file's copy: the C library's */
+  const emd_rec *r;
   uint64_t hash;
   int racy;
-  if (emd_cachefile_get(cf, &q->key, &id, &hash, &racy, &rec) != SQLITE_ROW)
-    return 0;
+  if (batch) {
+    if (emd_cfdir_get(cf, batch, &q->key, &id, &hash, &racy, &r) != SQLITE_ROW)
+      return 0;
+  } else {
+    if (emd_cachefile_get(cf, &q->key, &id, &hash, &racy, &rec) != SQLITE_ROW)
+      return 0;
+    r = rec;
+  }
   emd_ident_of(&now, &e->st);
   if (!racy && emd_ident_eq(&id, &now))
-    e->ce = emd_cache_entry(sc->conn->cache, q, &id, rec);
-  free(rec); /* the cache file's copy: the C library's */
+    e->ce = emd_cache_entry(sc->conn->cache, q, &id, r);
+  free(rec);
   return e->ce != NULL;
 }
 

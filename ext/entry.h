@@ -39,6 +39,9 @@ typedef struct emd_scan_ctx {
   int want_parse;        /* the query shows parsed columns */
   int want_markdown;     /* the query shows the file's text */
   int want_stat;         /* the query shows size or mtime */
+  int folder_batches;    /* records missing from memory are asked of the
+                            cache file a folder at a time (a walk: most
+                            files of a folder are read together) */
 } emd_scan_ctx;
 
 /* Slot states, for the read-ahead ring. */

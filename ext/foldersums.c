@@ -30,6 +30,8 @@ typedef struct fsum {
   const emd_wdir *wdir;       /* its watch, or NULL */
   uint64_t moment;            /* when it was listed (watch clock) */
   int date_only;              /* nothing but date folders inside */
+  int from_file;              /* 1: taken from the cache file, not yet met
+                                 by this process; 2: met once since */
   char *months;       /* year folders: month names, NUL-separated, ending with
                       an empty name */
   char *listing;      /* the sorted entries: a type byte (high bit: the name is
@@ -71,6 +73,7 @@ struct emd_foldersums {
   size_t bytes;      /* listing bytes held */
   size_t max_bytes;  /* bound on bytes; when reached all are dropped */
   emd_cachefile *cf; /* the persistent cache, or NULL (borrowed) */
+  int cf_loaded;     /* its listings were taken in (once) */
 };
 
 static int64_t ts_ns(const struct timespec *t) {
@@ -189,6 +192,7 @@ static int listing_ok(const char *p, size_t len, size_t count) {
 
 void emd_foldersums_set_cachefile(emd_foldersums *s, emd_cachefile *cf) {
   s->cf = cf;
+  s->cf_loaded = 0;
 }
 
 /* Is what was kept of folder x still the folder id describes now? */
@@ -241,6 +245,7 @@ static fsum *store(emd_foldersums *s, const emd_folderid *id,
   x->wdir = id->wdir;
   x->moment = id->moment;
   x->date_only = date_only;
+  x->from_file = 0;
   x->listing = emd_malloc(llen ? llen : 1);
   if (!x->listing) {
     x->date_only = 0;
@@ -315,13 +320,44 @@ void emd_foldersums_record(emd_foldersums *s, const emd_folderid *id,
   emd_free(buf);
 }
 
+/* One listing of the cache file, taken in when there is room and nothing
+** is known of the folder yet. */
+static int load_one(void *ctx, uint64_t dev, uint64_t ino, int64_t mtime_ns,
+                    int64_t ctime_ns, const void *listing, size_t len,
+                    size_t count) {
+  emd_foldersums *s = ctx;
+  const char *blob = listing;
+  emd_folderid id;
+  fsum *x;
+  if (s->bytes + len > s->max_bytes / 2) return 1; /* room for this process's */
+  if (len < 1 || find(s, dev, ino) || !listing_ok(blob + 1, len - 1, count))
+    return 0;
+  memset(&id, 0, sizeof(id));
+  id.dev = dev;
+  id.ino = ino;
+  id.mtime_ns = mtime_ns;
+  id.ctime_ns = ctime_ns;
+  x = store(s, &id, blob + 1, len - 1, count, (blob[0] & CF_DATE_ONLY) != 0,
+            (blob[0] & CF_YEAR) != 0);
+  if (x) x->from_file = 1;
+  return 0;
+}
+
 /* What is kept of folder id, still valid: from memory, else from the cache
-** file (then kept in memory too), else NULL. */
+** file (then kept in memory too), else NULL.  The first ask of the cache
+** file takes in all its listings in one pass (a new process's first scan
+** would otherwise ask for each folder in turn). */
 static fsum *valid(emd_foldersums *s, const emd_folderid *id) {
   fsum *x = find(s, id->dev, id->ino);
   char *blob = NULL;
   size_t len = 0, count = 0;
   if (x && still_valid(x, id)) return x;
+  if (!x && s->cf && !s->cf_loaded && id->mtime_ns >= 0) {
+    s->cf_loaded = 1;
+    emd_cachefile_each_listing(s->cf, load_one, s);
+    x = find(s, id->dev, id->ino);
+    if (x) return still_valid(x, id) ? x : NULL;
+  }
   if (!s->cf || id->mtime_ns < 0 ||
       emd_cachefile_get_folder(s->cf, id->dev, id->ino, id->mtime_ns,
                                id->ctime_ns, &blob, &len, &count) != SQLITE_ROW)
@@ -332,6 +368,7 @@ static fsum *valid(emd_foldersums *s, const emd_folderid *id) {
     loaded.wdir = NULL; /* only the times vouch for what another process saw */
     x = store(s, &loaded, blob + 1, len - 1, count,
               (blob[0] & CF_DATE_ONLY) != 0, (blob[0] & CF_YEAR) != 0);
+    if (x) x->from_file = 1;
     if (x && !still_valid(x, id)) x = NULL;
   }
   free(blob); /* the cache file's: the C library's */
@@ -557,4 +594,11 @@ int emd_foldersums_kid_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
     p += n + 4;
   }
   return 0;
+}
+
+int emd_foldersums_defer_watch(emd_foldersums *s, uint64_t dev, uint64_t ino) {
+  fsum *x = s ? find(s, dev, ino) : NULL;
+  if (!x || x->from_file != 1) return 0;
+  x->from_file = 2;
+  return 1;
 }

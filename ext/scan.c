@@ -511,6 +511,7 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
     if (rc != SQLITE_OK) return rc;
     fill = fill_from_dateorder;
   } else {
+    c->sc.folder_batches = tab->conn->cf != NULL;
     rc = emd_walk_open(&c->walk, c->rootfd, NULL, &wo, &tab->conn->stats, &err);
     if (rc == SQLITE_CANTOPEN) return root_error(c, err);
     if (rc != SQLITE_OK) return rc;

@@ -45,6 +45,7 @@ emd_dir *emd_dir_ref(emd_dir *d) {
 void emd_dir_release(emd_dir *d) {
   if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0) {
     if (d->info_free) d->info_free(d->info);
+    if (d->batch_free) d->batch_free(d->batch);
     if (d->fd >= 0) close(d->fd);
     emd_dir_release(d->parent);
     emd_free(d->name);
@@ -496,7 +497,9 @@ static int push(emd_walk *w, int fd, const wframe *proto, size_t pathlen,
     f->mtime_ns = ts_ns(&st.st_mtim);
     f->ctime_ns = ts_ns(&st.st_ctim);
   }
-  f->dir = emd_dir_new(fd, f->mtime_ns >= 0 ? &st : NULL, !w->opts.no_watch);
+  f->dir = emd_dir_new(fd, f->mtime_ns >= 0 ? &st : NULL,
+                       !w->opts.no_watch && !emd_foldersums_defer_watch(
+                                                w->opts.sums, f->dev, f->ino));
   if (!f->dir) return SQLITE_NOMEM;
   f->moment = emd_watch_now(); /* the watch is in place: then list */
   /* An unchanged folder listed before needs no getdents(). */

@@ -38,11 +38,16 @@ typedef struct emd_dir {
   struct emd_dir *parent; /* not opened yet: the folder holding it (a
                                 reference), and its name there */
   char *name;
-  uint64_t dev;              /* the folder's identity: device */
-  uint64_t ino;              /* and inode */
-  emd_wdir *wdir;            /* its watch (watch.h), or NULL: stat() */
-  void *info;                /* what the scan learnt of it (folder.c) */
-  void (*info_free)(void *); /* releases info */
+  uint64_t dev;               /* the folder's identity: device */
+  uint64_t ino;               /* and inode */
+  emd_wdir *wdir;             /* its watch (watch.h), or NULL: stat() */
+  void *info;                 /* what the scan learnt of it (folder.c) */
+  void (*info_free)(void *);  /* releases info */
+  void *batch;                /* its files' records from the cache file,
+                                 fetched at once (entry.c), or NULL */
+  void (*batch_free)(void *); /* releases batch */
+  int batch_state;            /* 0 none, 1 being fetched, 2 ready, 3 none
+                                 to be had; atomic */
 } emd_dir;
 
 /* A folder not opened yet: name (len bytes) in parent, whose identity is

@@ -388,6 +388,60 @@ static void test_cache_file_warming(void **state) {
   done_with(root, dir, cf);
 }
 
+/* A connection's first scan over folders it knows only from the cache
+** file: records come a folder at a time, each still checked against its
+** file, and the folders are not watched yet; a file changed before any of
+** the next statements shows in it. */
+static void test_cache_file_first_scan(void **state) {
+  char *root = archive(90), *dir = tu_tmpdir(), *cf, *want, *got;
+  const char *all =
+      "SELECT group_concat(path || '=' || title, ',') FROM "
+      "(SELECT path, title FROM eventmd_events('%q') ORDER BY "
+      "path)";
+  sqlite3 *db;
+  int k;
+  (void)state;
+  for (k = 0; k < 6; k++) { /* a folder of several files */
+    char rel[64], md[128];
+    snprintf(rel, sizeof(rel), "news/2018/2/3/x%d.md", k);
+    snprintf(md, sizeof(md),
+             "### [2018-02-3](/news/2018/02/3/index.md)\n"
+             "# Extra %d\n",
+             k);
+    tu_writes(root, rel, md);
+  }
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  want = tu_query(db, all, root);
+  sqlite3_close(db); /* writes what is queued */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got = tu_query(db, all, root);
+  assert_string_equal(got, want);
+  free(got);
+  assert_int_equal(STAT(db, "files_parsed"), 0);
+  assert_int_equal(STAT(db, "cache_file_hits"), 96);
+  write_event(root, 40, "Edited");
+  tu_exec(db, "SELECT eventmd_config('reset_stats')");
+  tu_expect(db, "Edited 40\n",
+            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 40'",
+            root);
+  assert_int_equal(STAT(db, "files_parsed"), 1);
+  write_event(root, 41, "Again");
+  tu_expect(db, "Again 41\n",
+            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 41'",
+            root);
+  write_event(root, 40, "Thrice");
+  tu_expect(db, "Thrice 40\n",
+            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 40'",
+            root);
+  sqlite3_close(db);
+  free(want);
+  done_with(root, dir, cf);
+}
+
 static void test_cache_file_refusals(void **state) {
   char *root = archive(5), *dir = tu_tmpdir(), *p;
   sqlite3 *db = tu_open();
@@ -452,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_lookup_known_live),
       cmocka_unit_test(test_cache_file_across_processes),
       cmocka_unit_test(test_cache_file_warming),
+      cmocka_unit_test(test_cache_file_first_scan),
       cmocka_unit_test(test_cache_file_refusals),
   };
   return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
