@@ -170,6 +170,7 @@ typedef struct cf_reader {
   sqlite3_stmt *get_rec; /* SELECT ... FROM rec WHERE key */
   sqlite3_stmt *get_dir; /* SELECT ... FROM dir WHERE key */
   sqlite3_stmt *folder;  /* SELECT ... FROM rec WHERE fdev, fino (a folder's) */
+  sqlite3_stmt *span;    /* SELECT ... FROM rec WHERE rowid BETWEEN */
   sqlite3_stmt *each;    /* SELECT ... FROM rec in rowid order (warming) */
   sqlite3_stmt *begin;   /* BEGIN: a snapshot held across gets */
   sqlite3_stmt *commit;  /* COMMIT: its end */
@@ -226,6 +227,10 @@ struct emd_cachefile {
   uint64_t epoch; /* moved on after each commit of ours (atomic) */
 
   uint64_t hits, misses, written, dropped, rebuilt, warmed; /* atomic */
+
+  int spans_state;       /* 0 not read, 1 being read, 2 ready, 3 none; atomic */
+  struct cf_span *spans; /* where each folder's records lie, by folder */
+  size_t nspans;
 };
 
 static const char kSchema[] =
@@ -249,8 +254,14 @@ static const char kEach[] =
     "SELECT rowid, fdev, fino, name, dev, ino, size, mtime_ns, ctime_ns, rec "
     "FROM rec WHERE rowid > ?1 AND racy = 0 ORDER BY rowid LIMIT ?2";
 static const char kFolder[] =
-    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec "
-    "FROM rec WHERE fdev = ?1 AND fino = ?2 ORDER BY name";
+    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec,"
+    " fdev, fino FROM rec WHERE fdev = ?1 AND fino = ?2 ORDER BY name";
+static const char kFolderSpan[] =
+    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec,"
+    " fdev, fino FROM rec WHERE rowid BETWEEN ?1 AND ?2";
+static const char kSpans[] =
+    "SELECT fdev, fino, min(rowid), max(rowid), count(*) FROM rec "
+    "GROUP BY fdev, fino";
 static const char kGetDir[] =
     "SELECT mtime_ns, ctime_ns, count, listing FROM dir "
     "WHERE dev = ?1 AND ino = ?2";
@@ -724,6 +735,7 @@ static void reader_close(cf_reader *r) {
   reader_end(r);
   sqlite3_finalize(r->get_rec);
   sqlite3_finalize(r->folder);
+  sqlite3_finalize(r->span);
   sqlite3_finalize(r->get_dir);
   sqlite3_finalize(r->each);
   sqlite3_finalize(r->begin);
@@ -1194,6 +1206,7 @@ void emd_cachefile_close(emd_cachefile *cf) {
   writer_close(cf);
   pthread_mutex_unlock(&cf->wmu);
   ops_free(cf->qhead);
+  free(cf->spans);
   pthread_cond_destroy(&cf->cv);
   pthread_mutex_destroy(&cf->mu);
   pthread_mutex_destroy(&cf->qmu);
@@ -1279,6 +1292,7 @@ typedef struct cf_row {
 struct emd_cfdir {
   cf_row *rows; /* by name, as the primary key orders blobs */
   size_t n;
+  int partial;         /* a file missing here may still have a row */
   unsigned char *data; /* the names and records */
 };
 
@@ -1309,10 +1323,88 @@ static size_t grow_append(unsigned char **data, size_t *used, size_t *cap,
   return at;
 }
 
+/* Where one folder's records lie in rowid order: rows are written in the
+** order a scan read the files, so a folder's usually sit side by side. */
+typedef struct cf_span {
+  sqlite3_int64 fdev, fino; /* as stored (signed) */
+  sqlite3_int64 lo, hi;     /* rowids of its first and last record */
+  sqlite3_int64 count;      /* its records */
+} cf_span;
+
+/* Read every folder's span once (one pass over the primary key's index,
+** which holds the rowids): a walk then reads a folder's records as a run of
+** the table instead of searching the index for each folder (whose pages
+** lie in inode order, not in the order of the walk). */
+static void spans_read(emd_cachefile *cf, cf_reader *r) {
+  sqlite3_stmt *st = NULL;
+  cf_span *a = NULL;
+  size_t n = 0, cap = 0;
+  int rc = sqlite3_prepare_v2(r->db, kSpans, -1, &st, NULL), ok = 1;
+  while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = SQLITE_OK;
+    if (n == cap) {
+      size_t c2 = cap ? cap * 2 : 1024;
+      cf_span *p = realloc(a, c2 * sizeof(cf_span));
+      if (!p) {
+        ok = 0;
+        break;
+      }
+      a = p;
+      cap = c2;
+    }
+    a[n].fdev = sqlite3_column_int64(st, 0);
+    a[n].fino = sqlite3_column_int64(st, 1);
+    a[n].lo = sqlite3_column_int64(st, 2);
+    a[n].hi = sqlite3_column_int64(st, 3);
+    a[n].count = sqlite3_column_int64(st, 4);
+    n++;
+  }
+  sqlite3_finalize(st);
+  if (!ok || rc != SQLITE_DONE) {
+    free(a);
+    __atomic_store_n(&cf->spans_state, 3, __ATOMIC_RELEASE);
+    return;
+  }
+  cf->spans = a; /* GROUP BY fdev, fino: in that order (signed) */
+  cf->nspans = n;
+  __atomic_store_n(&cf->spans_state, 2, __ATOMIC_RELEASE);
+}
+
+/* The span of folder fdev/fino when it is compact enough to read as a run
+** (the spans are read by the first asker; others meanwhile get NULL). */
+static const cf_span *span_of(emd_cachefile *cf, cf_reader *r, uint64_t fdev,
+                              uint64_t fino) {
+  int state = __atomic_load_n(&cf->spans_state, __ATOMIC_ACQUIRE), expect = 0;
+  sqlite3_int64 d = (sqlite3_int64)fdev, i = (sqlite3_int64)fino;
+  size_t lo = 0, hi;
+  if (state == 0 &&
+      __atomic_compare_exchange_n(&cf->spans_state, &expect, 1, 0,
+                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    spans_read(cf, r);
+    state = __atomic_load_n(&cf->spans_state, __ATOMIC_ACQUIRE);
+  }
+  if (state != 2) return NULL;
+  hi = cf->nspans;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const cf_span *x = &cf->spans[mid];
+    if (x->fdev == d && x->fino == i)
+      return x->hi - x->lo < 2 * x->count + 16 ? x : NULL;
+    if (x->fdev < d || (x->fdev == d && x->fino < i))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+static int row_by_name(const void *pa, const void *pb);
+
 emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
                                 uint64_t fino) {
   cf_reader *r;
   sqlite3_stmt *st;
+  const cf_span *span;
   emd_cfdir *d = calloc(1, sizeof(*d));
   size_t used = 0, cap = 0, nrows = 0, caprows = 0, i;
   int rc = SQLITE_OK, ok = 1;
@@ -1321,21 +1413,32 @@ emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
     return NULL;
   }
   reader_fresh(cf, r);
-  if (!r->folder)
-    rc = sqlite3_prepare_v3(r->db, kFolder, -1, SQLITE_PREPARE_PERSISTENT,
-                            &r->folder, NULL);
+  span = span_of(cf, r, fdev, fino);
+  if (span ? !r->span : !r->folder)
+    rc = sqlite3_prepare_v3(r->db, span ? kFolderSpan : kFolder, -1,
+                            SQLITE_PREPARE_PERSISTENT,
+                            span ? &r->span : &r->folder, NULL);
   if (rc != SQLITE_OK) {
     checkin(cf, r, rc);
     free(d);
     return NULL;
   }
-  st = r->folder;
-  sqlite3_bind_int64(st, 1, (sqlite3_int64)fdev);
-  sqlite3_bind_int64(st, 2, (sqlite3_int64)fino);
+  st = span ? r->span : r->folder;
+  if (span) {
+    sqlite3_bind_int64(st, 1, span->lo);
+    sqlite3_bind_int64(st, 2, span->hi);
+    d->partial = 1; /* written since the spans were read: not in the run */
+  } else {
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)fdev);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)fino);
+  }
   while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     cf_row *row;
     const void *name = sqlite3_column_blob(st, 0), *rec;
     size_t namelen = (size_t)sqlite3_column_bytes(st, 0), n;
+    if (sqlite3_column_int64(st, 9) != (sqlite3_int64)fdev ||
+        sqlite3_column_int64(st, 10) != (sqlite3_int64)fino)
+      continue; /* another folder's, inside the run */
     rec = sqlite3_column_blob(st, 8);
     n = (size_t)sqlite3_column_bytes(st, 8);
     if (sqlite3_column_type(st, 8) != SQLITE_BLOB || !rec || !name ||
@@ -1397,6 +1500,7 @@ emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
     d->rows[i].name = d->data + (size_t)(uintptr_t)d->rows[i].name;
   }
   d->n = nrows;
+  if (span && nrows > 1) qsort(d->rows, nrows, sizeof(cf_row), row_by_name);
   return d;
 }
 
@@ -1405,6 +1509,11 @@ static int name_cmp(const void *a, size_t an, const void *b, size_t bn) {
   int c = memcmp(a, b, an < bn ? an : bn);
   if (c) return c;
   return an < bn ? -1 : an > bn;
+}
+
+static int row_by_name(const void *pa, const void *pb) {
+  const cf_row *a = pa, *b = pb;
+  return name_cmp(a->name, a->namelen, b->name, b->namelen);
 }
 
 int emd_cfdir_get(emd_cachefile *cf, const emd_cfdir *d, const emd_fkey *key,
@@ -1435,6 +1544,7 @@ int emd_cfdir_get(emd_cachefile *cf, const emd_cfdir *d, const emd_fkey *key,
     else
       lo = mid + 1;
   }
+  if (d->partial) return SQLITE_NOTFOUND; /* ask one by one */
   count(&cf->misses);
   return SQLITE_DONE;
 }

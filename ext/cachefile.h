@@ -72,7 +72,8 @@ int emd_cachefile_get(emd_cachefile *cf, const emd_fkey *key, emd_ident *id,
 ** too many (over 16 MiB: then one by one), none usable, or no memory.
 ** emd_cfdir_get answers as emd_cachefile_get does, for a file of that
 ** folder, from what was fetched, but *rec points into the batch (checked,
-** valid while the batch lives: not to be freed).  The batch is read-only:
+** valid while the batch lives: not to be freed), and SQLITE_NOTFOUND when
+** the batch cannot tell (ask emd_cachefile_get).  The batch is read-only:
 ** any thread. */
 typedef struct emd_cfdir emd_cfdir;
 emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,

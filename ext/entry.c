@@ -169,14 +169,13 @@ static int from_cachefile(const emd_scan_ctx *sc, emd_entry *e,
   const emd_rec *r;
   uint64_t hash;
   int racy;
-  if (batch) {
-    if (emd_cfdir_get(cf, batch, &q->key, &id, &hash, &racy, &r) != SQLITE_ROW)
-      return 0;
-  } else {
-    if (emd_cachefile_get(cf, &q->key, &id, &hash, &racy, &rec) != SQLITE_ROW)
-      return 0;
+  int got = batch ? emd_cfdir_get(cf, batch, &q->key, &id, &hash, &racy, &r)
+                  : SQLITE_NOTFOUND;
+  if (got == SQLITE_NOTFOUND) { /* no batch, or one that cannot tell */
+    got = emd_cachefile_get(cf, &q->key, &id, &hash, &racy, &rec);
     r = rec;
   }
+  if (got != SQLITE_ROW) return 0;
   emd_ident_of(&now, &e->st);
   if (!racy && emd_ident_eq(&id, &now))
     e->ce = emd_cache_entry(sc->conn->cache, q, &id, r);

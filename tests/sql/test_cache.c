@@ -442,6 +442,38 @@ static void test_cache_file_first_scan(void **state) {
   done_with(root, dir, cf);
 }
 
+/* Records written by another connection after this one learnt where each
+** folder's records lie are still found (asked for one by one), not parsed
+** again. */
+static void test_cache_file_written_since(void **state) {
+  char *root = archive(30), *dir = tu_tmpdir(), *cf;
+  const char *q =
+      "SELECT title FROM eventmd_events('%q') WHERE title LIKE "
+      "'%% 12'";
+  sqlite3 *a, *b;
+  (void)state;
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1);
+  a = tu_open();
+  tu_exec(a, "SELECT eventmd_config('cache_file', '%q')", cf);
+  full_scan(a, root);
+  sqlite3_close(a);
+  b = tu_open();
+  tu_exec(b, "SELECT eventmd_config('cache_file', '%q')", cf);
+  tu_expect(b, "Title 12\n", q, root); /* b reads the file's layout */
+  write_event(root, 12, "Newer");
+  a = tu_open();
+  tu_exec(a, "SELECT eventmd_config('cache_file', '%q')", cf);
+  tu_expect(a, "Newer 12\n", q, root);
+  assert_int_equal(STAT(a, "files_parsed"), 1);
+  sqlite3_close(a); /* its record goes to the end of the file */
+  tu_exec(b, "SELECT eventmd_config('reset_stats')");
+  tu_expect(b, "Newer 12\n", q, root);
+  assert_int_equal(STAT(b, "files_parsed"), 0);
+  sqlite3_close(b);
+  done_with(root, dir, cf);
+}
+
 static void test_cache_file_refusals(void **state) {
   char *root = archive(5), *dir = tu_tmpdir(), *p;
   sqlite3 *db = tu_open();
@@ -507,6 +539,7 @@ int main(void) {
       cmocka_unit_test(test_cache_file_across_processes),
       cmocka_unit_test(test_cache_file_warming),
       cmocka_unit_test(test_cache_file_first_scan),
+      cmocka_unit_test(test_cache_file_written_since),
       cmocka_unit_test(test_cache_file_refusals),
   };
   return cmocka_run_group_tests_name("cache", tests, NULL, NULL);
