@@ -160,6 +160,20 @@ static int lists_name(int dirfd, const char *name) {
   return found;
 }
 
+/* Fill *item for rel (len bytes, last component at rel + last) in dir
+** (the caller's reference moves to the item). */
+static void item_set(emd_walk_item *item, int kind, const char *rel, size_t len,
+                     size_t last, emd_dir *dir, int err, int follow) {
+  memset(item, 0, sizeof(*item));
+  item->kind = kind;
+  item->relpath = rel;
+  item->relpath_len = len;
+  item->name = rel + last;
+  item->dir = dir;
+  item->err = err;
+  item->follow = follow;
+}
+
 int emd_walk_lookup_in(emd_walk_item *item, emd_dir *dir,
                        const emd_walk_opts *opts, const char *rel,
                        size_t name_off, struct stat *st, int *have_st) {
@@ -189,13 +203,8 @@ int emd_walk_lookup_in(emd_walk_item *item, emd_dir *dir,
     kind = S_ISREG(st->st_mode) ? EMD_ITEM_FILE : EMD_ITEM_SPECIAL;
     *have_st = 1;
   }
-  memset(item, 0, sizeof(*item));
-  item->kind = kind;
-  item->relpath = rel;
-  item->relpath_len = strlen(rel);
-  item->name = comp;
-  item->dir = emd_dir_ref(dir); /* the caller's reference */
-  item->follow = lfollow;
+  item_set(item, kind, rel, strlen(rel), name_off, emd_dir_ref(dir), 0,
+           lfollow);
   return SQLITE_ROW;
 }
 
@@ -234,12 +243,7 @@ static int lookup_known(emd_walk_item *item, const emd_walk_opts *opts,
     emd_dir_release(dir);
     return SQLITE_DONE;
   }
-  memset(item, 0, sizeof(*item));
-  item->kind = EMD_ITEM_FILE;
-  item->relpath = rel;
-  item->relpath_len = len;
-  item->name = rel + last;
-  item->dir = dir; /* the caller's reference */
+  item_set(item, EMD_ITEM_FILE, rel, len, last, dir, 0, 0);
   return SQLITE_ROW;
 }
 
@@ -287,13 +291,7 @@ int emd_walk_lookup(emd_walk_item *item, int rootfd, const emd_walk_opts *opts,
   }
   dir = emd_dir_new(fd, NULL, !opts->no_watch);
   if (!dir) return SQLITE_NOMEM;
-  memset(item, 0, sizeof(*item));
-  item->kind = EMD_ITEM_FOLDER;
-  item->relpath = rel;
-  item->relpath_len = len;
-  item->name = rel + last;
-  item->dir = dir; /* the caller's reference */
-  item->err = err;
+  item_set(item, EMD_ITEM_FOLDER, rel, len, last, dir, err, 0);
   return SQLITE_ROW;
 }
 

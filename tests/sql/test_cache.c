@@ -26,6 +26,18 @@ static void write_event(const char *root, int i, const char *title) {
   sqlite3_free(md);
 }
 
+/* Write file i with title, then see it through a scan on the next
+** statement. */
+static void edit_and_see(sqlite3 *db, const char *root, int i,
+                         const char *title) {
+  char want[64];
+  write_event(root, i, title);
+  snprintf(want, sizeof(want), "%s %d\n", title, i);
+  tu_expect(db, want,
+            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% %d'",
+            root, i);
+}
+
 static char *archive(int n) {
   char *root = tu_tmpdir();
   int i;
@@ -229,14 +241,8 @@ static void test_live_validation(void **state) {
               "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
               root);
     /* Same size, same second. */
-    write_event(root, 1, "Tidle");
-    tu_expect(db, "Tidle 1\n",
-              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
-              root);
-    write_event(root, 1, "Title");
-    tu_expect(db, "Title 1\n",
-              "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 1'",
-              root);
+    edit_and_see(db, root, 1, "Tidle");
+    edit_and_see(db, root, 1, "Title");
     /* Another process writes and exits. */
     pid = fork();
     if (pid == 0) {
@@ -423,20 +429,11 @@ static void test_cache_file_first_scan(void **state) {
   free(got);
   assert_int_equal(STAT(db, "files_parsed"), 0);
   assert_int_equal(STAT(db, "cache_file_hits"), 96);
-  write_event(root, 40, "Edited");
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
-  tu_expect(db, "Edited 40\n",
-            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 40'",
-            root);
+  edit_and_see(db, root, 40, "Edited");
   assert_int_equal(STAT(db, "files_parsed"), 1);
-  write_event(root, 41, "Again");
-  tu_expect(db, "Again 41\n",
-            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 41'",
-            root);
-  write_event(root, 40, "Thrice");
-  tu_expect(db, "Thrice 40\n",
-            "SELECT title FROM eventmd_events('%q') WHERE title LIKE '%% 40'",
-            root);
+  edit_and_see(db, root, 41, "Again");
+  edit_and_see(db, root, 40, "Thrice");
   sqlite3_close(db);
   free(want);
   done_with(root, dir, cf);
