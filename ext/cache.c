@@ -354,8 +354,10 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
       drop(c, e); /* same times, other bytes */
       answer = EMD_CACHE_MISS;
     } else {
-      if (e->racy && !emd_stat_racy(q->st)) e->racy = 0;
-      e->multilink = q->st->st_nlink > 1;
+      /* Atomic: emd_centry_watchable() reads them without the lock. */
+      if (e->racy && !emd_stat_racy(q->st))
+        __atomic_store_n(&e->racy, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&e->multilink, q->st->st_nlink > 1, __ATOMIC_RELAXED);
       e->checked_at = q->moment;
       answer = EMD_CACHE_HIT;
     }
@@ -369,6 +371,11 @@ int emd_cache_get(emd_cache *c, const emd_check *q, emd_centry **out) {
   }
   pthread_mutex_unlock(&c->mu);
   return answer;
+}
+
+int emd_centry_watchable(const emd_centry *e) {
+  return !__atomic_load_n(&e->racy, __ATOMIC_RELAXED) &&
+         !__atomic_load_n(&e->multilink, __ATOMIC_RELAXED);
 }
 
 int emd_cache_vouches(emd_cache *c, const emd_check *q) {

@@ -79,6 +79,10 @@ typedef struct emd_centry emd_centry;
 const emd_rec *emd_centry_rec(const emd_centry *e);
 const emd_ident *emd_centry_ident(const emd_centry *e);
 emd_centry *emd_centry_ref(emd_centry *e);
+/* Can its folder's watch vouch for it (not read within the timestamps'
+** grain of a change, no other names)?  What is worked out from it may be
+** kept while the watch says unchanged only when this says so. */
+int emd_centry_watchable(const emd_centry *e);
 void emd_centry_release(emd_centry *e);
 
 /* What the caller knows of a file when it asks. */

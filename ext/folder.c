@@ -77,6 +77,7 @@ typedef struct folderinfo {
   uint64_t moment;      /* emd_watch_now() before it was learnt */
   const emd_wdir *wdir; /* the folder's watch then, or NULL */
   uint64_t rdev, rino;  /* the root it was learnt under */
+  int unwatchable;      /* some file of it the watch cannot vouch for */
   int have_daypage;     /* the day page was looked for */
   emd_centry *daypage;  /* its parse (a reference), or NULL */
   int have_versions;    /* files[] is computed */
@@ -239,11 +240,13 @@ void emd_foldermemo_clear(emd_foldermemo *m) {
 }
 
 /* May this scan use fi?  What this scan learnt, yes; what an earlier one
-** learnt, while nothing in the folder or the root changed since. */
+** learnt, while nothing in the folder or the root changed since, and only
+** when the watch could vouch for every file of it (none read within the
+** timestamps' grain of a change, none with other names elsewhere). */
 static int info_current(const emd_links *l, const folderinfo *fi) {
   if (fi->scan == l->scan) return 1;
-  return fi->rdev == l->rdev && fi->rino == l->rino && fi->wdir && l->rwdir &&
-         emd_watch_unchanged(fi->wdir, fi->moment) &&
+  return !fi->unwatchable && fi->rdev == l->rdev && fi->rino == l->rino &&
+         fi->wdir && l->rwdir && emd_watch_unchanged(fi->wdir, fi->moment) &&
          emd_watch_unchanged(l->rwdir, fi->moment);
 }
 
@@ -300,6 +303,7 @@ static int load_daypage(folderinfo *fi, const emd_scan_ctx *sc, emd_entry *e,
   if (!l->daypage) return SQLITE_OK;
   rc = fetch(sc, e, s, l->daypage, DT_REG, 1, &d, &gone);
   if (rc == SQLITE_OK && d.ce && emd_entry_rec(&d)->kind == EMD_REC_DAYPAGE) {
+    if (!emd_centry_watchable(d.ce)) fi->unwatchable = 1;
     fi->daypage = d.ce;
     d.ce = NULL;
   }
@@ -340,6 +344,7 @@ static int load_versions(folderinfo *fi, const emd_scan_ctx *sc, emd_links *lk,
         fi->files[k].path.p = p;
         fi->files[k].path.n = (uint32_t)x.disp_len;
         const emd_rec *r = emd_entry_rec(&x);
+        if (x.ce && !emd_centry_watchable(x.ce)) fi->unwatchable = 1;
         fi->parsed[k] = x.ce;
         fi->files[k].rec = r && r->kind == EMD_REC_EVENT ? r : NULL;
         x.ce = NULL;
