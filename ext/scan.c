@@ -474,6 +474,7 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
   c->sc.want_parse = tab->def->child || (flags & EMD_IDX_PARSE);
   c->sc.want_markdown = (flags & EMD_IDX_MARKDOWN) != 0;
   c->sc.want_stat = (flags & EMD_IDX_STAT) != 0;
+  c->sc.folder_batches = 0; /* a walk's only (below) */
   memset(&wo, 0, sizeof(wo));
   wo.follow_symlinks = tab->follow_symlinks;
   wo.root_real = c->root_real;
