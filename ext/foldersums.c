@@ -329,7 +329,8 @@ static int load_one(void *ctx, uint64_t dev, uint64_t ino, int64_t mtime_ns,
   const char *blob = listing;
   emd_folderid id;
   fsum *x;
-  if (s->bytes + len > s->max_bytes / 2) return 1; /* room for this process's */
+  /* A quarter of the bound stays free for what this process learns. */
+  if (s->bytes + len > s->max_bytes / 4 * 3) return 1;
   if (len < 1 || find(s, dev, ino) || !listing_ok(blob + 1, len - 1, count))
     return 0;
   memset(&id, 0, sizeof(id));
