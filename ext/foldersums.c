@@ -50,23 +50,7 @@ typedef struct kid {
   uint64_t dev, ino, name_hash;
 } kid;
 
-/* A remembered "date-only" verdict on folder name in folder pdev/pino. */
-#define VERDICT_SLOTS 512  /* hash chains (a power of two) */
-#define VERDICTS_MAX 8192  /* verdicts kept at most */
-#define VERDICT_WATCHES 32 /* a year, up to 30 month names, its parent */
-typedef struct verdict {
-  struct verdict *next;               /* hash chain */
-  uint64_t pdev, pino;                /* the folder holding it */
-  int year;                           /* a year folder (else a month) */
-  uint64_t moment;                    /* when it was reached (watch clock) */
-  const emd_wdir *w[VERDICT_WATCHES]; /* the watches it rests on */
-  size_t nw;
-  char name[]; /* its name */
-} verdict;
-
 struct emd_foldersums {
-  verdict **verdicts; /* VERDICT_SLOTS chains, or NULL */
-  size_t nverdicts;
   fsum **slots;
   size_t nslots;     /* power of two */
   size_t count;      /* folders kept */
@@ -87,24 +71,8 @@ emd_foldersums *emd_foldersums_new(void) {
   return s;
 }
 
-static void verdicts_clear(emd_foldersums *s) {
-  size_t i;
-  if (!s->verdicts) return;
-  for (i = 0; i < VERDICT_SLOTS; i++) {
-    verdict *v = s->verdicts[i];
-    while (v) {
-      verdict *n = v->next;
-      emd_free(v);
-      v = n;
-    }
-    s->verdicts[i] = NULL;
-  }
-  s->nverdicts = 0;
-}
-
 static void clear(emd_foldersums *s) {
   size_t i;
-  verdicts_clear(s);
   for (i = 0; i < s->nslots; i++) {
     fsum *f = s->slots[i];
     while (f) {
@@ -133,7 +101,6 @@ size_t emd_foldersums_bytes(const emd_foldersums *s) {
 void emd_foldersums_free(emd_foldersums *s) {
   if (!s) return;
   clear(s);
-  emd_free(s->verdicts);
   emd_free(s->slots);
   emd_free(s);
 }
@@ -407,86 +374,38 @@ int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
   return SQLITE_ROW;
 }
 
-/* The watches a date-only verdict rests on (its parent's, the folder's, its
-** months'); ok: every one of them is there. */
-typedef struct wlist {
-  const emd_wdir *w[VERDICT_WATCHES];
-  size_t n;
-  int ok;
-} wlist;
-
-static void wlist_add(wlist *wl, const emd_wdir *w) {
-  if (!w || wl->n == VERDICT_WATCHES)
-    wl->ok = 0;
-  else
-    wl->w[wl->n++] = w;
-}
-
-static size_t verdict_slot(uint64_t pdev, uint64_t pino, const char *name) {
-  uint64_t h = pino * 0x9E3779B97F4A7C15ULL ^ pdev;
-  h ^= emd_hash64(name, strlen(name));
-  return (size_t)(h >> 23) & (VERDICT_SLOTS - 1);
-}
-
-static verdict *verdict_find(emd_foldersums *s, uint64_t pdev, uint64_t pino,
-                             const char *name, int year) {
-  verdict *v;
-  if (!s->verdicts) return NULL;
-  for (v = s->verdicts[verdict_slot(pdev, pino, name)]; v; v = v->next)
-    if (v->pdev == pdev && v->pino == pino && v->year == year &&
-        !strcmp(v->name, name))
-      return v;
-  return NULL;
-}
-
-/* Remember that name in pdev/pino is date-only, as of moment, for as long
-** as the watches wl holds say nothing changed. */
-static void verdict_keep(emd_foldersums *s, uint64_t pdev, uint64_t pino,
-                         const char *name, int year, uint64_t moment,
-                         const wlist *wl) {
-  size_t nlen = strlen(name), k;
-  verdict *v = verdict_find(s, pdev, pino, name, year);
-  if (!v) {
-    if (!s->verdicts) {
-      s->verdicts = emd_malloc(VERDICT_SLOTS * sizeof(verdict *));
-      if (!s->verdicts) return;
-      memset(s->verdicts, 0, VERDICT_SLOTS * sizeof(verdict *));
-    }
-    if (s->nverdicts >= VERDICTS_MAX) verdicts_clear(s);
-    v = emd_malloc(sizeof(*v) + nlen + 1);
-    if (!v) return;
-    memset(v, 0, sizeof(*v));
-    v->pdev = pdev;
-    v->pino = pino;
-    v->year = year;
-    memcpy(v->name, name, nlen + 1);
-    k = verdict_slot(pdev, pino, name);
-    v->next = s->verdicts[k];
-    s->verdicts[k] = v;
-    s->nverdicts++;
-  }
-  v->moment = moment;
-  v->nw = wl->n;
-  memcpy(v->w, wl->w, wl->n * sizeof(wl->w[0]));
-}
+static void kid_learnt_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                             const emd_wdir *pwdir, const char *name,
+                             uint64_t dev, uint64_t ino, uint64_t moment);
 
 int emd_foldersums_date_only_vouched(emd_foldersums *s, uint64_t pdev,
                                      uint64_t pino, const emd_wdir *pwdir,
                                      const char *name, int year) {
-  verdict *v;
-  size_t i;
-  if (!s || !pwdir) return -1;
-  v = verdict_find(s, pdev, pino, name, year);
-  if (!v) return -1;
-  for (i = 0; i < v->nw; i++)
-    if (!emd_watch_unchanged(v->w[i], v->moment)) return -1;
+  uint64_t dev, ino;
+  const char *m;
+  fsum *x;
+  /* The folder the parent's listing names, as its watch vouches; what is
+  ** kept of it, as its own watch vouches; for a year, each month alike. */
+  if (!s ||
+      !emd_foldersums_kid_named(s, pdev, pino, pwdir, name, strlen(name), &dev,
+                                &ino) ||
+      !(x = find(s, dev, ino)) || !x->date_only || !x->wdir ||
+      !emd_watch_unchanged(x->wdir, x->moment))
+    return -1;
+  if (!year || !x->months) return 1;
+  for (m = x->months; *m; m += strlen(m) + 1)
+    if (emd_foldersums_date_only_vouched(s, x->dev, x->ino, x->wdir, m, 0) != 1)
+      return -1;
   return 1;
 }
 
-/* The verdict looked up: stat() the folder, find what is kept of it, and
-** for a year its months likewise; the watches it rests on go into wl. */
-static int date_only_look(emd_foldersums *s, int dirfd, const char *name,
-                          int year, wlist *wl) {
+/* The verdict looked up: stat() folder name of folder pdev/pino (open as
+** dirfd), find what is kept of it, and for a year its months likewise;
+** each identity found is remembered on the parent's listing (moment: read
+** before any of this). */
+static int date_only_look(emd_foldersums *s, int dirfd, uint64_t pdev,
+                          uint64_t pino, const emd_wdir *pwdir,
+                          const char *name, int year, uint64_t moment) {
   struct stat st;
   emd_folderid id;
   fsum *x;
@@ -495,6 +414,8 @@ static int date_only_look(emd_foldersums *s, int dirfd, const char *name,
   if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISDIR(st.st_mode))
     return 0;
+  kid_learnt_named(s, pdev, pino, pwdir, name, (uint64_t)st.st_dev,
+                   (uint64_t)st.st_ino, moment);
   memset(&id, 0, sizeof(id));
   id.dev = (uint64_t)st.st_dev;
   id.ino = (uint64_t)st.st_ino;
@@ -502,7 +423,6 @@ static int date_only_look(emd_foldersums *s, int dirfd, const char *name,
   id.ctime_ns = ts_ns(&st.st_ctim);
   x = valid(s, &id);
   if (!x || !x->date_only) return 0;
-  wlist_add(wl, x->wdir);
   if (!year || !x->months || !*x->months) return 1;
   /* The months, each one stat() relative to the year itself (one path
   ** component to resolve, not two). */
@@ -512,7 +432,7 @@ static int date_only_look(emd_foldersums *s, int dirfd, const char *name,
       (uint64_t)st.st_ino != x->ino)
     ok = 0;
   for (m = x->months; ok && *m; m += strlen(m) + 1)
-    ok = date_only_look(s, yfd, m, 0, wl);
+    ok = date_only_look(s, yfd, x->dev, x->ino, x->wdir, m, 0, moment);
   close(yfd);
   return ok;
 }
@@ -522,17 +442,8 @@ int emd_foldersums_date_only(emd_foldersums *s, int dirfd, uint64_t pdev,
                              const char *name, int year) {
   /* The moment is read before anything is looked at (watch.h). */
   uint64_t moment = emd_watch_now();
-  wlist wl;
-  int ok;
   if (!s || dirfd < 0) return 0;
-  wl.n = 0;
-  wl.ok = 1;
-  wlist_add(&wl, pwdir); /* the name still names the same folder */
-  ok = date_only_look(s, dirfd, name, year, &wl);
-  /* Only "date-only" is remembered: "not known yet" must be asked again
-  ** once the folder has been listed. */
-  if (ok && wl.ok) verdict_keep(s, pdev, pino, name, year, moment, &wl);
-  return ok;
+  return date_only_look(s, dirfd, pdev, pino, pwdir, name, year, moment);
 }
 
 /* ------------------------------------------------------------------------
@@ -579,22 +490,37 @@ int emd_foldersums_kid(emd_foldersums *s, uint64_t pdev, uint64_t pino,
   return 1;
 }
 
+/* Where name (len bytes) is in x's listing, or -1. */
+static long entry_index(const fsum *x, const char *name, size_t len) {
+  const char *p;
+  size_t i;
+  if (!x->listing) return -1;
+  for (p = x->listing, i = 0; i < x->nlisting; i++) {
+    size_t n = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
+    if (n == len && !memcmp(p + 3, name, len)) return (long)i;
+    p += n + 4;
+  }
+  return -1;
+}
+
 int emd_foldersums_kid_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
                              const emd_wdir *pwdir, const char *name,
                              size_t len, uint64_t *dev, uint64_t *ino) {
-  fsum *x;
-  const char *p;
-  size_t i;
-  if (!s || !pwdir) return 0;
-  x = find(s, pdev, pino);
-  if (!x || !x->kids || !x->listing) return 0;
-  for (p = x->listing, i = 0; i < x->nlisting; i++) {
-    size_t n = (unsigned char)p[1] | (size_t)(unsigned char)p[2] << 8;
-    if (n == len && !memcmp(p + 3, name, len))
-      return emd_foldersums_kid(s, pdev, pino, pwdir, i, name, len, dev, ino);
-    p += n + 4;
-  }
-  return 0;
+  fsum *x = s && pwdir ? find(s, pdev, pino) : NULL;
+  long i = x && x->kids ? entry_index(x, name, len) : -1;
+  return i >= 0 && emd_foldersums_kid(s, pdev, pino, pwdir, (size_t)i, name,
+                                      len, dev, ino);
+}
+
+static void kid_learnt_named(emd_foldersums *s, uint64_t pdev, uint64_t pino,
+                             const emd_wdir *pwdir, const char *name,
+                             uint64_t dev, uint64_t ino, uint64_t moment) {
+  size_t len = strlen(name);
+  fsum *x = pwdir ? find(s, pdev, pino) : NULL;
+  long i = x ? entry_index(x, name, len) : -1;
+  if (i >= 0)
+    emd_foldersums_kid_learnt(s, pdev, pino, pwdir, (size_t)i, name, len, dev,
+                              ino, moment);
 }
 
 int emd_foldersums_defer_watch(emd_foldersums *s, uint64_t dev, uint64_t ino) {

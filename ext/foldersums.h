@@ -72,12 +72,13 @@ int emd_foldersums_listing(emd_foldersums *s, const emd_folderid *id,
 
 /* Is the folder `name` in folder parent (identity pdev/pino, watch pwdir,
 ** open as dirfd) -- a year folder when year, else a month -- known to hold
-** nothing but date folders, unchanged since it was listed?  The verdict is
-** remembered: while the watches of the parent, the folder and (a year) its
-** months all say nothing changed since it was reached, the next ask is
-** answered without a stat().  _vouched answers only from that memory: 1
-** or 0, or -1 when it has to look (then call emd_foldersums_date_only with
-** the parent's descriptor). */
+** nothing but date folders, unchanged since it was listed?  Looking
+** stat()s the folder (and a year's months) and remembers each identity on
+** its parent's listing (the folders a listing names, below); _vouched
+** answers from that alone, with no system call, while the watches of the
+** parent, the folder and its months say nothing changed: 1, or -1 when it
+** has to look (then call emd_foldersums_date_only with the parent's
+** descriptor). */
 int emd_foldersums_date_only_vouched(emd_foldersums *s, uint64_t pdev,
                                      uint64_t pino, const emd_wdir *pwdir,
                                      const char *name, int year);

@@ -81,11 +81,19 @@ int emd_dir_fd(emd_dir *d) {
 
 int emd_date_only(struct emd_foldersums *sums, emd_dir *dir, const char *name,
                   int year) {
-  int v = emd_foldersums_date_only_vouched(sums, dir->dev, dir->ino, dir->wdir,
-                                           name, year);
+  char own[NAME_MAX + 1];
+  size_t len = strlen(name);
+  int v;
+  /* As its parent's listing names it: a folder item's name may end in '/'. */
+  if (len && name[len - 1] == '/') len--;
+  if (len > NAME_MAX) return 0;
+  memcpy(own, name, len);
+  own[len] = 0;
+  v = emd_foldersums_date_only_vouched(sums, dir->dev, dir->ino, dir->wdir, own,
+                                       year);
   if (v >= 0) return v;
   return emd_foldersums_date_only(sums, emd_dir_fd(dir), dir->dev, dir->ino,
-                                  dir->wdir, name, year);
+                                  dir->wdir, own, year);
 }
 
 emd_dir *emd_dir_lazy(emd_dir *parent, const char *name, size_t len,
