@@ -28,7 +28,11 @@
 ** two B-tree descents (the primary key's index, then the row), whose
 ** interior pages stay in the reader's page cache.  A walk asks for a
 ** folder's records at once (emd_cachefile_folder): one range of the
-** primary key, then rows that sit side by side.
+** primary key, then rows that sit side by side.  Its SELECT leaves the
+** record out: each is copied from its page straight into the batch by the
+** reader's blob handle, moved from row to row (a selected blob would be
+** copied into a register first, in memory from SQLite's allocator, whose
+** lock the connection's own thread takes for every value it shows).
 **
 ** Whose file it is.  Before anything is opened with SQLite, the path is
 ** looked at with lstat(): absent is fine (made), an empty regular file is
@@ -174,6 +178,9 @@ typedef struct cf_reader {
   sqlite3_stmt *each;    /* SELECT ... FROM rec in rowid order (warming) */
   sqlite3_stmt *begin;   /* BEGIN: a snapshot held across gets */
   sqlite3_stmt *commit;  /* COMMIT: its end */
+  sqlite3_blob *blob;    /* rec.rec of some row, while a snapshot is held:
+                            moved from row to row, it copies a record from
+                            its page straight into a batch */
   unsigned gen;          /* cf->gen when opened */
   pthread_t user;        /* the thread that used it last */
   int in_txn;            /* a snapshot is held */
@@ -253,12 +260,15 @@ static const char kGetRec[] =
 static const char kEach[] =
     "SELECT rowid, fdev, fino, name, dev, ino, size, mtime_ns, ctime_ns, rec "
     "FROM rec WHERE rowid > ?1 AND racy = 0 ORDER BY rowid LIMIT ?2";
+/* A folder's rows without their records, which are read into the batch
+** with the reader's blob handle (a column of the SELECT is copied into a
+** register first, then out of it). */
 static const char kFolder[] =
-    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec,"
-    " fdev, fino FROM rec WHERE fdev = ?1 AND fino = ?2 ORDER BY name";
+    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy,"
+    " rowid, fdev, fino FROM rec WHERE fdev = ?1 AND fino = ?2 ORDER BY name";
 static const char kFolderSpan[] =
-    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy, rec,"
-    " fdev, fino FROM rec WHERE rowid BETWEEN ?1 AND ?2";
+    "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy,"
+    " rowid, fdev, fino FROM rec WHERE rowid BETWEEN ?1 AND ?2";
 static const char kSpans[] =
     "SELECT fdev, fino, min(rowid), max(rowid), count(*) FROM rec "
     "GROUP BY fdev, fino";
@@ -701,6 +711,8 @@ static int cf_attach(emd_cachefile *cf, int patience_ms, char **errmsg) {
 
 /* End r's snapshot, if it holds one. */
 static void reader_end(cf_reader *r) {
+  if (r->blob) sqlite3_blob_close(r->blob); /* it holds the snapshot too */
+  r->blob = NULL;
   if (r->db && !sqlite3_get_autocommit(r->db)) {
     if (r->commit && sqlite3_step(r->commit) != SQLITE_DONE &&
         !sqlite3_get_autocommit(r->db))
@@ -1305,7 +1317,8 @@ void emd_cfdir_free(emd_cfdir *d) {
 
 static const unsigned char kZeros[8];
 
-/* Append n bytes to the growing block: their offset, or (size_t)-1. */
+/* Append n bytes to the growing block (p NULL: room for them, left for the
+** caller to fill): their offset, or (size_t)-1. */
 static size_t grow_append(unsigned char **data, size_t *used, size_t *cap,
                           const void *p, size_t n) {
   size_t at = *used;
@@ -1318,7 +1331,7 @@ static size_t grow_append(unsigned char **data, size_t *used, size_t *cap,
     *data = q;
     *cap = cap2;
   }
-  if (n) memcpy(*data + at, p, n);
+  if (n && p) memcpy(*data + at, p, n);
   *used += n;
   return at;
 }
@@ -1400,6 +1413,19 @@ static const cf_span *span_of(emd_cachefile *cf, cf_reader *r, uint64_t fdev,
 
 static int row_by_name(const void *pa, const void *pb);
 
+/* Point r's blob handle (opened, or moved) at the record of row rowid: its
+** size, or 0 when it cannot be read (a handle that failed is closed: it
+** cannot be moved again; a record that is not a blob fails). */
+static size_t blob_at(cf_reader *r, sqlite3_int64 rowid) {
+  int rc = r->blob ? sqlite3_blob_reopen(r->blob, rowid)
+                   : sqlite3_blob_open(r->db, "main", "rec", "rec", rowid, 0,
+                                       &r->blob);
+  if (rc == SQLITE_OK) return (size_t)sqlite3_blob_bytes(r->blob);
+  sqlite3_blob_close(r->blob);
+  r->blob = NULL;
+  return 0;
+}
+
 emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
                                 uint64_t fino) {
   cf_reader *r;
@@ -1434,15 +1460,13 @@ emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
   }
   while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     cf_row *row;
-    const void *name = sqlite3_column_blob(st, 0), *rec;
-    size_t namelen = (size_t)sqlite3_column_bytes(st, 0), n;
+    const void *name = sqlite3_column_blob(st, 0);
+    size_t namelen = (size_t)sqlite3_column_bytes(st, 0), n, at;
     if (sqlite3_column_int64(st, 9) != (sqlite3_int64)fdev ||
         sqlite3_column_int64(st, 10) != (sqlite3_int64)fino)
       continue; /* another folder's, inside the run */
-    rec = sqlite3_column_blob(st, 8);
-    n = (size_t)sqlite3_column_bytes(st, 8);
-    if (sqlite3_column_type(st, 8) != SQLITE_BLOB || !rec || !name ||
-        n < sizeof(emd_rec) || n > CF_MAX_BLOB)
+    n = name ? blob_at(r, sqlite3_column_int64(st, 8)) : 0;
+    if (n < sizeof(emd_rec) || n > CF_MAX_BLOB)
       continue; /* asked for one by one, the row is checked (and forgotten) */
     if (used + namelen + n + 16 > CF_FOLDER_MAX_BYTES) {
       ok = 0;
@@ -1466,12 +1490,21 @@ emd_cfdir *emd_cachefile_folder(emd_cachefile *cf, uint64_t fdev,
       ok = 0;
       break;
     }
-    row->rec = (const unsigned char *)(uintptr_t)grow_append(&d->data, &used,
-                                                             &cap, rec, n);
+    at = grow_append(&d->data, &used, &cap, NULL, n);
+    if (at == (size_t)-1) {
+      ok = 0;
+      break;
+    }
+    if (sqlite3_blob_read(r->blob, d->data + at, (int)n, 0) != SQLITE_OK) {
+      sqlite3_blob_close(r->blob);
+      r->blob = NULL;
+      used = at; /* not in the batch: asked for one by one */
+      continue;
+    }
+    row->rec = (const unsigned char *)(uintptr_t)at;
     row->name = (const unsigned char *)(uintptr_t)grow_append(
         &d->data, &used, &cap, name, namelen);
-    if ((size_t)(uintptr_t)row->rec == (size_t)-1 ||
-        (size_t)(uintptr_t)row->name == (size_t)-1) {
+    if ((size_t)(uintptr_t)row->name == (size_t)-1) {
       ok = 0;
       break;
     }

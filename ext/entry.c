@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,21 +142,43 @@ static void batch_free(void *p) {
   emd_cfdir_free(p);
 }
 
-/* The cache file's records of folder d, fetched once by the first thread
-** that asks (another asking meanwhile is told NULL and asks one by one). */
-static const emd_cfdir *folder_batch(emd_cachefile *cf, emd_dir *d) {
-  int state = __atomic_load_n(&d->batch_state, __ATOMIC_ACQUIRE), expect = 0;
+/* Fetch the cache file's records of folder d into d->batch, unless another
+** thread has started to: 1 when this call fetched them. */
+static int batch_fetch(emd_cachefile *cf, emd_dir *d) {
+  int expect = 0;
   emd_cfdir *b;
-  if (state == 2) return d->batch;
-  if (state != 0 ||
+  if (__atomic_load_n(&d->batch_state, __ATOMIC_ACQUIRE) != 0 ||
       !__atomic_compare_exchange_n(&d->batch_state, &expect, 1, 0,
                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-    return expect == 2 ? d->batch : NULL;
+    return 0;
   b = emd_cachefile_folder(cf, d->dev, d->ino);
   d->batch = b;
   d->batch_free = batch_free;
   __atomic_store_n(&d->batch_state, b ? 2 : 3, __ATOMIC_RELEASE);
-  return b;
+  return 1;
+}
+
+/* The cache file's records of folder d, fetched once by the first thread
+** that asks.  Another asking meanwhile waits for them: a fetch takes tens
+** of microseconds, asking one by one costs more (B-tree descents and a
+** copy per file), and with the folder fetched ahead (emd_entry_batch_ahead)
+** waits are rare. */
+static const emd_cfdir *folder_batch(emd_cachefile *cf, emd_dir *d) {
+  int state;
+  batch_fetch(cf, d);
+  while ((state = __atomic_load_n(&d->batch_state, __ATOMIC_ACQUIRE)) == 1)
+    sched_yield();
+  return state == 2 ? d->batch : NULL;
+}
+
+int emd_entry_used_batch(const emd_entry *e) {
+  return e->dir && __atomic_load_n(&e->dir->batch_state, __ATOMIC_ACQUIRE) == 2;
+}
+
+void emd_entry_batch_ahead(const emd_scan_ctx *sc, emd_dir *d) {
+  if (d && sc->folder_batches && sc->conn->cf && sc->want_parse &&
+      !sc->want_markdown)
+    batch_fetch(sc->conn->cf, d);
 }
 
 /* The persistent cache's record for e, when it is of the version e->st
@@ -177,10 +200,34 @@ static int from_cachefile(const emd_scan_ctx *sc, emd_entry *e,
   }
   if (got != SQLITE_ROW) return 0;
   emd_ident_of(&now, &e->st);
-  if (!racy && emd_ident_eq(&id, &now))
-    e->ce = emd_cache_entry(sc->conn->cache, q, &id, r);
+  if (racy || !emd_ident_eq(&id, &now)) {
+    free(rec);
+    return 0;
+  }
+  if (!rec) {
+    /* In the batch, which e->dir keeps as long as e holds it: no copy, no
+    ** allocation (a scan's worker fetches, its main thread lets go). */
+    e->brec = r;
+    return 1;
+  }
+  e->ce = emd_cache_entry(sc->conn->cache, q, &id, r);
   free(rec);
   return e->ce != NULL;
+}
+
+emd_centry *emd_entry_take_parse(const emd_scan_ctx *sc, emd_entry *e) {
+  emd_centry *ce = e->ce;
+  emd_check q;
+  emd_ident id;
+  if (ce || !e->brec) {
+    e->ce = NULL;
+    return ce;
+  }
+  check_of(&q, e);
+  q.moment = emd_watch_now();
+  q.st = &e->st;
+  emd_ident_of(&id, &e->st);
+  return emd_cache_entry(sc->conn->cache, &q, &id, e->brec);
 }
 
 /* Parse the bytes read and hand the record to the cache (it keeps it or
@@ -327,10 +374,11 @@ static int obtain(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
 int emd_entry_prepare(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s,
                       int want_markdown) {
   if (e->prepared && (!want_markdown || e->markdown)) return SQLITE_OK;
-  if (want_markdown && e->ce) {
+  if (want_markdown && emd_entry_rec(e)) {
     /* The text is read now: the parse shown must be of the same bytes. */
     emd_centry_release(e->ce);
     e->ce = NULL;
+    e->brec = NULL;
   }
   return obtain(sc, e, s, want_markdown);
 }
@@ -339,7 +387,7 @@ int emd_entry_process_fast(const emd_scan_ctx *sc, emd_entry *e) {
   emd_check q;
   if (e->kind == EMD_ITEM_FOLDER) return 1;
   if (e->kind != EMD_ITEM_FILE || !sc->want_parse || sc->want_markdown ||
-      e->have_stat || e->ce || !e->dir->wdir)
+      e->have_stat || emd_entry_rec(e) || !e->dir->wdir)
     return 0;
   check_of(&q, e);
   q.moment = emd_watch_now();
@@ -370,7 +418,7 @@ void emd_entries_prefetch(const emd_scan_ctx *sc, emd_entry *const *es,
   if (!sc->want_parse || sc->want_markdown) return;
   for (i = 0; i < n && k < EMD_PREFETCH_MAX; i++) {
     emd_entry *e = es[i];
-    if (e->kind != EMD_ITEM_FILE || e->ce) continue;
+    if (e->kind != EMD_ITEM_FILE || emd_entry_rec(e)) continue;
     memset(&keys[k], 0, sizeof(keys[k]));
     keys[k].fdev = e->dir->dev;
     keys[k].fino = e->dir->ino;
@@ -431,7 +479,7 @@ char *emd_entry_problem(const emd_entry *e, int *nomem) {
             emd_read_problem(e->read_status, e->read_err, buf, sizeof(buf));
         if (p) parts[n++] = p;
       }
-      if (e->ce &&
+      if (emd_entry_rec(e) &&
           emd_rec_problem(emd_entry_rec(e), e->path_date, pbuf, sizeof(pbuf)))
         parts[n++] = pbuf;
   }

@@ -68,6 +68,9 @@ typedef struct emd_entry {
   char heading_date[EMD_DATE_BUF]; /* the heading's date, when shown */
   int prepared;        /* asked of the cache / read / parsed as needed */
   emd_centry *ce;      /* the parsed file (a reference), or NULL */
+  const emd_rec *brec; /* or, with ce NULL, its record where the cache
+                          file's folder batch holds it (e->dir keeps the
+                          batch): taken without a copy */
   int read_status;     /* EMD_READ_* of the read attempt */
   int read_err;        /* errno of EMD_READ_ERROR */
   char *markdown;      /* file text, when the query shows it (owned) */
@@ -79,8 +82,12 @@ typedef struct emd_entry {
 
 /* The parsed file of e, or NULL. */
 static inline const emd_rec *emd_entry_rec(const emd_entry *e) {
-  return e->ce ? emd_centry_rec(e->ce) : NULL;
+  return e->ce ? emd_centry_rec(e->ce) : e->brec;
 }
+
+/* e's parse as an entry of its own (a new reference: e keeps nothing of
+** it), for keeping beyond e; NULL when e has none or out of memory. */
+emd_centry *emd_entry_take_parse(const emd_scan_ctx *sc, emd_entry *e);
 
 /* Set e from a path; takes a reference to dir.  day: the path's date
 ** ("YYYY-MM-DD", or "" for none) when the caller knows it (a walk does),
@@ -98,6 +105,14 @@ void emd_entry_free(emd_entry *e);
 /* Do what the scan needs for e (stat, parse, text).  Sets e->gone or
 ** e->rc. */
 void emd_entry_process(const emd_scan_ctx *sc, emd_entry *e, emd_scratch *s);
+
+/* Did e's parse come from its folder's batch of cache file records (a scan
+** of a new process)?  Then the next folder's batch is worth fetching ahead
+** with emd_entry_batch_ahead(), by a thread that would otherwise wait for
+** it later (nothing happens when another thread has started it, or when
+** the scan does not ask the cache file a folder at a time). */
+int emd_entry_used_batch(const emd_entry *e);
+void emd_entry_batch_ahead(const emd_scan_ctx *sc, emd_dir *d);
 
 /* Process e as emd_entry_process() would when that needs nothing from disk
 ** (a folder's row, or a parse the cache has and the watch vouches for):

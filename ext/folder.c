@@ -302,10 +302,11 @@ static int load_daypage(folderinfo *fi, const emd_scan_ctx *sc, emd_entry *e,
   fi->have_daypage = 1;
   if (!l->daypage) return SQLITE_OK;
   rc = fetch(sc, e, s, l->daypage, DT_REG, 1, &d, &gone);
-  if (rc == SQLITE_OK && d.ce && emd_entry_rec(&d)->kind == EMD_REC_DAYPAGE) {
-    if (!emd_centry_watchable(d.ce)) fi->unwatchable = 1;
-    fi->daypage = d.ce;
-    d.ce = NULL;
+  if (rc == SQLITE_OK && emd_entry_rec(&d) &&
+      emd_entry_rec(&d)->kind == EMD_REC_DAYPAGE) {
+    fi->daypage = emd_entry_take_parse(sc, &d);
+    if (!fi->daypage) rc = SQLITE_NOMEM;
+    else if (!emd_centry_watchable(fi->daypage)) fi->unwatchable = 1;
   }
   emd_entry_free(&d);
   return rc;
@@ -343,11 +344,13 @@ static int load_versions(folderinfo *fi, const emd_scan_ctx *sc, emd_links *lk,
         fi->paths[k] = p;
         fi->files[k].path.p = p;
         fi->files[k].path.n = (uint32_t)x.disp_len;
-        const emd_rec *r = emd_entry_rec(&x);
-        if (x.ce && !emd_centry_watchable(x.ce)) fi->unwatchable = 1;
-        fi->parsed[k] = x.ce;
+        const emd_rec *had = emd_entry_rec(&x), *r;
+        emd_centry *ce = had ? emd_entry_take_parse(sc, &x) : NULL;
+        if (had && !ce) rc = SQLITE_NOMEM;
+        r = ce ? emd_centry_rec(ce) : NULL;
+        if (ce && !emd_centry_watchable(ce)) fi->unwatchable = 1;
+        fi->parsed[k] = ce;
         fi->files[k].rec = r && r->kind == EMD_REC_EVENT ? r : NULL;
-        x.ce = NULL;
         k++;
       }
     }

@@ -75,6 +75,21 @@ void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
 static void process(emd_ahead *a, uint32_t i, emd_scratch *s) {
   emd_entry *e = &a->ring[i & (a->cap - 1)];
   emd_entry_process(a->sc, e, s);
+  /* Records from the cache file a folder at a time: fetch the next folder's
+  ** while others work on this one's, so that nobody waits for it.  Before
+  ** e is marked done: until then no later slot can be dropped.  Only the
+  ** slots' folders are read (set when filled; processing may change a
+  ** slot's other fields). */
+  if (a->threads > 1 && emd_entry_used_batch(e)) {
+    uint32_t j, t = load32(&a->tail);
+    for (j = i + 1; j != t && j - i < a->cap; j++) {
+      emd_dir *d = a->ring[j & (a->cap - 1)].dir;
+      if (d != e->dir) {
+        emd_entry_batch_ahead(a->sc, d);
+        break;
+      }
+    }
+  }
   __atomic_store_n(&e->state, EMD_SLOT_DONE, __ATOMIC_SEQ_CST);
   if (__atomic_load_n(&a->waiting, __ATOMIC_SEQ_CST)) {
     pthread_mutex_lock(&a->mu);

@@ -530,7 +530,7 @@ int emd_cursor_start(emd_cursor *c, emd_plan *plan) {
 
 /* Rows the current entry gives a child table. */
 static uint32_t child_rows(emd_cursor *c) {
-  if (!c->cur || !c->cur->ce) return 0;
+  if (!c->cur || !emd_entry_rec(c->cur)) return 0;
   return emd_rec_count(emd_entry_rec(c->cur), c->tab->def->list);
 }
 

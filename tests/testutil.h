@@ -184,6 +184,10 @@ static inline sqlite3_int64 tu_int(sqlite3 *db, const char *fmt, ...) {
   return v;
 }
 
+/* One counter of eventmd_stats() (key: a string literal). */
+#define TU_STAT(db, key) \
+  tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+
 static inline void tu_exec(sqlite3 *db, const char *fmt, ...) {
   va_list ap;
   char *sql, *err = NULL;

@@ -10,8 +10,7 @@
 
 #include "testutil.h"
 
-#define STAT(db, key) \
-  tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+#define STAT(db, key) TU_STAT(db, key)
 
 static void write_event(const char *root, int i, const char *title) {
   char rel[64], *md;

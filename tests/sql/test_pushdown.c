@@ -439,8 +439,7 @@ static int count_folder(const char *p, const struct stat *st, int flag,
   return 0;
 }
 
-#define STAT(key) \
-  tu_int(db, "SELECT json_extract(eventmd_stats(), '$." key "')")
+#define STAT(key) TU_STAT(db, key)
 
 /* The pushdown narrows the work, as eventmd_stats() shows. */
 static void test_pruning_stats(void **state) {

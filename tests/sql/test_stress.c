@@ -13,6 +13,10 @@
 **    `make tsan`.
 ** 3. After 10,000 statements, failed and interrupted ones included, open
 **    file descriptors and sqlite3_memory_used() are back where they were.
+** 4. A new connection with a cache file another wrote scans the 10,000-file
+**    archive with four threads, which take each folder's records from the
+**    file at once (fetching the next folder's ahead), and shows what a
+**    scan without the file shows, parsing nothing.
 */
 #include <dirent.h>
 #include <pthread.h>
@@ -354,11 +358,63 @@ static void test_resources(void **state) {
   free(d);
 }
 
+/* ------------------------------------------------------------------------
+** 4. The cache file's folder batches, shared by threads.
+*/
+static void test_cache_file_threads(void **state) {
+  char root[4096], *dir = tu_tmpdir(), *cf, *want, *got, *got_versions,
+                   *want_versions;
+  const char *sums =
+      "SELECT count(*), sum(length(title)), sum(length(summary)), "
+      "sum(n_sources), sum(n_related) FROM eventmd_events('%q')";
+  const char *versions =
+      "SELECT count(*), sum(is_current), sum(length(current_path)), "
+      "sum(length(topic)) FROM eventmd_events('%q')";
+  sqlite3 *db;
+  (void)state;
+  snprintf(root, sizeof(root), "%s/archive", corpus10k());
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_bytes', 0)");
+  want = tu_query(db, sums, root);
+  want_versions = tu_query(db, versions, root);
+  sqlite3_close(db);
+  /* The file written (the files were written long ago: none is racy). */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  free(tu_query(db, versions, root)); /* the day pages too */
+  sqlite3_close(db);
+  /* Two new connections, each taking everything from the file. */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('threads', 4)");
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got = tu_query(db, sums, root);
+  assert_string_equal(got, want);
+  assert_int_equal(TU_STAT(db, "files_parsed"), 0);
+  assert_true(TU_STAT(db, "cache_file_hits") >= 10000);
+  sqlite3_close(db);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('threads', 4)");
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got_versions = tu_query(db, versions, root);
+  assert_string_equal(got_versions, want_versions);
+  assert_int_equal(TU_STAT(db, "files_parsed"), 0);
+  sqlite3_close(db);
+  free(got);
+  free(got_versions);
+  free(want);
+  free(want_versions);
+  tu_rmrf(dir);
+  free(dir);
+  sqlite3_free(cf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_interrupts),
       cmocka_unit_test(test_concurrency),
       cmocka_unit_test(test_resources),
+      cmocka_unit_test(test_cache_file_threads),
   };
   return cmocka_run_group_tests_name("stress", tests, NULL, NULL);
 }
