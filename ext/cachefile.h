@@ -41,7 +41,7 @@
 #include "record.h"
 
 #define EMD_CACHEFILE_APP_ID 0x454d4443 /* "EMDC" */
-#define EMD_CACHEFILE_FORMAT 2          /* user_version of this layout */
+#define EMD_CACHEFILE_FORMAT 3          /* user_version of this layout */
 #define EMD_CACHEFILE_FLUSH_AT ((size_t)8 << 20) /* a scan flushes past this */
 
 typedef struct emd_cachefile emd_cachefile;

@@ -49,13 +49,14 @@ static emd_str get_str(const unsigned char **pp, const emd_str *title) {
   } else {
     s.p = (const char *)*pp;
     s.n = v - 2;
-    *pp += s.n;
+    *pp += s.n + 1; /* and its NUL */
   }
   return s;
 }
 
 /* Skip one string at *pp without reading past end; 0 when it does not fit
-** (a same-as-title string is only allowed once the title is known). */
+** or lacks its NUL (a same-as-title string is only allowed once the title
+** is known). */
 static int skip_str(const unsigned char **pp, const unsigned char *end,
                     int title_known) {
   const unsigned char *p = *pp;
@@ -69,8 +70,8 @@ static int skip_str(const unsigned char **pp, const unsigned char *end,
   }
   if (v == 1 && !title_known) return 0;
   if (v >= 2) {
-    if ((size_t)(end - p) < v - 2) return 0;
-    p += v - 2;
+    if ((size_t)(end - p) < (size_t)v - 1 || p[v - 2] != 0) return 0;
+    p += (size_t)v - 1;
   }
   *pp = p;
   return 1;
@@ -234,18 +235,44 @@ void emd_recbuf_begin(emd_recbuf *b, int kind) {
   b->len = sizeof(h);
 }
 
+/* A string holding NUL bytes (the parser replaces them; a safeguard): each
+** written as U+FFFD, so that the string's own NUL ends it. */
+static void put_without_nul(emd_recbuf *b, const char *p, size_t n) {
+  size_t i, nul = 0, m;
+  for (i = 0; i < n; i++) nul += p[i] == 0;
+  m = n + 2 * nul;
+  if (m < n || m > (size_t)UINT32_MAX - 3) {
+    b->oom = 1;
+    return;
+  }
+  put_varint(b, (uint32_t)m + 2);
+  if (!reserve(b, m + 1)) return;
+  for (i = 0; i < n; i++) {
+    if (p[i]) {
+      b->p[b->len++] = (unsigned char)p[i];
+    } else {
+      memcpy(b->p + b->len, "\xEF\xBF\xBD", 3);
+      b->len += 3;
+    }
+  }
+  b->p[b->len++] = 0;
+}
+
 void emd_recbuf_str(emd_recbuf *b, const char *p, size_t n, int same) {
   if (!p) {
     put_varint(b, 0);
   } else if (same) {
     put_varint(b, 1);
-  } else if (n > (size_t)UINT32_MAX - 2) {
+  } else if (memchr(p, 0, n)) {
+    put_without_nul(b, p, n);
+  } else if (n > (size_t)UINT32_MAX - 3) {
     b->oom = 1;
   } else {
     put_varint(b, (uint32_t)n + 2);
-    if (n && reserve(b, n)) {
+    if (reserve(b, n + 1)) {
       memcpy(b->p + b->len, p, n);
-      b->len += n;
+      b->p[b->len + n] = 0;
+      b->len += n + 1;
     }
   }
 }

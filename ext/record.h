@@ -13,7 +13,10 @@
 ** one 32-bit offset per row.  A string is a varint v followed by bytes:
 ** v = 0 is SQL NULL, v = 1 means "the same text as the title" (a Changes
 ** item naming the current version repeats the title), otherwise v - 2
-** bytes of UTF-8 follow.  Strings are not NUL-terminated.
+** bytes of UTF-8 follow, then a NUL (not counted in v): a string never
+** holds a NUL itself (the writer puts U+FFFD for one), so it can be handed
+** to SQLite as a NUL-terminated string, which SQLite's text functions then
+** use as it is instead of copying it again to terminate it.
 **
 ** No SQLite and no cmark here: bytes in, bytes out.
 */

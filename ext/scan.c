@@ -668,6 +668,13 @@ void emd_result_str(sqlite3_context *ctx, emd_str s) {
     sqlite3_result_null(ctx);
 }
 
+void emd_result_recstr(sqlite3_context *ctx, emd_str s) {
+  if (s.p)
+    sqlite3_result_text(ctx, s.p, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_result_null(ctx);
+}
+
 void emd_result_text(sqlite3_context *ctx, const char *s) {
   if (s)
     sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);

@@ -190,6 +190,11 @@ void emd_result_markdown(sqlite3_context *ctx, emd_cursor *cur);
 /* Result helpers. */
 void emd_result_text(sqlite3_context *ctx, const char *s);
 void emd_result_str(sqlite3_context *ctx, emd_str s);
+/* The same for a string read out of a record (record.h: NUL-terminated
+** there), handed over as such: SQLite's text functions (length(), like(),
+** ...) then take it as it is, where a string without its NUL is copied
+** again, into fresh memory, for every row. */
+void emd_result_recstr(sqlite3_context *ctx, emd_str s);
 
 /* The columns every child table has: event_path (0), ordinal (1) and the
 ** hidden root (col_root).  Sets the result and returns 1 when col is one of

@@ -48,10 +48,10 @@ static void changes_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
   f = emd_row_fields(cur); /* title, target, changed_at, label */
   switch (col) {
-    case COL_TITLE: emd_result_str(ctx, f[0]); break;
+    case COL_TITLE: emd_result_recstr(ctx, f[0]); break;
     case COL_TARGET: emd_result_str(ctx, emd_row_link(cur, f[1])); break;
-    case COL_CHANGED_AT: emd_result_str(ctx, f[2]); break;
-    case COL_LABEL: emd_result_str(ctx, f[3]); break;
+    case COL_CHANGED_AT: emd_result_recstr(ctx, f[2]); break;
+    case COL_LABEL: emd_result_recstr(ctx, f[3]); break;
     case COL_IS_CURRENT:
       sqlite3_result_int(ctx, emd_label_is_current(f[3]));
       break;

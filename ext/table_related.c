@@ -49,14 +49,14 @@ static void related_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
   f = emd_row_fields(cur); /* title, target, context */
   switch (col) {
-    case COL_TITLE: emd_result_str(ctx, f[0]); break;
+    case COL_TITLE: emd_result_recstr(ctx, f[0]); break;
     case COL_TARGET: emd_result_str(ctx, emd_row_link(cur, f[1])); break;
     case COL_TARGET_DATE:
       target = emd_row_link(cur, f[1]);
       if (target.p && eventmd_path_date(date, target.p, target.n))
         sqlite3_result_text(ctx, date, EMD_DATE_LEN, SQLITE_TRANSIENT);
       break;
-    case COL_CONTEXT: emd_result_str(ctx, f[2]); break;
+    case COL_CONTEXT: emd_result_recstr(ctx, f[2]); break;
     default: break;
   }
 }

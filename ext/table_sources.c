@@ -37,9 +37,9 @@ static void sources_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   if (emd_child_column(ctx, cur, col, COL_ROOT)) return;
   f = emd_row_fields(cur); /* name, url */
   switch (col) {
-    case COL_NAME: emd_result_str(ctx, f[0]); break;
-    case COL_URL: emd_result_str(ctx, f[1]); break;
-    case COL_DOMAIN: emd_result_str(ctx, f[2]); break;
+    case COL_NAME: emd_result_recstr(ctx, f[0]); break;
+    case COL_URL: emd_result_recstr(ctx, f[1]); break;
+    case COL_DOMAIN: emd_result_recstr(ctx, f[2]); break;
     default: break;
   }
 }

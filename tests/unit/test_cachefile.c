@@ -262,6 +262,43 @@ static void put_range(emd_cachefile *cf, uint64_t fino, uint32_t from,
 
 /* get of file i: SQLITE_ROW with exactly rec want and i's identity, or
 ** whatever else get answered (then nothing is handed out). */
+/* Every string of a record is followed by a NUL and holds none (one handed
+** in comes out as U+FFFD); a record whose terminator is overwritten fails
+** the check. */
+static void test_record_strings_terminated(void **state) {
+  emd_recbuf b;
+  const emd_rec *r;
+  emd_rec *copy;
+  emd_str t, s;
+  int k;
+  (void)state;
+  memset(&b, 0, sizeof(b));
+  b.xRealloc = rb_realloc;
+  b.xFree = rb_free;
+  emd_recbuf_begin(&b, EMD_REC_EVENT);
+  emd_recbuf_str(&b, "Title", 5, 0);
+  emd_recbuf_str(&b, NULL, 0, 0);
+  emd_recbuf_str(&b, "a\0b", 3, 0); /* summary */
+  for (k = 3; k < EMD_NFIELDS; k++) emd_recbuf_str(&b, NULL, 0, 0);
+  r = emd_recbuf_end(&b, 0);
+  assert_non_null(r);
+  t = emd_rec_field(r, EMD_F_TITLE);
+  s = emd_rec_field(r, EMD_F_SUMMARY);
+  assert_int_equal(t.n, 5);
+  assert_int_equal(t.p[t.n], 0);
+  assert_int_equal(s.n, 5);
+  assert_memory_equal(s.p, "a\xEF\xBF\xBD" "b", 5);
+  assert_int_equal(s.p[s.n], 0);
+  assert_true(emd_rec_check(r, r->size));
+  copy = malloc(r->size);
+  assert_non_null(copy);
+  memcpy(copy, r, r->size);
+  ((char *)copy)[(t.p - (const char *)r) + t.n] = 'x'; /* the title's NUL */
+  assert_false(emd_rec_check(copy, copy->size));
+  free(copy);
+  emd_recbuf_free(&b);
+}
+
 static int get_check(emd_cachefile *cf, uint64_t fino, uint32_t i,
                      const emd_rec *want) {
   tkey t;
@@ -1576,6 +1613,7 @@ int main(void) {
       cmocka_unit_test(test_sqlite_out_of_memory),
       cmocka_unit_test(test_threads_read_while_one_writes),
       cmocka_unit_test(test_measure_get),
+      cmocka_unit_test(test_record_strings_terminated),
   };
   int rc;
   if (getenv("EVENTMD_CF_ONLY")) /* e.g. "test_measure_get", or "*rebuilt" */
