@@ -71,6 +71,11 @@ void emd_ahead_start(emd_ahead *a, const emd_scan_ctx *sc, emd_fill_fn fill,
 ** end.  The entry stays valid until the next call or emd_ahead_stop(). */
 int emd_ahead_next(emd_ahead *a, emd_entry **out);
 
+/* The entry k places after the one emd_ahead_next() gave last, when it is
+** already processed (its parse may be looked at), else NULL.  For hints
+** only: the consumer's thread. */
+emd_entry *emd_ahead_peek(emd_ahead *a, uint32_t k);
+
 /* End the scan: stop and join workers, drop pending entries. */
 void emd_ahead_stop(emd_ahead *a);
 

@@ -139,6 +139,41 @@ int emd_rec_row(const emd_rec *r, int t, uint32_t i,
   return nf;
 }
 
+#define LINE 64          /* bytes a prefetch brings */
+#define PREFETCH_MAX 1024 /* of a record's rows, at most */
+
+void emd_rec_prefetch(const emd_rec *r, int t, int step) {
+  const char *base = (const char *)r;
+  const uint32_t *idx;
+  uint32_t first = 0, n, from, to, at;
+  int k;
+  if (step == 2) {
+    __builtin_prefetch(base);
+    return;
+  }
+  if (t < 0) {
+    if (step == 0) {
+      __builtin_prefetch(base + LINE);
+      __builtin_prefetch(base + 2 * LINE);
+    }
+    return;
+  }
+  n = r->n[t];
+  if (!n) return;
+  for (k = 0; k < t; k++) first += r->n[k];
+  idx = (const uint32_t *)(const void *)(base + r->off_rowidx) + first;
+  if (step == 1) {
+    __builtin_prefetch(idx);
+    __builtin_prefetch(idx + n - 1);
+    return;
+  }
+  from = idx[0];
+  to = idx[n - 1] + LINE;
+  if (to > r->off_rowidx) to = r->off_rowidx;
+  if (to - from > PREFETCH_MAX) to = from + PREFETCH_MAX;
+  for (at = from; at < to; at += LINE) __builtin_prefetch(base + at);
+}
+
 int emd_label_is_current(emd_str label) {
   return label.p && emd_ascii_ieq(label.p, label.n, "current version");
 }

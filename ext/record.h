@@ -121,6 +121,15 @@ typedef struct emd_recbuf {
   void *ctx;
 } emd_recbuf;
 
+/* A hint that r will be read soon, as table t's rows (t < 0: as the
+** event's fields): brings part of it into the CPU's cache, in steps that
+** each read only what the step before brought in.  Step 2: the header;
+** step 1: the offsets of t's rows; step 0: the fields, or t's rows.  A scan
+** gives the records 3, 2 and 1 entries ahead steps 2, 1 and 0, so that the
+** misses a record's first read would wait for one after another overlap
+** with the rows shown meanwhile. */
+void emd_rec_prefetch(const emd_rec *r, int t, int step);
+
 /* Start a record of kind in b (its buffers are kept from earlier use). */
 void emd_recbuf_begin(emd_recbuf *b, int kind);
 /* Append one string (p NULL: SQL NULL; same_as_title: the title's text). */
