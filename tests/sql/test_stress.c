@@ -361,9 +361,24 @@ static void test_resources(void **state) {
 /* ------------------------------------------------------------------------
 ** 4. The cache file's folder batches, shared by threads.
 */
+/* A new connection with the cache file cf and four threads answers sql
+** (on root) with want, parsing nothing. */
+static void from_cache_file(const char *cf, const char *sql, const char *root,
+                            const char *want) {
+  sqlite3 *db = tu_open();
+  char *got;
+  tu_exec(db, "SELECT eventmd_config('threads', 4)");
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got = tu_query(db, sql, root);
+  assert_string_equal(got, want);
+  assert_int_equal(TU_STAT(db, "files_parsed"), 0);
+  assert_true(TU_STAT(db, "cache_file_hits") >= 10000);
+  free(got);
+  sqlite3_close(db);
+}
+
 static void test_cache_file_threads(void **state) {
-  char root[4096], *dir = tu_tmpdir(), *cf, *want, *got, *got_versions,
-                   *want_versions;
+  char root[4096], *dir = tu_tmpdir(), *cf, *want, *want_versions;
   const char *sums =
       "SELECT count(*), sum(length(title)), sum(length(summary)), "
       "sum(n_sources), sum(n_related) FROM eventmd_events('%q')";
@@ -385,23 +400,8 @@ static void test_cache_file_threads(void **state) {
   free(tu_query(db, versions, root)); /* the day pages too */
   sqlite3_close(db);
   /* Two new connections, each taking everything from the file. */
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('threads', 4)");
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  got = tu_query(db, sums, root);
-  assert_string_equal(got, want);
-  assert_int_equal(TU_STAT(db, "files_parsed"), 0);
-  assert_true(TU_STAT(db, "cache_file_hits") >= 10000);
-  sqlite3_close(db);
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('threads', 4)");
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  got_versions = tu_query(db, versions, root);
-  assert_string_equal(got_versions, want_versions);
-  assert_int_equal(TU_STAT(db, "files_parsed"), 0);
-  sqlite3_close(db);
-  free(got);
-  free(got_versions);
+  from_cache_file(cf, sums, root, want);
+  from_cache_file(cf, versions, root, want_versions);
   free(want);
   free(want_versions);
   tu_rmrf(dir);
