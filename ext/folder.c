@@ -305,8 +305,10 @@ static int load_daypage(folderinfo *fi, const emd_scan_ctx *sc, emd_entry *e,
   if (rc == SQLITE_OK && emd_entry_rec(&d) &&
       emd_entry_rec(&d)->kind == EMD_REC_DAYPAGE) {
     fi->daypage = emd_entry_take_parse(sc, &d);
-    if (!fi->daypage) rc = SQLITE_NOMEM;
-    else if (!emd_centry_watchable(fi->daypage)) fi->unwatchable = 1;
+    if (!fi->daypage)
+      rc = SQLITE_NOMEM;
+    else if (!emd_centry_watchable(fi->daypage))
+      fi->unwatchable = 1;
   }
   emd_entry_free(&d);
   return rc;

@@ -318,7 +318,7 @@ emd_entry *emd_ahead_peek(emd_ahead *a, uint32_t k) {
   if (!a->has_current || k >= a->tail - a->head) return NULL;
   e = &a->ring[(a->head + k) & (a->cap - 1)];
   return __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == EMD_SLOT_DONE ? e
-                                                                        : NULL;
+                                                                       : NULL;
 }
 
 void emd_ahead_stop(emd_ahead *a) {

@@ -139,7 +139,7 @@ int emd_rec_row(const emd_rec *r, int t, uint32_t i,
   return nf;
 }
 
-#define LINE 64          /* bytes a prefetch brings */
+#define LINE 64           /* bytes a prefetch brings */
 #define PREFETCH_MAX 1024 /* of a record's rows, at most */
 
 void emd_rec_prefetch(const emd_rec *r, int t, int step) {

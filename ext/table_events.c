@@ -114,11 +114,15 @@ static void events_column(sqlite3_context *ctx, emd_cursor *cur, int col) {
   }
   if (!r) return; /* NULL: not parsed (folder, too large, unreadable) */
   switch (col) {
-    case COL_TITLE: emd_result_recstr(ctx, emd_rec_field(r, EMD_F_TITLE)); break;
+    case COL_TITLE:
+      emd_result_recstr(ctx, emd_rec_field(r, EMD_F_TITLE));
+      break;
     case COL_SUMMARY:
       emd_result_recstr(ctx, emd_rec_field(r, EMD_F_SUMMARY));
       break;
-    case COL_COVER: emd_result_recstr(ctx, emd_rec_field(r, EMD_F_COVER)); break;
+    case COL_COVER:
+      emd_result_recstr(ctx, emd_rec_field(r, EMD_F_COVER));
+      break;
     case COL_DAY_INDEX:
       emd_result_str(ctx, emd_row_link(cur, emd_rec_field(r, EMD_F_DAY_INDEX)));
       break;

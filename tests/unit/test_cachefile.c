@@ -266,6 +266,7 @@ static void put_range(emd_cachefile *cf, uint64_t fino, uint32_t from,
 ** in comes out as U+FFFD); a record whose terminator is overwritten fails
 ** the check. */
 static void test_record_strings_terminated(void **state) {
+  static const char want[] = {'a', '\xEF', '\xBF', '\xBD', 'b'}; /* U+FFFD */
   emd_recbuf b;
   const emd_rec *r;
   emd_rec *copy;
@@ -287,7 +288,7 @@ static void test_record_strings_terminated(void **state) {
   assert_int_equal(t.n, 5);
   assert_int_equal(t.p[t.n], 0);
   assert_int_equal(s.n, 5);
-  assert_memory_equal(s.p, "a\xEF\xBF\xBD" "b", 5);
+  assert_memory_equal(s.p, want, 5);
   assert_int_equal(s.p[s.n], 0);
   assert_true(emd_rec_check(r, r->size));
   copy = malloc(r->size);
