@@ -274,8 +274,14 @@ build/fuzz_scan: tests/fuzz/fuzz_scan.c $(EXT_SRC) $(EXT_HDR) | deps
 	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_scan.c $(EXT_SRC) -lsqlite3 -lcmark -lpthread -lm
-fuzz: build/fuzz_parse build/fuzz_scan
-	mkdir -p build/fuzz-corpus/parse build/fuzz-corpus/scan
+build/fuzz_record: tests/fuzz/fuzz_record.c $(PARSER_SRC) $(EXT_HDR) | deps
+	@sh tests/tools/deps.sh clang libclang-rt-14-dev
+	@mkdir -p build
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_record.c $(PARSER_SRC) -lcmark
+fuzz: build/fuzz_parse build/fuzz_scan build/fuzz_record
+	mkdir -p build/fuzz-corpus/parse build/fuzz-corpus/scan build/fuzz-corpus/record
+	build/fuzz_record -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/record
 	build/fuzz_parse -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
 	  -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus/parse tests/fuzz/seeds/parse
 	build/fuzz_scan -max_len=65536 -timeout=10 -rss_limit_mb=4096 \

@@ -134,7 +134,9 @@ void emd_rec_prefetch(const emd_rec *r, int t, int step);
 void emd_recbuf_begin(emd_recbuf *b, int kind);
 /* Append one string (p NULL: SQL NULL; same_as_title: the title's text). */
 void emd_recbuf_str(emd_recbuf *b, const char *p, size_t n, int same_as_title);
-/* Mark the start of a row of list t; its fields are appended next. */
+/* Mark the start of a row of list t; its fields are appended next.  Rows
+** come list by list, in EMD_T_* order (a record otherwise fails the
+** check). */
 void emd_recbuf_row(emd_recbuf *b, int t);
 /* Finish: the record is b->p (valid until the next begin).  problems are
 ** EMD_RP_* bits.  NULL when an allocation failed. */
