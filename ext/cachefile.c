@@ -269,9 +269,11 @@ static const char kFolder[] =
 static const char kFolderSpan[] =
     "SELECT name, dev, ino, size, mtime_ns, ctime_ns, content_hash, racy,"
     " rowid, fdev, fino FROM rec WHERE rowid BETWEEN ?1 AND ?2";
+/* Each record's folder and rowid in the primary key's order (its index
+** covers them): spans_read() groups them itself, in half the time SQLite's
+** GROUP BY with min(), max() and count() takes. */
 static const char kSpans[] =
-    "SELECT fdev, fino, min(rowid), max(rowid), count(*) FROM rec "
-    "GROUP BY fdev, fino";
+    "SELECT fdev, fino, rowid FROM rec ORDER BY fdev, fino";
 static const char kGetDir[] =
     "SELECT mtime_ns, ctime_ns, count, listing FROM dir "
     "WHERE dev = ?1 AND ino = ?2";
@@ -1354,7 +1356,17 @@ static void spans_read(emd_cachefile *cf, cf_reader *r) {
   size_t n = 0, cap = 0;
   int rc = sqlite3_prepare_v2(r->db, kSpans, -1, &st, NULL), ok = 1;
   while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    sqlite3_int64 fdev = sqlite3_column_int64(st, 0),
+                  fino = sqlite3_column_int64(st, 1),
+                  rowid = sqlite3_column_int64(st, 2);
     rc = SQLITE_OK;
+    if (n && a[n - 1].fdev == fdev && a[n - 1].fino == fino) {
+      cf_span *x = &a[n - 1];
+      if (rowid < x->lo) x->lo = rowid;
+      if (rowid > x->hi) x->hi = rowid;
+      x->count++;
+      continue;
+    }
     if (n == cap) {
       size_t c2 = cap ? cap * 2 : 1024;
       cf_span *p = realloc(a, c2 * sizeof(cf_span));
@@ -1365,11 +1377,10 @@ static void spans_read(emd_cachefile *cf, cf_reader *r) {
       a = p;
       cap = c2;
     }
-    a[n].fdev = sqlite3_column_int64(st, 0);
-    a[n].fino = sqlite3_column_int64(st, 1);
-    a[n].lo = sqlite3_column_int64(st, 2);
-    a[n].hi = sqlite3_column_int64(st, 3);
-    a[n].count = sqlite3_column_int64(st, 4);
+    a[n].fdev = fdev;
+    a[n].fino = fino;
+    a[n].lo = a[n].hi = rowid;
+    a[n].count = 1;
     n++;
   }
   sqlite3_finalize(st);
@@ -1378,7 +1389,7 @@ static void spans_read(emd_cachefile *cf, cf_reader *r) {
     __atomic_store_n(&cf->spans_state, 3, __ATOMIC_RELEASE);
     return;
   }
-  cf->spans = a; /* GROUP BY fdev, fino: in that order (signed) */
+  cf->spans = a; /* in (fdev, fino) order (signed), as span_of() searches */
   cf->nspans = n;
   __atomic_store_n(&cf->spans_state, 2, __ATOMIC_RELEASE);
 }
