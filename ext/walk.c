@@ -551,7 +551,11 @@ static int push_known(emd_walk *w, wframe *f, const went *e,
   uint64_t moment = emd_watch_now(), kdev, kino;
   size_t idx = (size_t)(e - f->ents);
   int rc, pfd;
-  if (!w->opts.sums || w->opts.no_watch) return SQLITE_DONE;
+  /* Only a watched folder can be pushed unopened, and under a folder with
+  ** no watch (a new process's first scan adds none) its children have none
+  ** either, as a rule: no stat() to find that out (the usual path opens the
+  ** folder, which is always right). */
+  if (!w->opts.sums || w->opts.no_watch || !f->dir->wdir) return SQLITE_DONE;
   memset(&st, 0, sizeof(st));
   if (emd_foldersums_kid(w->opts.sums, f->dev, f->ino, f->dir->wdir, idx,
                          e->name, e->len, &kdev, &kino)) {
