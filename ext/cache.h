@@ -135,8 +135,8 @@ emd_centry *emd_cache_put(emd_cache *c, const emd_check *q, const emd_ident *id,
                           const emd_rec *rec);
 
 /* The same entry, never cached: private to the caller, freed with its last
-** reference (a scan of a new process takes records from the cache file
-** this way, in memory it reuses, while warming fills the cache). */
+** reference (a record asked of the cache file one by one, or one a scan
+** keeps beyond the row that showed it, while warming fills the cache). */
 emd_centry *emd_cache_entry(emd_cache *c, const emd_check *q,
                             const emd_ident *id, const emd_rec *rec);
 

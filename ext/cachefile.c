@@ -76,9 +76,10 @@
 ** checks application_id and user_version when it opens, and has a 2 MiB
 ** page cache: the interior pages of the index and the table, and the leaf
 ** pages its thread is working through (measured: a larger one is slower,
-** since the leaf pages a scan reads once push the index out anyway).  When a reader fails to open (the path names another file
-** by now, or another eventmd's format), gets miss without trying again
-** until the next flush has looked at the path.
+** since the leaf pages a scan reads once push the index out anyway).  When
+** a reader fails to open (the path names another file by now, or another
+** eventmd's format), gets miss without trying again until the next flush
+** has looked at the path.
 **
 ** Snapshots.  Starting and ending a read transaction costs about 2 us of
 ** locking system calls (fcntl on the file and the -shm, fstat), as much as

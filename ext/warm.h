@@ -3,15 +3,15 @@
 ** warm.h - after a new process's first scans, the memory cache is filled
 ** from the persistent cache file (cachefile.h) by a thread of its own.
 **
-** A scan of a new process takes each file's record from the cache file
-** into memory it reuses (emd_cache_entry: not cached), so that it costs a
-** lookup, not fresh pages: on a 100,000-file archive, 300 MB of fresh
-** memory costs more than the lookups.  Once a statement has taken at least
-** EMD_WARM_AFTER records that way, warming starts: one thread reads the
-** file's records in the order they were written, one sequential pass in
-** short transactions (EMD_WARM_BATCH rows each: a writer never waits for
-** it), and copies each once into the memory cache, so that the statements
-** that follow find them there.
+** A scan of a new process shows each file's record where its folder's
+** batch from the cache file holds it (entry.c; not cached), so that it
+** costs a lookup, not fresh pages: on a 100,000-file archive, 300 MB of
+** fresh memory costs more than the lookups.  Once a statement has taken
+** at least EMD_WARM_AFTER records that way, warming starts: one thread
+** reads the file's records in the order they were written, one sequential
+** pass in short transactions (EMD_WARM_BATCH rows each: a writer never
+** waits for it), and copies each once into the memory cache, so that the
+** statements that follow find them there.
 **
 ** Rules:
 **   - A warmed entry is never trusted as it is: it carries the identity the
