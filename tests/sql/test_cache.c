@@ -438,6 +438,54 @@ static void test_cache_file_first_scan(void **state) {
   done_with(root, dir, cf);
 }
 
+/* Records larger than a page (64 KiB: overflow pages, which the batch's
+** blob handle reads across), and a folder whose records pass the bound of
+** one folder's batch (16 MiB: then asked for one by one): a new process
+** still takes every one from the cache file and shows them as they are. */
+static void test_cache_file_big_records(void **state) {
+  char *root = tu_tmpdir(), *dir = tu_tmpdir(), *cf, *want, *got, *md;
+  const char *q =
+      "SELECT count(*), sum(length(summary)), group_concat(title, ',') FROM "
+      "(SELECT title, summary FROM eventmd_events('%q') ORDER BY path)";
+  size_t big[2] = {100000, 800000};
+  int files[2] = {3, 24}, f, k;
+  sqlite3 *db;
+  (void)state;
+  for (f = 0; f < 2; f++) {
+    char *summary = malloc(big[f] + 1);
+    assert_non_null(summary);
+    memset(summary, 'x', big[f]);
+    summary[big[f]] = 0;
+    for (k = 0; k < files[f]; k++) {
+      char rel[64];
+      snprintf(rel, sizeof(rel), "news/2019/1/%d/big%d.md", f + 1, k);
+      summary[k] = (char)('a' + k % 26); /* each file its own text */
+      md = sqlite3_mprintf(
+          "### [2019-01-%d](/news/2019/01/%d/index.md)\n# Big %d %d\n\n%s\n",
+          f + 1, f + 1, f, k, summary);
+      tu_writes(root, rel, md);
+      sqlite3_free(md);
+    }
+    free(summary);
+  }
+  cf = sqlite3_mprintf("%s/cache.db", dir);
+  tu_later(1);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  want = tu_query(db, q, root);
+  sqlite3_close(db); /* writes what is queued */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got = tu_query(db, q, root);
+  assert_string_equal(got, want);
+  assert_int_equal(STAT(db, "files_parsed"), 0);
+  assert_int_equal(STAT(db, "cache_file_hits"), 27);
+  sqlite3_close(db);
+  free(want);
+  free(got);
+  done_with(root, dir, cf);
+}
+
 /* Records written by another connection after this one learnt where each
 ** folder's records lie are still found (asked for one by one), not parsed
 ** again. */
@@ -535,6 +583,7 @@ int main(void) {
       cmocka_unit_test(test_cache_file_across_processes),
       cmocka_unit_test(test_cache_file_warming),
       cmocka_unit_test(test_cache_file_first_scan),
+      cmocka_unit_test(test_cache_file_big_records),
       cmocka_unit_test(test_cache_file_written_since),
       cmocka_unit_test(test_cache_file_refusals),
   };
