@@ -172,7 +172,7 @@ static const emd_cfdir *folder_batch(emd_cachefile *cf, emd_dir *d) {
 }
 
 int emd_entry_used_batch(const emd_entry *e) {
-  return e->dir && __atomic_load_n(&e->dir->batch_state, __ATOMIC_ACQUIRE) == 2;
+  return e->brec != NULL;
 }
 
 void emd_entry_batch_ahead(const emd_scan_ctx *sc, emd_dir *d) {
