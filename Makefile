@@ -265,7 +265,7 @@ leakcheck: $(TESTS) all $(CORPUS)/expected.sql $(CORPUS10K)/expected.sql
 # libFuzzer targets (clang).
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-              $(CPPFLAGS) -DSQLITE_CORE
+              $(CPPFLAGS) -Itests -DSQLITE_CORE
 build/fuzz_parse: tests/fuzz/fuzz_parse.c $(PARSER_SRC) $(EXT_HDR) | deps
 	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
@@ -274,7 +274,7 @@ build/fuzz_scan: tests/fuzz/fuzz_scan.c $(EXT_SRC) $(EXT_HDR) | deps
 	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_scan.c $(EXT_SRC) -lsqlite3 -lcmark -lpthread -lm
-build/fuzz_record: tests/fuzz/fuzz_record.c $(PARSER_SRC) $(EXT_HDR) | deps
+build/fuzz_record: tests/fuzz/fuzz_record.c tests/recbuf.h $(PARSER_SRC) $(EXT_HDR) | deps
 	@sh tests/tools/deps.sh clang libclang-rt-14-dev
 	@mkdir -p build
 	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_record.c $(PARSER_SRC) -lcmark

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "record.h"
+#include "recbuf.h"
 
 static void fail(const char *what) {
   fprintf(stderr, "fuzz_record: %s\n", what);
@@ -72,16 +73,6 @@ static void read_all(const void *bytes, size_t n, int exact) {
   free(r);
 }
 
-static void *rb_realloc(void *ctx, void *p, size_t n) {
-  (void)ctx;
-  return realloc(p, n);
-}
-
-static void rb_free(void *ctx, void *p) {
-  (void)ctx;
-  free(p);
-}
-
 /* The next string of the input: up to the next 0xFF (not included). */
 static size_t next_piece(const uint8_t **pp, const uint8_t *end) {
   const uint8_t *p = *pp;
@@ -115,9 +106,7 @@ static void build_and_damage(const uint8_t *data, size_t size) {
   size_t len[EMD_NFIELDS], tail = size / 8, i;
   int k, t;
   uint8_t *copy;
-  memset(&b, 0, sizeof(b));
-  b.xRealloc = rb_realloc;
-  b.xFree = rb_free;
+  tu_recbuf_init(&b);
   end -= tail; /* the last eighth damages the copy */
   emd_recbuf_begin(&b, EMD_REC_EVENT);
   for (k = 0; k < EMD_NFIELDS; k++) {

@@ -278,6 +278,31 @@ static void done_with(char *root, char *dir, char *cf) {
   free(root);
 }
 
+/* One connection answers sql (on root) with the cache file cf and closes,
+** which writes the file; a new one (returned, open) must answer alike with
+** every record (hits of them) from the file, parsing nothing.  From here
+** on, files written a moment ago count as old (tu_later: done_with() sets
+** the clock back), so their records are trusted and written. */
+static sqlite3 *written_then_read(const char *cf, const char *sql,
+                                  const char *root, int hits) {
+  sqlite3 *db;
+  char *want, *got;
+  tu_later(1);
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  want = tu_query(db, sql, root);
+  sqlite3_close(db); /* writes what is queued */
+  db = tu_open();
+  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
+  got = tu_query(db, sql, root);
+  assert_string_equal(got, want);
+  assert_int_equal(STAT(db, "files_parsed"), 0);
+  assert_int_equal(STAT(db, "cache_file_hits"), hits);
+  free(want);
+  free(got);
+  return db;
+}
+
 /* In a child process: a connection with the cache file, one full scan;
 ** exits with files_parsed (capped at 250) or 255 on error. */
 static void child_scan(const char *root, const char *cf, int *parsed) {
@@ -398,7 +423,7 @@ static void test_cache_file_warming(void **state) {
 ** file, and the folders are not watched yet; a file changed before any of
 ** the next statements shows in it. */
 static void test_cache_file_first_scan(void **state) {
-  char *root = archive(90), *dir = tu_tmpdir(), *cf, *want, *got;
+  char *root = archive(90), *dir = tu_tmpdir(), *cf;
   const char *all =
       "SELECT group_concat(path || '=' || title, ',') FROM "
       "(SELECT path, title FROM eventmd_events('%q') ORDER BY "
@@ -416,25 +441,13 @@ static void test_cache_file_first_scan(void **state) {
     tu_writes(root, rel, md);
   }
   cf = sqlite3_mprintf("%s/cache.db", dir);
-  tu_later(1);
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  want = tu_query(db, all, root);
-  sqlite3_close(db); /* writes what is queued */
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  got = tu_query(db, all, root);
-  assert_string_equal(got, want);
-  free(got);
-  assert_int_equal(STAT(db, "files_parsed"), 0);
-  assert_int_equal(STAT(db, "cache_file_hits"), 96);
+  db = written_then_read(cf, all, root, 96);
   tu_exec(db, "SELECT eventmd_config('reset_stats')");
   edit_and_see(db, root, 40, "Edited");
   assert_int_equal(STAT(db, "files_parsed"), 1);
   edit_and_see(db, root, 41, "Again");
   edit_and_see(db, root, 40, "Thrice");
   sqlite3_close(db);
-  free(want);
   done_with(root, dir, cf);
 }
 
@@ -443,13 +456,12 @@ static void test_cache_file_first_scan(void **state) {
 ** one folder's batch (16 MiB: then asked for one by one): a new process
 ** still takes every one from the cache file and shows them as they are. */
 static void test_cache_file_big_records(void **state) {
-  char *root = tu_tmpdir(), *dir = tu_tmpdir(), *cf, *want, *got, *md;
+  char *root = tu_tmpdir(), *dir = tu_tmpdir(), *cf, *md;
   const char *q =
       "SELECT count(*), sum(length(summary)), group_concat(title, ',') FROM "
       "(SELECT title, summary FROM eventmd_events('%q') ORDER BY path)";
   size_t big[2] = {100000, 800000};
   int files[2] = {3, 24}, f, k;
-  sqlite3 *db;
   (void)state;
   for (f = 0; f < 2; f++) {
     char *summary = malloc(big[f] + 1);
@@ -469,20 +481,7 @@ static void test_cache_file_big_records(void **state) {
     free(summary);
   }
   cf = sqlite3_mprintf("%s/cache.db", dir);
-  tu_later(1);
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  want = tu_query(db, q, root);
-  sqlite3_close(db); /* writes what is queued */
-  db = tu_open();
-  tu_exec(db, "SELECT eventmd_config('cache_file', '%q')", cf);
-  got = tu_query(db, q, root);
-  assert_string_equal(got, want);
-  assert_int_equal(STAT(db, "files_parsed"), 0);
-  assert_int_equal(STAT(db, "cache_file_hits"), 27);
-  sqlite3_close(db);
-  free(want);
-  free(got);
+  sqlite3_close(written_then_read(cf, q, root, 27));
   done_with(root, dir, cf);
 }
 

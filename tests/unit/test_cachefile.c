@@ -43,6 +43,7 @@
 
 #include "cachefile.h"
 #include "record.h"
+#include "recbuf.h"
 
 static char g_base[1024]; /* every file is here: $TMPDIR/test_cachefile.* */
 
@@ -146,15 +147,6 @@ static int plain_is_ok(const char *path) {
   return ok;
 }
 
-static void *rb_realloc(void *ctx, void *p, size_t n) {
-  (void)ctx;
-  return realloc(p, n);
-}
-static void rb_free(void *ctx, void *p) {
-  (void)ctx;
-  free(p);
-}
-
 /* A record of about approx bytes whose text depends on seed (malloc'd). */
 static emd_rec *make_rec(uint32_t seed, size_t approx) {
   emd_recbuf b;
@@ -165,9 +157,7 @@ static emd_rec *make_rec(uint32_t seed, size_t approx) {
   size_t n = approx > 700 ? approx - 700 : 10, i;
   uint32_t x = seed * 2654435761u + 1;
   int k;
-  memset(&b, 0, sizeof(b));
-  b.xRealloc = rb_realloc;
-  b.xFree = rb_free;
+  tu_recbuf_init(&b);
   summary = malloc(n);
   assert_non_null(summary);
   for (i = 0; i < n; i++) {
@@ -273,9 +263,7 @@ static void test_record_strings_terminated(void **state) {
   emd_str t, s;
   int k;
   (void)state;
-  memset(&b, 0, sizeof(b));
-  b.xRealloc = rb_realloc;
-  b.xFree = rb_free;
+  tu_recbuf_init(&b);
   emd_recbuf_begin(&b, EMD_REC_EVENT);
   emd_recbuf_str(&b, "Title", 5, 0);
   emd_recbuf_str(&b, NULL, 0, 0);
